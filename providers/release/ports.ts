@@ -1,0 +1,235 @@
+/**
+ * The release engine's ports: what it needs from the cloud (Cloud), from the management
+ * instance (RemotePhase, built on a Remote transport) and from time (Clock).
+ *
+ * Adapters:
+ *  - Cloud: the AWS SDK v3 adapter (providers/release/aws) and the local rehearsal cloud
+ *    (providers/release/local).
+ *  - Remote: SSH (ssh2, host key pinned), SSM Run Command, and a local shell
+ *    (providers/release/remote).
+ *  - Clock: the real clock, or a virtual one in the simulated-cloud tests.
+ *
+ * The planner and the executor depend on these types only, never on an adapter.
+ */
+
+// ---------------------------------------------------------------------------------------
+// Remote: one shell command on the management instance.
+
+export interface CommandResult {
+    exitCode: number;
+    stdout: string;
+    stderr: string;
+    durationMs: number;
+    /** Set when the transport cut the output (SSM keeps at most 24,000 characters). */
+    truncated?: boolean;
+}
+
+export interface RunOptions {
+    /** Kill the command and fail after this many seconds. */
+    timeoutS?: number;
+    /** Called for every complete output line as it arrives (progress output). */
+    onLine?: (line: string, stream: "stdout" | "stderr") => void;
+}
+
+export interface Remote {
+    /** Runs one shell command (bash -c semantics) and resolves with its exit code and output; never rejects for a non-zero exit. */
+    run(command: string, opts?: RunOptions): Promise<CommandResult>;
+    /** Where commands run, for messages: "ssh deploy@10.0.1.5:22", "ssm i-0abc", "local /srv/app". */
+    describe(): string;
+    close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------
+// The remote phase: checkout, install, classify migrations, migrate, collectstatic, switch,
+// restart, local health check, on the management instance.
+
+/** django-migration-linter's codes for operations that break the old code still serving. */
+export type BreakingCode =
+    | "NOT_NULL"
+    | "DROP_COLUMN"
+    | "DROP_TABLE"
+    | "RENAME_COLUMN"
+    | "RENAME_TABLE"
+    | "ALTER_COLUMN"
+    | "ADD_UNIQUE";
+
+export type MigrationSafety = "safe" | "breaking" | "unknown";
+
+export interface MigrationOperation {
+    app: string;
+    migration: string;
+    /** Django's operation class name: AddField, RenameField, RunPython, ... */
+    operation: string;
+    /** Human-readable: "Add field nickname to author". */
+    description: string;
+    /** The linter code when breaking, null otherwise. */
+    code: BreakingCode | null;
+    safety: MigrationSafety;
+}
+
+export interface MigrationReport {
+    /** Every operation of every pending migration, in the order they would be applied. */
+    operations: MigrationOperation[];
+    /** The worst safety found: "none" when nothing is pending. */
+    verdict: "none" | "safe" | "breaking" | "unknown";
+}
+
+/**
+ * What to do with breaking or unknown migrations:
+ *  - refuse: fail before anything is applied (default);
+ *  - maintenance: the site shows the maintenance page while the new version goes out;
+ *  - allow: apply them with the old version still serving (the operator vouches for it).
+ */
+export type MigrationPolicy = "refuse" | "maintenance" | "allow";
+
+export interface RemoteInspection {
+    /** The version the management instance's `current` link points at, null on a fresh instance. */
+    currentVersion: string | null;
+    /** The commit the requested version resolves to. */
+    commit: string;
+    /** Pending migrations of the requested version against the live database. */
+    migrations: MigrationReport;
+}
+
+export interface RemotePhaseResult {
+    version: string;
+    commit: string;
+    previousVersion: string | null;
+    migrations: MigrationReport;
+    /** URL paths (under STATIC_URL, e.g. "/static/robots.txt") of non-hashed files whose content changed. */
+    changedStaticPaths: string[];
+    durationS: number;
+}
+
+export interface PhaseOptions {
+    migrationPolicy: MigrationPolicy;
+    /** Progress output, one line at a time. */
+    log: (line: string) => void;
+}
+
+export interface RemotePhase {
+    /** Read-only as far as serving goes: resolves the version and classifies its pending migrations. */
+    inspect(version: string, log?: (line: string) => void): Promise<RemoteInspection>;
+    /** Runs the whole phase; rejects with RemotePhaseError naming the failed step and its stderr. */
+    apply(version: string, opts: PhaseOptions): Promise<RemotePhaseResult>;
+    /** Points `current` back at a kept release directory and restarts the app server (rollback). */
+    revert(version: string, log?: (line: string) => void): Promise<void>;
+    close(): Promise<void>;
+}
+
+export class RemotePhaseError extends Error {
+    constructor(
+        message: string,
+        /** The step that failed: "checkout", "install", "migrations", "migrate", "collectstatic", "switch", "restart", "health". */
+        readonly step: string,
+        readonly stderr: string = "",
+    ) {
+        super(message);
+        this.name = "RemotePhaseError";
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Cloud: images, launch templates, the auto-scaling group, the target group, the listener
+// and the CDN. Every method is one documented API action (or a short, documented sequence).
+
+export type LifecycleState =
+    | "Pending"
+    | "Pending:Wait"
+    | "Pending:Proceed"
+    | "InService"
+    | "Standby"
+    | "Terminating"
+    | "Terminating:Wait"
+    | "Terminating:Proceed"
+    | "Terminated"
+    | "Detaching"
+    | "Detached"
+    | "EnteringStandby";
+
+export interface GroupInstance {
+    instanceId: string;
+    lifecycleState: LifecycleState | string;
+    healthStatus: "Healthy" | "Unhealthy" | string;
+    /** The launch template version the instance was launched from, when known. */
+    launchTemplateVersion: string | null;
+    protectedFromScaleIn: boolean;
+    availabilityZone?: string;
+}
+
+export interface GroupState {
+    name: string;
+    minSize: number;
+    maxSize: number;
+    desiredCapacity: number;
+    instances: GroupInstance[];
+    suspendedProcesses: string[];
+    tags: Record<string, string>;
+    launchTemplate: { id: string; version: string } | null;
+}
+
+export type TargetHealthState = "initial" | "healthy" | "unhealthy" | "unused" | "draining" | "unavailable";
+
+export interface LaunchTemplateState {
+    id: string;
+    defaultVersion: number;
+    latestVersion: number;
+}
+
+export interface ImageState {
+    imageId: string;
+    state: "pending" | "available" | "invalid" | "deregistered" | "transient" | "failed" | "error" | string;
+    name: string;
+    tags: Record<string, string>;
+    snapshotIds: string[];
+    creationDate?: string;
+}
+
+export interface Cloud {
+    describeGroup(groupName: string): Promise<GroupState>;
+    setGroupTag(groupName: string, key: string, value: string): Promise<void>;
+    deleteGroupTag(groupName: string, key: string): Promise<void>;
+    updateGroupSize(groupName: string, size: { minSize?: number; maxSize?: number; desiredCapacity?: number }): Promise<void>;
+    suspendProcesses(groupName: string, processes: string[]): Promise<void>;
+    resumeProcesses(groupName: string, processes: string[]): Promise<void>;
+    /** TerminateInstanceInAutoScalingGroup. */
+    terminateInstance(instanceId: string, decrementDesiredCapacity: boolean): Promise<void>;
+
+    createImage(instanceId: string, name: string, tags: Record<string, string>): Promise<string>;
+    /** Waits (SDK waiter) until the image is available; rejects when it fails or the time runs out. */
+    waitForImage(imageId: string, timeoutS: number): Promise<void>;
+    describeImages(filter: { imageIds?: string[]; tags?: Record<string, string> }): Promise<ImageState[]>;
+    /** Deregisters the image and deletes its snapshots. */
+    deleteImage(imageId: string): Promise<void>;
+
+    describeLaunchTemplate(launchTemplateId: string): Promise<LaunchTemplateState>;
+    /** A new version with the full data of baseVersion and only ImageId changed; resolves with its number. */
+    createLaunchTemplateVersion(launchTemplateId: string, baseVersion: number, imageId: string, description: string): Promise<number>;
+    setDefaultLaunchTemplateVersion(launchTemplateId: string, version: number): Promise<void>;
+
+    describeTargetHealth(targetGroupArn: string): Promise<Record<string, TargetHealthState>>;
+    deregisterTargets(targetGroupArn: string, instanceIds: string[]): Promise<void>;
+    deregistrationDelayS(targetGroupArn: string): Promise<number>;
+
+    /** Adds a highest-priority fixed-response 503 rule (the maintenance page); resolves with its ARN. */
+    addMaintenanceRule(listenerArn: string, html: string): Promise<string>;
+    removeMaintenanceRule(ruleArn: string): Promise<void>;
+
+    /** Creates an invalidation; resolves with its id. */
+    createInvalidation(distributionId: string, paths: string[], callerReference: string): Promise<string>;
+    waitForInvalidation(distributionId: string, invalidationId: string, timeoutS: number): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------
+// Clock: real time, or a virtual clock in the simulated-cloud tests.
+
+export interface Clock {
+    /** Milliseconds since the epoch. */
+    now(): number;
+    sleep(ms: number): Promise<void>;
+}
+
+export const realClock: Clock = {
+    now: () => Date.now(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
