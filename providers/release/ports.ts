@@ -233,3 +233,52 @@ export const realClock: Clock = {
     now: () => Date.now(),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };
+
+// ---------------------------------------------------------------------------------------
+// Settings of the remote phase, as the Release resource receives them (plain data: they are
+// stored in the resource's state, so the SSH private key travels as a Pulumi secret input).
+
+export interface SshSettings {
+    host: string;
+    /** @default 22 */
+    port?: number;
+    /** @default "deploy" */
+    user?: string;
+    /** The private key (PEM/OpenSSH). A Pulumi secret. */
+    privateKey: string;
+    /** The server's host key, pinned: "SHA256:..." as `ssh-keygen -lf` prints it. A mismatch is refused. */
+    hostKeySha256: string;
+}
+
+export interface RemoteSettings {
+    /** How commands reach the management instance. @default "ssm" */
+    transport: "ssm" | "ssh" | "local";
+    /** Required for "ssh". */
+    ssh?: SshSettings;
+    /** For "ssm": the AWS region of the management instance. */
+    region?: string;
+    /** For "ssm": the management instance id. */
+    instanceId?: string;
+    /** The app's git repository URL. */
+    repositoryUrl: string;
+    /** Root of the app on the management instance: releases/<version>, current -> releases/<version>. @default "/srv/app" */
+    appDir?: string;
+    /** The shared static root (EFS mount). @default "/srv/static" */
+    staticRoot?: string;
+    /** STATIC_URL of the app. @default "/static/" */
+    staticUrl?: string;
+    /** The Python interpreter that creates each release's virtualenv. @default "python3" */
+    python?: string;
+    /** Installs requirements into the release virtualenv; run inside the release directory. @default "venv/bin/pip install -r requirements.txt" */
+    installCommand?: string;
+    /** Restarts the app server gracefully. @default "sudo systemctl reload django-app" */
+    restartCommand?: string;
+    /** The management instance's local health URL. @default "http://127.0.0.1:8000/health/" */
+    healthUrl?: string;
+    /** Django settings module, when not the app's default. */
+    settingsModule?: string;
+    /** Release directories kept on the instance (current and previous always kept). @default 5 */
+    keepReleases?: number;
+    /** Per-command time-out in seconds. @default 900 */
+    commandTimeoutS?: number;
+}
