@@ -1,0 +1,109 @@
+"""WhiteNoise for a fleet whose STATIC_ROOT is shared and grows with every release.
+
+WhiteNoise scans STATIC_ROOT once, when the worker starts. During a release the new version's
+hashed files appear in the shared root while old instances keep running: a CDN that fetches
+``js/app.af03944e0dda.js`` through an old instance got a 404 (and cached it). This subclass:
+
+- on a miss under STATIC_URL, looks the file up on disk, for hashed names only
+  (``name.<12 hex>.ext``), inside STATIC_ROOT only (no traversal), and remembers it: a
+  hashed file never changes, so it is served ``immutable`` like the others;
+- re-reads a non-hashed file (``robots.txt``) whose size or mtime changed since start-up,
+  instead of serving the new content cut to the old length;
+- marks every 404 under STATIC_URL ``Cache-Control: no-store`` so the CDN does not keep it.
+
+Use it in place of ``whitenoise.middleware.WhiteNoiseMiddleware``.
+"""
+
+import os
+import re
+import stat
+
+from whitenoise.middleware import WhiteNoiseMiddleware
+
+HASHED_NAME = re.compile(r"\.[0-9a-f]{12}(\.[A-Za-z0-9]+)?$")
+
+
+class FleetWhiteNoiseMiddleware(WhiteNoiseMiddleware):
+    def __init__(self, *args, **kwargs):
+        self.late_urls = set()
+        self.file_paths = {}
+        super().__init__(*args, **kwargs)
+
+    def __call__(self, request):
+        response = self.process_request(request)
+        if response is None:
+            response = self.get_response(request)
+            if response.status_code == 404 and request.path_info.startswith(self.static_prefix):
+                response["Cache-Control"] = "no-store"
+        return response
+
+    def process_request(self, request):
+        path = request.path_info
+        if self.autorefresh:
+            return super().process_request(request)
+        static_file = self.files.get(path)
+        if static_file is not None and path not in self.late_urls:
+            static_file = self.refresh_if_changed(path, static_file)
+        elif static_file is None:
+            static_file = self.find_late_file(path)
+        if static_file is not None:
+            return self.serve(static_file, request)
+        return None
+
+    # -- bookkeeping ---------------------------------------------------------------------
+
+    def add_file_to_dictionary(self, url, path, stat_cache=None):
+        super().add_file_to_dictionary(url, path, stat_cache=stat_cache)
+        if url in self.files:
+            try:
+                st = stat_cache[path] if stat_cache and path in stat_cache else os.stat(path)
+                self.file_paths[url] = (path, st.st_size, st.st_mtime_ns)
+            except OSError:
+                pass
+
+    # -- late hashed files ---------------------------------------------------------------
+
+    def is_hashed_url(self, url):
+        name = url[len(self.static_prefix):]
+        return bool(HASHED_NAME.search(os.path.basename(name)))
+
+    def find_late_file(self, url):
+        if not self.static_root or not url.startswith(self.static_prefix):
+            return None
+        if not self.url_is_canonical(url) or "\x00" in url or not self.is_hashed_url(url):
+            return None
+        if url.endswith((".gz", ".br")):
+            return None
+        root = os.path.realpath(str(self.static_root))
+        path = os.path.realpath(os.path.join(root, url[len(self.static_prefix):]))
+        if os.path.commonpath([root, path]) != root:
+            return None
+        try:
+            if not stat.S_ISREG(os.stat(path).st_mode):
+                return None
+        except OSError:
+            return None
+        self.late_urls.add(url)
+        self.add_file_to_dictionary(url, path)
+        return self.files.get(url)
+
+    def immutable_file_test(self, path, url):
+        if url in self.late_urls:
+            return True
+        return super().immutable_file_test(path, url)
+
+    # -- changed non-hashed files --------------------------------------------------------
+
+    def refresh_if_changed(self, url, static_file):
+        known = self.file_paths.get(url)
+        if known is None or self.is_hashed_url(url):
+            return static_file
+        path, size, mtime_ns = known
+        try:
+            st = os.stat(path)
+        except OSError:
+            return static_file
+        if st.st_size == size and st.st_mtime_ns == mtime_ns:
+            return static_file
+        self.add_file_to_dictionary(url, path)
+        return self.files.get(url, static_file)

@@ -1,0 +1,98 @@
+import os
+import shutil
+
+from django.conf import settings
+from django.core.management import call_command
+from django.test import SimpleTestCase
+
+from django_fleet.middleware import FleetWhiteNoiseMiddleware
+
+
+def ok(request):
+    from django.http import HttpResponse
+
+    return HttpResponse("app")
+
+
+def not_found(request):
+    from django.http import HttpResponseNotFound
+
+    return HttpResponseNotFound("nope")
+
+
+class FleetWhiteNoiseTests(SimpleTestCase):
+    def setUp(self):
+        shutil.rmtree(settings.STATIC_ROOT, ignore_errors=True)
+        os.makedirs(os.path.join(settings.STATIC_ROOT, "js"))
+        self.write("robots.txt", "User-agent: *\n")
+        self.write("js/app.0123456789ab.js", "old();")
+        self.middleware = FleetWhiteNoiseMiddleware(not_found)
+
+    def write(self, name, content):
+        path = os.path.join(settings.STATIC_ROOT, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as handle:
+            handle.write(content)
+        return path
+
+    def get(self, path):
+        from django.test import RequestFactory
+
+        return self.middleware(RequestFactory().get(path))
+
+    def body(self, response):
+        return b"".join(response.streaming_content) if response.streaming else response.content
+
+    def test_serves_files_known_at_start(self):
+        response = self.get("/static/js/app.0123456789ab.js")
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(self.body(response), b"old();")
+
+    def test_serves_a_hashed_file_added_after_start(self):
+        self.write("js/app.fedcba987654.js", "new();")
+        response = self.get("/static/js/app.fedcba987654.js")
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(self.body(response), b"new();")
+        self.assertIn("immutable", response["Cache-Control"])
+
+    def test_does_not_pick_up_unhashed_files_added_after_start(self):
+        self.write("late.js", "late();")
+        response = self.get("/static/late.js")
+        self.assertEqual(response.status_code, 404)
+        self.assertEqual(response["Cache-Control"], "no-store")
+
+    def test_404_under_static_url_is_no_store(self):
+        response = self.get("/static/js/app.aaaaaaaaaaaa.js")
+        self.assertEqual(response.status_code, 404)
+        self.assertEqual(response["Cache-Control"], "no-store")
+
+    def test_404_elsewhere_is_untouched(self):
+        response = self.get("/somewhere/")
+        self.assertEqual(response.status_code, 404)
+        self.assertFalse(response.has_header("Cache-Control"))
+
+    def test_path_traversal_is_refused(self):
+        secret = os.path.join(settings.BASE_DIR, "secret.0123456789ab.txt")
+        with open(secret, "w") as handle:
+            handle.write("secret")
+        for path in (
+            "/static/../secret.0123456789ab.txt",
+            "/static/js/../../secret.0123456789ab.txt",
+            "/static//etc/passwd.0123456789ab.txt",
+            "/static/js\\..\\..\\secret.0123456789ab.txt",
+        ):
+            response = self.get(path)
+            self.assertEqual(response.status_code, 404, path)
+
+    def test_symlink_out_of_the_root_is_refused(self):
+        secret = os.path.join(settings.BASE_DIR, "outside.txt")
+        with open(secret, "w") as handle:
+            handle.write("secret")
+        os.symlink(secret, os.path.join(settings.STATIC_ROOT, "link.0123456789ab.txt"))
+        self.assertEqual(self.get("/static/link.0123456789ab.txt").status_code, 404)
+
+    def test_changed_unhashed_file_is_served_whole(self):
+        path = self.write("robots.txt", "User-agent: *\nDisallow: /admin/\n")
+        os.utime(path, ns=(1, 1))
+        response = self.get("/static/robots.txt")
+        self.assertEqual(self.body(response), b"User-agent: *\nDisallow: /admin/\n")

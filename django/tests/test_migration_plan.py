@@ -1,0 +1,49 @@
+import io
+import json
+
+from django.core.management import call_command
+from django.test import TransactionTestCase
+
+
+class MigrationPlanTests(TransactionTestCase):
+    def plan(self):
+        out = io.StringIO()
+        call_command("fleet_migration_plan", stdout=out)
+        return json.loads(out.getvalue())
+
+    def tearDown(self):
+        call_command("migrate", "planapp", verbosity=0)
+
+    def test_nothing_pending(self):
+        plan = self.plan()
+        self.assertEqual(plan["pending"], [])
+        self.assertEqual(plan["operations"], [])
+
+    def test_reports_each_operation_with_facts(self):
+        call_command("migrate", "planapp", "0001", verbosity=0)
+        plan = self.plan()
+        self.assertEqual(plan["pending"], ["planapp.0002_nickname", "planapp.0003_breaking"])
+        ops = [(o["migration"], o["operation"]) for o in plan["operations"]]
+        self.assertEqual(
+            ops,
+            [
+                ("0002_nickname", "AddField"),
+                ("0002_nickname", "AddIndex"),
+                ("0003_breaking", "RenameField"),
+                ("0003_breaking", "AlterField"),
+                ("0003_breaking", "RunPython"),
+            ],
+        )
+        add, index, rename, alter, run = plan["operations"]
+        self.assertEqual(add["field"]["null"], True)
+        self.assertEqual(add["description"], "Add field nickname to author")
+        self.assertGreaterEqual(add["sqlCount"], 1)
+        self.assertEqual(rename["description"], "Rename field name on author to full_name")
+        self.assertEqual(alter["fromField"]["unique"], False)
+        self.assertEqual(alter["field"]["unique"], True)
+        self.assertEqual(run["app"], "planapp")
+
+    def test_plan_applies_nothing(self):
+        call_command("migrate", "planapp", "0001", verbosity=0)
+        self.plan()
+        self.assertEqual(len(self.plan()["pending"]), 2)
