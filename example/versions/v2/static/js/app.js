@@ -1,0 +1,1 @@
+document.documentElement.dataset.release = "v2"; console.log("catalog v2");
