@@ -1,0 +1,235 @@
+/**
+ * The remote phase's shell commands, built by pure functions (tested as exact strings).
+ * Running them is the transports' job (ssh.ts, ssm.ts, local.ts); sequencing is phase.ts's.
+ *
+ * Layout on the management instance (appDir, default /srv/app):
+ *   repo.git/              a mirror of repositoryUrl, fetched on every release
+ *   releases/<version>/    one checkout per version (git archive), with its own venv/ and
+ *                          staticfiles.json (django_fleet's local manifest); .fleet-commit
+ *   current -> releases/<version>   switched atomically (ln -sfn to a temp link, mv -T)
+ *   maintenance.flag       present while a release with breaking migrations goes out
+ *                          (the app's FLEET_MAINTENANCE_FLAG points here)
+ * The shared static root (staticRoot, default /srv/static) is the app's STATIC_ROOT (EFS).
+ *
+ * Each command is a bash script (the transports run it with `bash -c`); values are single-quoted.
+ */
+import type { RemoteSettings } from "../ports";
+
+/** Settings the remote phase adds to the port's RemoteSettings (all optional). */
+export interface RemotePhaseExtras {
+    /** Extra arguments to `python -m venv`, e.g. "--system-site-packages". @default "" */
+    venvArgs?: string;
+    /** How long the local health check polls before failing, in seconds. @default 60 */
+    healthTimeoutS?: number;
+}
+
+export type RemotePhaseSettings = RemoteSettings & RemotePhaseExtras;
+
+export interface ResolvedRemoteSettings {
+    repositoryUrl: string;
+    appDir: string;
+    staticRoot: string;
+    staticUrl: string;
+    python: string;
+    venvArgs: string;
+    installCommand: string;
+    restartCommand: string;
+    healthUrl: string;
+    settingsModule: string | null;
+    keepReleases: number;
+    commandTimeoutS: number;
+    healthTimeoutS: number;
+}
+
+/** Applies the documented defaults once. */
+export function resolveSettings(s: RemotePhaseSettings): ResolvedRemoteSettings {
+    const problems: string[] = [];
+    if (!s.repositoryUrl) problems.push("[repositoryUrl] is required");
+    const keep = s.keepReleases ?? 5;
+    if (!Number.isInteger(keep) || keep < 2) problems.push(`[keepReleases] (${s.keepReleases}) must be an integer >= 2`);
+    const appDir = (s.appDir ?? "/srv/app").replace(/\/+$/, "");
+    if (!appDir.startsWith("/")) problems.push(`[appDir] (${s.appDir}) must be an absolute path`);
+    const staticUrl = s.staticUrl ?? "/static/";
+    if (!staticUrl.startsWith("/") || !staticUrl.endsWith("/")) problems.push(`[staticUrl] (${s.staticUrl}) must start and end with "/"`);
+    if (problems.length) throw new Error(`Invalid remote settings: ${problems.join("; ")}`);
+    return {
+        repositoryUrl: s.repositoryUrl,
+        appDir,
+        staticRoot: (s.staticRoot ?? "/srv/static").replace(/\/+$/, ""),
+        staticUrl,
+        python: s.python ?? "python3",
+        venvArgs: s.venvArgs ?? "",
+        installCommand: s.installCommand ?? "venv/bin/pip install -r requirements.txt",
+        restartCommand: s.restartCommand ?? "sudo systemctl reload django-app",
+        healthUrl: s.healthUrl ?? "http://127.0.0.1:8000/health/",
+        settingsModule: s.settingsModule ?? null,
+        keepReleases: keep,
+        commandTimeoutS: s.commandTimeoutS ?? 900,
+        healthTimeoutS: s.healthTimeoutS ?? 60,
+    };
+}
+
+/** Single-quotes a value for bash. */
+export function shq(value: string): string {
+    if (/^[A-Za-z0-9_./:=@%+,-]+$/.test(value)) return value;
+    return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Release names become directory names: git tags without "/" or leading dot/dash. */
+export function validateVersion(version: string): void {
+    if (!/^[A-Za-z0-9_][A-Za-z0-9._-]{0,99}$/.test(version) || version.endsWith(".tmp")) {
+        throw new Error(`Invalid version "${version}": use a git tag or branch name made of letters, digits, ".", "_" and "-" (no "/")`);
+    }
+}
+
+export const releaseDir = (cfg: ResolvedRemoteSettings, version: string) => `${cfg.appDir}/releases/${version}`;
+export const maintenanceFlag = (cfg: ResolvedRemoteSettings) => `${cfg.appDir}/maintenance.flag`;
+
+function manage(cfg: ResolvedRemoteSettings, version: string, args: string): string {
+    const env = cfg.settingsModule ? `DJANGO_SETTINGS_MODULE=${shq(cfg.settingsModule)} ` : "";
+    return `cd ${shq(releaseDir(cfg, version))} && ${env}venv/bin/python manage.py ${args}`;
+}
+
+/**
+ * Fetches the mirror, resolves the version, checks it out into releases/<version> (kept when it
+ * already holds that commit). Prints "current=<version>" and "commit=<sha>".
+ */
+export function checkout(cfg: ResolvedRemoteSettings, version: string): string {
+    const app = shq(cfg.appDir);
+    const mirror = shq(`${cfg.appDir}/repo.git`);
+    const dir = shq(releaseDir(cfg, version));
+    const tmp = shq(`${releaseDir(cfg, version)}.tmp`);
+    const v = shq(version);
+    return [
+        `set -euo pipefail`,
+        `mkdir -p ${shq(`${cfg.appDir}/releases`)} ${shq(cfg.staticRoot)}`,
+        `if [ -d ${mirror} ]; then git -C ${mirror} remote set-url origin ${shq(cfg.repositoryUrl)} && git -C ${mirror} fetch --quiet --prune origin; else git clone --quiet --mirror ${shq(cfg.repositoryUrl)} ${mirror}; fi`,
+        `commit=$(git -C ${mirror} rev-parse --verify --quiet ${shq(`${version}^{commit}`)}) || { echo "version ${version} not found in the repository" >&2; exit 1; }`,
+        `current=$(readlink ${app}/current || true); current=\${current##*/}`,
+        `echo "current=$current"; echo "commit=$commit"`,
+        `if [ -f ${dir}/.fleet-commit ] && [ "$(cat ${dir}/.fleet-commit)" = "$commit" ]; then echo "releases/${version} already holds $commit"; else`,
+        `  if [ "$current" = ${v} ]; then echo "refusing to replace releases/${version}: it is serving and ${version} now resolves to $commit" >&2; exit 1; fi`,
+        `  rm -rf ${tmp} && mkdir -p ${tmp} && git -C ${mirror} archive "$commit" | tar -x -C ${tmp} && echo "$commit" > ${tmp}/.fleet-commit && rm -rf ${dir} && mv ${tmp} ${dir} && echo "checked out ${version} at $commit"`,
+        `fi`,
+    ].join("\n");
+}
+
+/** Creates the release's virtualenv (once) and installs its requirements. */
+export function install(cfg: ResolvedRemoteSettings, version: string): string {
+    const venvArgs = cfg.venvArgs ? ` ${cfg.venvArgs}` : "";
+    return [
+        `set -euo pipefail`,
+        `cd ${shq(releaseDir(cfg, version))}`,
+        `if [ ! -f venv/.fleet-ready ]; then rm -rf venv && ${cfg.python} -m venv${venvArgs} venv && touch venv/.fleet-ready; fi`,
+        cfg.installCommand,
+    ].join("\n");
+}
+
+/** Prints the pending-migration plan as one JSON line (django_fleet's management command). */
+export function migrationPlan(cfg: ResolvedRemoteSettings, version: string): string {
+    return manage(cfg, version, "fleet_migration_plan");
+}
+
+export function migrate(cfg: ResolvedRemoteSettings, version: string): string {
+    return manage(cfg, version, "migrate --noinput");
+}
+
+/** Python run by collectStatic: checks the new manifest's files are in the static root, prints the changed non-hashed paths. */
+export const CHANGED_STATIC_SCRIPT = [
+    "import json, os, sys",
+    "prev, new, root, prefix = sys.argv[1:5]",
+    "def load(p):",
+    "    try:",
+    "        with open(p) as f: return json.load(f).get('paths', {})",
+    "    except (FileNotFoundError, NotADirectoryError): return None",
+    "old, cur = (load(prev) if prev else None), load(new)",
+    "if cur is None: sys.exit('collectstatic wrote no manifest at ' + new)",
+    "missing = [h for h in cur.values() if not os.path.isfile(os.path.join(root, h))]",
+    "if missing: sys.exit('%d hashed files of the manifest are not in %s (is STATIC_ROOT the shared root?), e.g. %s' % (len(missing), root, missing[0]))",
+    "changed = [] if old is None else sorted(prefix + k for k, v in cur.items() if k in old and old[k] != v)",
+    "print('changed-static-paths=' + json.dumps(changed))",
+].join("\n");
+
+/**
+ * collectstatic into the shared root (staticfiles.json lands in the release directory), then
+ * compares the previous release's manifest with the new one. Prints "changed-static-paths=[...]".
+ */
+export function collectStatic(cfg: ResolvedRemoteSettings, version: string, previous: string | null): string {
+    const prevManifest = previous && previous !== version ? `${releaseDir(cfg, previous)}/staticfiles.json` : "";
+    return [
+        `set -euo pipefail`,
+        manage(cfg, version, "collectstatic --noinput"),
+        `venv/bin/python -c ${shq(CHANGED_STATIC_SCRIPT)} ${shq(prevManifest)} staticfiles.json ${shq(cfg.staticRoot)} ${shq(cfg.staticUrl)}`,
+    ].join("\n");
+}
+
+/** Points `current` at releases/<version> atomically (a relative link, so the AMI bake keeps it valid). */
+export function switchCurrent(cfg: ResolvedRemoteSettings, version: string): string {
+    const tmpLink = `.current.tmp`;
+    return [
+        `set -euo pipefail`,
+        `cd ${shq(cfg.appDir)}`,
+        `[ -d ${shq(`releases/${version}`)} ] || { echo "releases/${version} does not exist on this instance" >&2; exit 1; }`,
+        `ln -sfn ${shq(`releases/${version}`)} ${tmpLink} && mv -T ${tmpLink} current`,
+        `echo "current -> $(readlink current)"`,
+    ].join("\n");
+}
+
+export function restart(cfg: ResolvedRemoteSettings): string {
+    return `cd ${shq(cfg.appDir)} && ${cfg.restartCommand}`;
+}
+
+/** Python run by healthCheck: polls the URL until 200 (and, when the body names a release, the right one). */
+export const HEALTH_SCRIPT = [
+    "import json, sys, time, urllib.error, urllib.request",
+    "url, version, limit = sys.argv[1], sys.argv[2], float(sys.argv[3])",
+    "deadline, last = time.time() + limit, ''",
+    "while True:",
+    "    try:",
+    "        with urllib.request.urlopen(url, timeout=5) as r: status, body = r.status, r.read(2000).decode('utf-8', 'replace')",
+    "    except urllib.error.HTTPError as e: status, body = e.code, e.read(2000).decode('utf-8', 'replace')",
+    "    except Exception as e: status, body = None, str(e)",
+    "    release = None",
+    "    try: release = json.loads(body).get('release')",
+    "    except Exception: pass",
+    "    if status == 200 and release in (None, version):",
+    "        print('healthy: %s %s' % (status, body.strip())); sys.exit(0)",
+    "    last = '%s %s' % (status, body.strip()[:500]) if status != 200 else 'still serving release %s' % release",
+    "    if time.time() > deadline: sys.exit('health check of %s failed after %ss: %s' % (url, limit, last))",
+    "    time.sleep(0.2)",
+].join("\n");
+
+export function healthCheck(cfg: ResolvedRemoteSettings, version: string): string {
+    return `cd ${shq(releaseDir(cfg, version))} && venv/bin/python -c ${shq(HEALTH_SCRIPT)} ${shq(cfg.healthUrl)} ${shq(version)} ${cfg.healthTimeoutS}`;
+}
+
+export function maintenanceOn(cfg: ResolvedRemoteSettings): string {
+    return `touch ${shq(maintenanceFlag(cfg))}`;
+}
+
+export function maintenanceOff(cfg: ResolvedRemoteSettings): string {
+    return `rm -f ${shq(maintenanceFlag(cfg))}`;
+}
+
+/**
+ * Removes release directories beyond the newest keepReleases (by mtime), never the one
+ * `current` points at nor those listed in `keep` (the new and the previous release).
+ */
+export function prune(cfg: ResolvedRemoteSettings, keep: string[]): string {
+    const protectedNames = keep.map((k) => `[ "$d" = ${shq(k)} ]`).concat([`[ "releases/$d" = "$cur" ]`]);
+    return [
+        `cd ${shq(`${cfg.appDir}/releases`)}`,
+        `cur=$(readlink ../current || true); n=0`,
+        `for d in $(ls -1t); do case "$d" in *.tmp) continue;; esac; n=$((n+1)); if [ $n -le ${cfg.keepReleases} ] || ${protectedNames.join(" || ")}; then continue; fi; rm -rf -- "$d" && echo "pruned releases/$d"; done`,
+    ].join("\n");
+}
+
+/** Parses "key=value" lines printed by a command. */
+export function parseKeyValues(stdout: string): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const line of stdout.split("\n")) {
+        const m = /^([a-z][a-z-]*)=(.*)$/.exec(line.trim());
+        if (m) out[m[1]] = m[2];
+    }
+    return out;
+}

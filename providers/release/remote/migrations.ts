@@ -1,0 +1,149 @@
+/**
+ * Classifies pending Django migration operations with django-migration-linter's codes.
+ *
+ * Input: the facts `manage.py fleet_migration_plan` prints for each operation (django_fleet's
+ * migration_plan.py). Output: the port's MigrationReport. Pure functions, no I/O.
+ *
+ * Breaking for the old code still serving while the new version goes out:
+ *   NOT_NULL       AddField not null (and not many-to-many); AlterField null -> not null;
+ *                  AlterOrderWithRespectTo (adds a NOT NULL _order column)
+ *   DROP_COLUMN    RemoveField
+ *   DROP_TABLE     DeleteModel
+ *   RENAME_COLUMN  RenameField
+ *   RENAME_TABLE   RenameModel, AlterModelTable
+ *   ALTER_COLUMN   AlterField that changes the column (emits SQL)
+ *   ADD_UNIQUE     AddField / AlterField unique, AddConstraint(UniqueConstraint),
+ *                  AlterUniqueTogether adding a set
+ * Safe: nullable AddField, many-to-many AddField, CreateModel, AddIndex, RemoveIndex,
+ *   RemoveConstraint, AlterIndexTogether, AlterModelOptions, AlterModelManagers, and an AlterField
+ *   or AlterUniqueTogether that emits no SQL / only removes.
+ * Unknown: RunPython, RunSQL, SeparateDatabaseAndState, AddConstraint(CheckConstraint), and
+ *   any operation this table does not know.
+ */
+import type { BreakingCode, MigrationOperation, MigrationReport, MigrationSafety } from "../ports";
+
+/** One operation as `fleet_migration_plan` reports it. */
+export interface PlannedOperation {
+    app: string;
+    migration: string;
+    operation: string;
+    description: string;
+    model?: string | null;
+    field?: FieldFacts | null;
+    fromField?: FieldFacts | null;
+    uniqueConstraint?: boolean;
+    addsUniqueTogether?: boolean;
+    /** Number of SQL statements on this database; null when it could not be computed. */
+    sqlCount?: number | null;
+    sql?: string[] | null;
+}
+
+export interface FieldFacts {
+    null: boolean;
+    unique: boolean;
+    primaryKey: boolean;
+    hasDefault: boolean;
+    manyToMany: boolean;
+    dbIndex?: boolean;
+    type?: string;
+}
+
+/** The JSON object `fleet_migration_plan` prints. */
+export interface MigrationPlan {
+    database: string;
+    pending: string[];
+    operations: PlannedOperation[];
+}
+
+const ALWAYS_SAFE = new Set([
+    "CreateModel",
+    "AddIndex",
+    "RemoveIndex",
+    "RemoveConstraint",
+    "AlterIndexTogether",
+    "AlterModelOptions",
+    "AlterModelManagers",
+]);
+
+const ALWAYS_BREAKING: Record<string, BreakingCode> = {
+    RemoveField: "DROP_COLUMN",
+    DeleteModel: "DROP_TABLE",
+    RenameField: "RENAME_COLUMN",
+    RenameModel: "RENAME_TABLE",
+    AlterModelTable: "RENAME_TABLE",
+    AlterOrderWithRespectTo: "NOT_NULL",
+};
+
+const UNKNOWN = new Set(["RunPython", "RunSQL", "SeparateDatabaseAndState"]);
+
+export function classifyOperation(op: PlannedOperation): { code: BreakingCode | null; safety: MigrationSafety } {
+    const breaking = (code: BreakingCode) => ({ code, safety: "breaking" as const });
+    const safe = { code: null, safety: "safe" as const };
+    const unknown = { code: null, safety: "unknown" as const };
+
+    if (ALWAYS_SAFE.has(op.operation)) return safe;
+    if (op.operation in ALWAYS_BREAKING) return breaking(ALWAYS_BREAKING[op.operation]);
+    if (UNKNOWN.has(op.operation)) return unknown;
+    switch (op.operation) {
+        case "AddField": {
+            const f = op.field;
+            if (!f) return unknown;
+            if (f.manyToMany) return safe;
+            if (f.unique) return breaking("ADD_UNIQUE");
+            if (!f.null) return breaking("NOT_NULL");
+            return safe;
+        }
+        case "AlterField": {
+            const f = op.field;
+            const before = op.fromField;
+            if (!f || !before) return breaking("ALTER_COLUMN");
+            if (before.null && !f.null) return breaking("NOT_NULL");
+            if (!before.unique && f.unique) return breaking("ADD_UNIQUE");
+            if (op.sqlCount === 0) return safe; // verbose_name, help_text, choices, blank...
+            return breaking("ALTER_COLUMN");
+        }
+        case "AddConstraint":
+            return op.uniqueConstraint ? breaking("ADD_UNIQUE") : unknown;
+        case "AlterUniqueTogether":
+            return op.addsUniqueTogether ? breaking("ADD_UNIQUE") : safe;
+        default:
+            return unknown;
+    }
+}
+
+const RANK = { none: 0, safe: 1, unknown: 2, breaking: 3 } as const;
+
+/** The report for the provider: every operation classified, and the worst safety found. */
+export function classifyPlan(plan: Pick<MigrationPlan, "operations">): MigrationReport {
+    const operations: MigrationOperation[] = plan.operations.map((op) => ({
+        app: op.app,
+        migration: op.migration,
+        operation: op.operation,
+        description: op.description,
+        ...classifyOperation(op),
+    }));
+    let verdict: MigrationReport["verdict"] = "none";
+    for (const op of operations) if (RANK[op.safety] > RANK[verdict]) verdict = op.safety;
+    return { operations, verdict };
+}
+
+/** Parses the command's stdout: the last line that is a JSON object. */
+export function parseMigrationPlan(stdout: string): MigrationPlan {
+    const lines = stdout.split("\n").map((l) => l.trim()).filter((l) => l.startsWith("{"));
+    if (lines.length === 0) throw new Error("fleet_migration_plan printed no JSON object");
+    const parsed = JSON.parse(lines[lines.length - 1]) as MigrationPlan;
+    if (!Array.isArray(parsed.operations)) throw new Error("fleet_migration_plan: no operations array");
+    return parsed;
+}
+
+/** The operations that block a release under the "refuse" policy. */
+export function blockingOperations(report: MigrationReport): MigrationOperation[] {
+    return report.operations.filter((op) => op.safety !== "safe");
+}
+
+/** "catalog.0003_rename_name_title: RenameField (Rename field name on product to title) RENAME_COLUMN" per line. */
+export function describeOperations(ops: MigrationOperation[]): string {
+    return ops
+        .map((op) => `  ${op.app}.${op.migration}: ${op.operation} (${op.description}) ${op.code ?? op.safety.toUpperCase()}`)
+        .join("\n");
+}
