@@ -62,9 +62,14 @@ def operation_sql(connection, app_label, operation, from_state, to_state):
         return None
 
 
-def describe_operation(app_label, migration_name, operation, from_state, to_state, connection):
+def describe_operation(app_label, migration_name, operation, from_state, to_state, connection, new_models=frozenset(), new_app=False):
     kind = type(operation).__name__
+    model_name = (getattr(operation, "model_name", None) or getattr(operation, "name", None) or "").lower()
     entry = {
+        # Nothing of this app is applied yet, or the model is created earlier in this plan: the
+        # version still serving cannot be using it, whatever the operation does.
+        "newApp": new_app,
+        "newModel": kind != "CreateModel" and (app_label, model_name) in new_models,
         "app": app_label,
         "migration": migration_name,
         "operation": kind,
@@ -99,6 +104,8 @@ def migration_plan(database="default"):
     targets = executor.loader.graph.leaf_nodes()
     plan = executor.migration_plan(targets)
     operations = []
+    applied_apps = {app for app, _name in executor.loader.applied_migrations}
+    new_models = set()
     for migration, backwards in plan:
         if backwards:
             continue
@@ -106,7 +113,17 @@ def migration_plan(database="default"):
         for operation in migration.operations:
             to_state = state.clone()
             operation.state_forwards(migration.app_label, to_state)
-            operations.append(describe_operation(migration.app_label, migration.name, operation, state, to_state, connection))
+            operations.append(
+                describe_operation(
+                    migration.app_label, migration.name, operation, state, to_state, connection,
+                    new_models=frozenset(new_models), new_app=migration.app_label not in applied_apps,
+                )
+            )
+            kind = type(operation).__name__
+            if kind == "CreateModel":
+                new_models.add((migration.app_label, operation.name_lower))
+            elif kind == "RenameModel" and (migration.app_label, operation.old_name_lower) in new_models:
+                new_models.add((migration.app_label, operation.new_name_lower))
             state = to_state
     return {
         "database": database,

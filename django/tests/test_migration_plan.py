@@ -42,6 +42,15 @@ class MigrationPlanTests(TransactionTestCase):
         self.assertEqual(alter["fromField"]["unique"], False)
         self.assertEqual(alter["field"]["unique"], True)
         self.assertEqual(run["app"], "planapp")
+        self.assertFalse(any(o["newApp"] or o["newModel"] for o in plan["operations"]))
+
+    def test_operations_on_a_new_app_or_model_are_marked_new(self):
+        call_command("migrate", "planapp", "zero", verbosity=0)
+        ops = self.plan()["operations"]
+        self.assertEqual(ops[0]["operation"], "CreateModel")
+        self.assertTrue(all(o["newApp"] for o in ops))
+        self.assertFalse(ops[0]["newModel"])
+        self.assertTrue(all(o["newModel"] for o in ops[1:] if o["operation"] != "RunPython"))
 
     def test_plan_applies_nothing(self):
         call_command("migrate", "planapp", "0001", verbosity=0)

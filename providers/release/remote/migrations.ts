@@ -19,6 +19,10 @@
  *   or AlterUniqueTogether that emits no SQL / only removes.
  * Unknown: RunPython, RunSQL, SeparateDatabaseAndState, AddConstraint(CheckConstraint), and
  *   any operation this table does not know.
+ * Beyond the linter: every operation of an app with no applied migration yet, and every
+ * operation on a model created earlier in the same plan, is safe: the version still serving
+ * cannot be using those tables (this is what lets the first release, with Django's own
+ * contenttypes/auth migrations, go out under the default "refuse" policy).
  */
 import type { BreakingCode, MigrationOperation, MigrationReport, MigrationSafety } from "../ports";
 
@@ -33,6 +37,10 @@ export interface PlannedOperation {
     fromField?: FieldFacts | null;
     uniqueConstraint?: boolean;
     addsUniqueTogether?: boolean;
+    /** No migration of this app is applied yet. */
+    newApp?: boolean;
+    /** The model is created earlier in the same plan. */
+    newModel?: boolean;
     /** Number of SQL statements on this database; null when it could not be computed. */
     sqlCount?: number | null;
     sql?: string[] | null;
@@ -81,6 +89,7 @@ export function classifyOperation(op: PlannedOperation): { code: BreakingCode | 
     const safe = { code: null, safety: "safe" as const };
     const unknown = { code: null, safety: "unknown" as const };
 
+    if (op.newApp || op.newModel) return safe;
     if (ALWAYS_SAFE.has(op.operation)) return safe;
     if (op.operation in ALWAYS_BREAKING) return breaking(ALWAYS_BREAKING[op.operation]);
     if (UNKNOWN.has(op.operation)) return unknown;
