@@ -1,0 +1,3 @@
+export * from "./cloud";
+export * from "./haproxy";
+export * from "./procs";

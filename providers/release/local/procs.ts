@@ -1,0 +1,149 @@
+/**
+ * Process helpers for the local cloud: every long-running process (HAProxy, gunicorn) is
+ * spawned in its own process group and registered with a ProcessRegistry, so that one call
+ * stops them all (SIGTERM to the group, SIGKILL after a grace period), also on SIGINT/SIGTERM.
+ */
+import { ChildProcess, spawn } from "child_process";
+import * as fs from "fs";
+import * as net from "net";
+
+export interface Spawned {
+    child: ChildProcess;
+    pid: number;
+    /** Resolves with the exit code (or the signal) when the process ends. */
+    exited: Promise<number | string>;
+    /** True once the process has ended. */
+    readonly done: boolean;
+}
+
+/** Spawns a detached process (its own process group) with stdout+stderr appended to `logFile`. */
+export function spawnGroup(command: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; logFile: string }): Spawned {
+    const log = fs.openSync(opts.logFile, "a");
+    const child = spawn(command, args, { cwd: opts.cwd, env: opts.env, detached: true, stdio: ["ignore", log, log] });
+    fs.closeSync(log);
+    if (child.pid === undefined) throw new Error(`could not start ${command}: no pid (see ${opts.logFile})`);
+    let done = false;
+    const exited = new Promise<number | string>((resolve) => {
+        child.once("exit", (code, signal) => {
+            done = true;
+            resolve(code ?? signal ?? -1);
+        });
+        child.once("error", () => {
+            done = true;
+            resolve(-1);
+        });
+    });
+    return {
+        child,
+        pid: child.pid,
+        exited,
+        get done() {
+            return done;
+        },
+    };
+}
+
+/** Signals a whole process group; ignores a group that is already gone. */
+export function signalGroup(pid: number, signal: NodeJS.Signals): void {
+    try {
+        process.kill(-pid, signal);
+    } catch {
+        /* already gone */
+    }
+}
+
+/** SIGTERM to the group, then SIGKILL after `graceMs` if it has not exited. */
+export async function stopGroup(p: Spawned, graceMs = 5000): Promise<void> {
+    if (p.done) {
+        signalGroup(p.pid, "SIGKILL"); // stray grandchildren of an exited leader
+        return;
+    }
+    signalGroup(p.pid, "SIGTERM");
+    const timer = new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), graceMs).unref());
+    if ((await Promise.race([p.exited, timer])) === "timeout") {
+        signalGroup(p.pid, "SIGKILL");
+        await p.exited;
+    }
+    signalGroup(p.pid, "SIGKILL");
+}
+
+/** A free TCP port on 127.0.0.1 (bound once and released: good enough for a private run). */
+export function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const server = net.createServer();
+        server.unref();
+        server.once("error", reject);
+        server.listen(0, "127.0.0.1", () => {
+            const port = (server.address() as net.AddressInfo).port;
+            server.close(() => resolve(port));
+        });
+    });
+}
+
+/** True when something accepts TCP connections on 127.0.0.1:port. */
+export function portOpen(port: number, timeoutMs = 500): Promise<boolean> {
+    return new Promise((resolve) => {
+        const socket = net.connect({ host: "127.0.0.1", port });
+        const finish = (ok: boolean) => {
+            socket.destroy();
+            resolve(ok);
+        };
+        socket.setTimeout(timeoutMs, () => finish(false));
+        socket.once("connect", () => finish(true));
+        socket.once("error", () => finish(false));
+    });
+}
+
+/** Polls `probe` every `everyMs` until it returns true; rejects with `what` after `timeoutMs`. */
+export async function waitFor(what: string, probe: () => Promise<boolean> | boolean, timeoutMs: number, everyMs = 100): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        if (await probe()) return;
+        if (Date.now() > deadline) throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, everyMs));
+    }
+}
+
+/**
+ * Pids of live processes whose command line contains `marker` (e.g. the run's directory):
+ * how the rehearsal finds daemons it started indirectly (the management instance's gunicorn,
+ * started by the remote phase's restart command) and proves that none is left.
+ */
+export function processesMentioning(marker: string): number[] {
+    const pids: number[] = [];
+    for (const entry of fs.readdirSync("/proc")) {
+        if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+        try {
+            const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, "utf8");
+            if (cmdline.includes(marker)) {
+                const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+                if (!/^\d+ \(.*\) Z /.test(stat)) pids.push(Number(entry)); // zombies are already dead
+            }
+        } catch {
+            /* exited meanwhile */
+        }
+    }
+    return pids;
+}
+
+/** Kills (SIGTERM, then SIGKILL) every process whose command line mentions `marker`. */
+export async function killMentioning(marker: string, graceMs = 3000): Promise<number[]> {
+    const found = processesMentioning(marker);
+    for (const pid of found) {
+        try {
+            process.kill(pid, "SIGTERM");
+        } catch {
+            /* gone */
+        }
+    }
+    const deadline = Date.now() + graceMs;
+    while (processesMentioning(marker).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    for (const pid of processesMentioning(marker)) {
+        try {
+            process.kill(pid, "SIGKILL");
+        } catch {
+            /* gone */
+        }
+    }
+    return found;
+}
