@@ -136,18 +136,18 @@ export function migrate(cfg: ResolvedRemoteSettings, version: string): string {
 
 /** Python run by collectStatic: checks the new manifest's files are in the static root, prints the changed non-hashed paths. */
 export const CHANGED_STATIC_SCRIPT = [
-    "import json, os, sys",
-    "prev, new, root, prefix = sys.argv[1:5]",
-    "def load(p):",
-    "    try:",
-    "        with open(p) as f: return json.load(f).get('paths', {})",
-    "    except (FileNotFoundError, NotADirectoryError): return None",
-    "old, cur = (load(prev) if prev else None), load(new)",
-    "if cur is None: sys.exit('collectstatic wrote no manifest at ' + new)",
-    "missing = [h for h in cur.values() if not os.path.isfile(os.path.join(root, h))]",
-    "if missing: sys.exit('%d hashed files of the manifest are not in %s (is STATIC_ROOT the shared root?), e.g. %s' % (len(missing), root, missing[0]))",
-    "changed = [] if old is None else sorted(prefix + k for k, v in cur.items() if k in old and old[k] != v)",
-    "print('changed-static-paths=' + json.dumps(changed))",
+    `import json, os, sys`,
+    `prev, new, root, prefix = sys.argv[1:5]`,
+    `def load(p):`,
+    `    try:`,
+    `        with open(p) as f: return json.load(f).get("paths", {})`,
+    `    except (FileNotFoundError, NotADirectoryError): return None`,
+    `old, cur = (load(prev) if prev else None), load(new)`,
+    `if cur is None: sys.exit("collectstatic wrote no manifest at " + new)`,
+    `missing = [h for h in cur.values() if not os.path.isfile(os.path.join(root, h))]`,
+    `if missing: sys.exit("%d hashed files of the manifest are not in %s (is STATIC_ROOT the shared root?), e.g. %s" % (len(missing), root, missing[0]))`,
+    `changed = [] if old is None else sorted(prefix + k for k, v in cur.items() if k in old and old[k] != v)`,
+    `print("changed-static-paths=" + json.dumps(changed))`,
 ].join("\n");
 
 /**
@@ -181,22 +181,23 @@ export function restart(cfg: ResolvedRemoteSettings): string {
 
 /** Python run by healthCheck: polls the URL until 200 (and, when the body names a release, the right one). */
 export const HEALTH_SCRIPT = [
-    "import json, sys, time, urllib.error, urllib.request",
-    "url, version, limit = sys.argv[1], sys.argv[2], float(sys.argv[3])",
-    "deadline, last = time.time() + limit, ''",
-    "while True:",
-    "    try:",
-    "        with urllib.request.urlopen(url, timeout=5) as r: status, body = r.status, r.read(2000).decode('utf-8', 'replace')",
-    "    except urllib.error.HTTPError as e: status, body = e.code, e.read(2000).decode('utf-8', 'replace')",
-    "    except Exception as e: status, body = None, str(e)",
-    "    release = None",
-    "    try: release = json.loads(body).get('release')",
-    "    except Exception: pass",
-    "    if status == 200 and release in (None, version):",
-    "        print('healthy: %s %s' % (status, body.strip())); sys.exit(0)",
-    "    last = '%s %s' % (status, body.strip()[:500]) if status != 200 else 'still serving release %s' % release",
-    "    if time.time() > deadline: sys.exit('health check of %s failed after %ss: %s' % (url, limit, last))",
-    "    time.sleep(0.2)",
+    `import json, sys, time, urllib.error, urllib.request`,
+    `url, version, limit = sys.argv[1], sys.argv[2], float(sys.argv[3])`,
+    `opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))`,
+    `deadline, last = time.time() + limit, ""`,
+    `while True:`,
+    `    try:`,
+    `        with opener.open(url, timeout=5) as r: status, body = r.status, r.read(2000).decode("utf-8", "replace")`,
+    `    except urllib.error.HTTPError as e: status, body = e.code, e.read(2000).decode("utf-8", "replace")`,
+    `    except Exception as e: status, body = None, str(e)`,
+    `    release = None`,
+    `    try: release = json.loads(body).get("release")`,
+    `    except Exception: pass`,
+    `    if status == 200 and release in (None, version):`,
+    `        print("healthy: %s %s" % (status, body.strip())); sys.exit(0)`,
+    `    last = "%s %s" % (status, body.strip()[:500]) if status != 200 else "still serving release %s" % release`,
+    `    if time.time() > deadline: sys.exit("health check of %s failed after %ss: %s" % (url, limit, last))`,
+    `    time.sleep(0.2)`,
 ].join("\n");
 
 export function healthCheck(cfg: ResolvedRemoteSettings, version: string): string {

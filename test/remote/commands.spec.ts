@@ -1,0 +1,238 @@
+/** The remote phase's commands, as exact strings (no SSH), and its two Python snippets run for real. */
+import { strict as assert } from "assert";
+import { execFileSync, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as http from "http";
+import * as os from "os";
+import * as path from "path";
+import * as c from "../../providers/release/remote/commands";
+
+const cfg = c.resolveSettings({ transport: "ssh", repositoryUrl: "https://git.example.com/shop.git", settingsModule: "shop.settings.prod" });
+const q = c.shq;
+
+describe("remote commands", function () {
+    describe("resolveSettings", function () {
+        it("applies the documented defaults", function () {
+            assert.deepEqual(c.resolveSettings({ transport: "ssm", repositoryUrl: "u" }), {
+                repositoryUrl: "u",
+                appDir: "/srv/app",
+                staticRoot: "/srv/static",
+                staticUrl: "/static/",
+                python: "python3",
+                venvArgs: "",
+                installCommand: "venv/bin/pip install -r requirements.txt",
+                restartCommand: "sudo systemctl reload django-app",
+                healthUrl: "http://127.0.0.1:8000/health/",
+                settingsModule: null,
+                keepReleases: 5,
+                commandTimeoutS: 900,
+                healthTimeoutS: 60,
+            });
+        });
+
+        it("reports every invalid field at once, naming them", function () {
+            assert.throws(
+                () => c.resolveSettings({ transport: "ssh", repositoryUrl: "", appDir: "srv", keepReleases: 1, staticUrl: "static" }),
+                /\[repositoryUrl\] is required; \[keepReleases\] \(1\) must be an integer >= 2; \[appDir\] \(srv\) must be an absolute path; \[staticUrl\] \(static\) must start and end with "\/"/,
+            );
+        });
+    });
+
+    describe("shq and validateVersion", function () {
+        it("quotes only what needs quoting, and single quotes safely", function () {
+            assert.equal(q("/srv/app/releases/v1.2.3"), "/srv/app/releases/v1.2.3");
+            assert.equal(q("a b"), "'a b'");
+            assert.equal(q("it's"), `'it'\\''s'`);
+            assert.equal(q("$(rm -rf /)"), "'$(rm -rf /)'");
+            assert.equal(execFileSync("bash", ["-c", `printf %s ${q(`it's "$HOME" $(x) \\ \``)}`], { encoding: "utf8" }), `it's "$HOME" $(x) \\ \``);
+        });
+
+        it("accepts tag-like versions and refuses paths and shell syntax", function () {
+            for (const v of ["v1", "v1.4.0", "release-2024_01", "3"]) c.validateVersion(v);
+            for (const v of ["", "../x", "a/b", "-rf", ".hidden", "v1;ls", "v 1", "v2.tmp", "x".repeat(101)]) {
+                assert.throws(() => c.validateVersion(v), /Invalid version/, v);
+            }
+        });
+    });
+
+    it("checkout: mirror fetch, resolve, git archive into its own release directory", function () {
+        assert.equal(
+            c.checkout(cfg, "v2"),
+            [
+                `set -euo pipefail`,
+                `mkdir -p /srv/app/releases /srv/static`,
+                `if [ -d /srv/app/repo.git ]; then git -C /srv/app/repo.git remote set-url origin https://git.example.com/shop.git && git -C /srv/app/repo.git fetch --quiet --prune origin; else git clone --quiet --mirror https://git.example.com/shop.git /srv/app/repo.git; fi`,
+                `commit=$(git -C /srv/app/repo.git rev-parse --verify --quiet 'v2^{commit}') || { echo "version v2 not found in the repository" >&2; exit 1; }`,
+                `current=$(readlink /srv/app/current || true); current=\${current##*/}`,
+                `echo "current=$current"; echo "commit=$commit"`,
+                `if [ -f /srv/app/releases/v2/.fleet-commit ] && [ "$(cat /srv/app/releases/v2/.fleet-commit)" = "$commit" ]; then echo "releases/v2 already holds $commit"; else`,
+                `  if [ "$current" = v2 ]; then echo "refusing to replace releases/v2: it is serving and v2 now resolves to $commit" >&2; exit 1; fi`,
+                `  rm -rf /srv/app/releases/v2.tmp && mkdir -p /srv/app/releases/v2.tmp && git -C /srv/app/repo.git archive "$commit" | tar -x -C /srv/app/releases/v2.tmp && echo "$commit" > /srv/app/releases/v2.tmp/.fleet-commit && rm -rf /srv/app/releases/v2 && mv /srv/app/releases/v2.tmp /srv/app/releases/v2 && echo "checked out v2 at $commit"`,
+                `fi`,
+            ].join("\n"),
+        );
+    });
+
+    it("install: the release's own virtualenv (once), then the install command", function () {
+        assert.equal(
+            c.install(cfg, "v2"),
+            [
+                `set -euo pipefail`,
+                `cd /srv/app/releases/v2`,
+                `if [ ! -f venv/.fleet-ready ]; then rm -rf venv && python3 -m venv venv && touch venv/.fleet-ready; fi`,
+                `venv/bin/pip install -r requirements.txt`,
+            ].join("\n"),
+        );
+        const custom = c.resolveSettings({ transport: "local", repositoryUrl: "u", python: "/usr/bin/python3", venvArgs: "--system-site-packages", installCommand: "venv/bin/pip install --no-index -r requirements.txt" });
+        assert.equal(
+            c.install(custom, "v1"),
+            [
+                `set -euo pipefail`,
+                `cd /srv/app/releases/v1`,
+                `if [ ! -f venv/.fleet-ready ]; then rm -rf venv && /usr/bin/python3 -m venv --system-site-packages venv && touch venv/.fleet-ready; fi`,
+                `venv/bin/pip install --no-index -r requirements.txt`,
+            ].join("\n"),
+        );
+    });
+
+    it("migration plan and migrate run manage.py in the release with the settings module", function () {
+        assert.equal(c.migrationPlan(cfg, "v2"), `cd /srv/app/releases/v2 && DJANGO_SETTINGS_MODULE=shop.settings.prod venv/bin/python manage.py fleet_migration_plan`);
+        assert.equal(c.migrate(cfg, "v2"), `cd /srv/app/releases/v2 && DJANGO_SETTINGS_MODULE=shop.settings.prod venv/bin/python manage.py migrate --noinput`);
+        const plain = c.resolveSettings({ transport: "ssm", repositoryUrl: "u", appDir: "/opt/my app/" });
+        assert.equal(c.migrate(plain, "v1"), `cd '/opt/my app/releases/v1' && venv/bin/python manage.py migrate --noinput`);
+    });
+
+    it("collectstatic, then the manifest comparison against the previous release", function () {
+        assert.equal(
+            c.collectStatic(cfg, "v2", "v1"),
+            [
+                `set -euo pipefail`,
+                `cd /srv/app/releases/v2 && DJANGO_SETTINGS_MODULE=shop.settings.prod venv/bin/python manage.py collectstatic --noinput`,
+                `venv/bin/python -c ${q(c.CHANGED_STATIC_SCRIPT)} /srv/app/releases/v1/staticfiles.json staticfiles.json /srv/static /static/`,
+            ].join("\n"),
+        );
+        assert.ok(c.collectStatic(cfg, "v1", null).endsWith(` '' staticfiles.json /srv/static /static/`));
+        assert.ok(c.collectStatic(cfg, "v1", "v1").endsWith(` '' staticfiles.json /srv/static /static/`));
+    });
+
+    it("switch: a relative link to a temp name, renamed over current (atomic)", function () {
+        assert.equal(
+            c.switchCurrent(cfg, "v2"),
+            [
+                `set -euo pipefail`,
+                `cd /srv/app`,
+                `[ -d releases/v2 ] || { echo "releases/v2 does not exist on this instance" >&2; exit 1; }`,
+                `ln -sfn releases/v2 .current.tmp && mv -T .current.tmp current`,
+                `echo "current -> $(readlink current)"`,
+            ].join("\n"),
+        );
+    });
+
+    it("restart, health, maintenance flag", function () {
+        assert.equal(c.restart(cfg), `cd /srv/app && sudo systemctl reload django-app`);
+        assert.equal(c.healthCheck(cfg, "v2"), `cd /srv/app/releases/v2 && venv/bin/python -c ${q(c.HEALTH_SCRIPT)} http://127.0.0.1:8000/health/ v2 60`);
+        assert.equal(c.maintenanceOn(cfg), `touch /srv/app/maintenance.flag`);
+        assert.equal(c.maintenanceOff(cfg), `rm -f /srv/app/maintenance.flag`);
+    });
+
+    it("prune: beyond keepReleases by age, never the kept ones nor what current points at", function () {
+        assert.equal(
+            c.prune(cfg, ["v2", "v1"]),
+            [
+                `cd /srv/app/releases`,
+                `cur=$(readlink ../current || true); n=0`,
+                `for d in $(ls -1t); do case "$d" in *.tmp) continue;; esac; n=$((n+1)); if [ $n -le 5 ] || [ "$d" = v2 ] || [ "$d" = v1 ] || [ "releases/$d" = "$cur" ]; then continue; fi; rm -rf -- "$d" && echo "pruned releases/$d"; done`,
+            ].join("\n"),
+        );
+    });
+
+    describe("run for real with bash and python3", function () {
+        let dir: string;
+        beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-cmd-"))));
+        afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+        it("prune keeps the newest, the protected and current, removes the rest", function () {
+            const local = c.resolveSettings({ transport: "local", repositoryUrl: "u", appDir: dir, keepReleases: 2 });
+            const releases = path.join(dir, "releases");
+            ["v1", "v2", "v3", "v4", "v5", "v6.tmp"].forEach((v, i) => {
+                fs.mkdirSync(path.join(releases, v), { recursive: true });
+                fs.utimesSync(path.join(releases, v), 1000 + i, 1000 + i);
+            });
+            fs.symlinkSync("releases/v1", path.join(dir, "current"));
+            const out = execFileSync("bash", ["-c", c.prune(local, ["v5", "v2"])], { encoding: "utf8" });
+            assert.deepEqual(fs.readdirSync(releases).sort(), ["v1", "v2", "v4", "v5", "v6.tmp"]);
+            assert.equal(out, "pruned releases/v3\n");
+        });
+
+        it("switch replaces current atomically and refuses a missing release", function () {
+            const local = c.resolveSettings({ transport: "local", repositoryUrl: "u", appDir: dir });
+            fs.mkdirSync(path.join(dir, "releases", "v1"), { recursive: true });
+            fs.mkdirSync(path.join(dir, "releases", "v2"), { recursive: true });
+            execFileSync("bash", ["-c", c.switchCurrent(local, "v1")]);
+            execFileSync("bash", ["-c", c.switchCurrent(local, "v2")]);
+            assert.equal(fs.readlinkSync(path.join(dir, "current")), "releases/v2");
+            const r = spawnSync("bash", ["-c", c.switchCurrent(local, "v9")], { encoding: "utf8" });
+            assert.equal(r.status, 1);
+            assert.equal(r.stderr, "releases/v9 does not exist on this instance\n");
+            assert.equal(fs.readlinkSync(path.join(dir, "current")), "releases/v2");
+        });
+
+        it("the manifest comparison lists changed non-hashed paths and checks the static root", function () {
+            const root = path.join(dir, "static");
+            fs.mkdirSync(path.join(root, "js"), { recursive: true });
+            for (const f of ["js/app.111111111111.js", "js/app.222222222222.js", "robots.111111111111.txt", "new.333333333333.css"]) fs.writeFileSync(path.join(root, f), "x");
+            const write = (name: string, paths: object) => fs.writeFileSync(path.join(dir, name), JSON.stringify({ paths, version: "1.0" }));
+            write("old.json", { "js/app.js": "js/app.111111111111.js", "robots.txt": "robots.111111111111.txt" });
+            write("new.json", { "js/app.js": "js/app.222222222222.js", "robots.txt": "robots.111111111111.txt", "new.css": "new.333333333333.css" });
+            const run = (...args: string[]) => spawnSync("python3", ["-c", c.CHANGED_STATIC_SCRIPT, ...args], { encoding: "utf8", cwd: dir });
+            assert.equal(run("old.json", "new.json", root, "/static/").stdout, `changed-static-paths=["/static/js/app.js"]\n`);
+            assert.equal(run("", "new.json", root, "/static/").stdout, `changed-static-paths=[]\n`);
+            fs.rmSync(path.join(root, "new.333333333333.css"));
+            const missing = run("old.json", "new.json", root, "/static/");
+            assert.equal(missing.status, 1);
+            assert.match(missing.stderr, /1 hashed files of the manifest are not in .* e\.g\. new\.333333333333\.css/);
+        });
+
+        it("the health poll waits for 200 from the right release, and fails with the last answer", async function () {
+            this.timeout(10000);
+            let calls = 0;
+            const server = http.createServer((req, res) => {
+                calls += 1;
+                if (calls === 1) return void res.writeHead(503).end('{"status": "error"}');
+                if (calls === 2) return void res.writeHead(200).end('{"status": "ok", "release": "v1"}');
+                res.writeHead(200).end('{"status": "ok", "release": "v2"}');
+            });
+            await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+            const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/health/`;
+            const runAsync = (version: string, limit: string) =>
+                new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+                    const { spawn } = require("child_process") as typeof import("child_process");
+                    const p = spawn("python3", ["-c", c.HEALTH_SCRIPT, url, version, limit]);
+                    let out = "";
+                    let err = "";
+                    p.stdout.on("data", (d: Buffer) => (out += d));
+                    p.stderr.on("data", (d: Buffer) => (err += d));
+                    p.on("close", (code) => resolve({ code, out, err }));
+                });
+            try {
+                const ok = await runAsync("v2", "5");
+                assert.equal(ok.code, 0);
+                assert.equal(ok.out, `healthy: 200 {"status": "ok", "release": "v2"}\n`);
+                assert.equal(calls, 3);
+                const bad = await runAsync("v7", "0.3");
+                assert.equal(bad.code, 1);
+                assert.match(bad.err, /health check of .* failed after 0\.3s: still serving release v2/);
+            } finally {
+                server.close();
+            }
+        });
+    });
+
+    it("parseKeyValues reads key=value lines only", function () {
+        assert.deepEqual(c.parseKeyValues("noise\ncurrent=v1\ncommit=abc\n  changed-static-paths=[\"/static/a.js\"]\nx y=z\n"), {
+            current: "v1",
+            commit: "abc",
+            "changed-static-paths": `["/static/a.js"]`,
+        });
+    });
+});
