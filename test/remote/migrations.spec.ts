@@ -1,0 +1,96 @@
+/** Migration classification with django-migration-linter's codes (pure). */
+import { strict as assert } from "assert";
+import { blockingOperations, classifyOperation, classifyPlan, describeOperations, parseMigrationPlan, PlannedOperation } from "../../providers/release/remote/migrations";
+
+const field = (over: Partial<NonNullable<PlannedOperation["field"]>> = {}) => ({
+    null: false,
+    unique: false,
+    primaryKey: false,
+    hasDefault: false,
+    manyToMany: false,
+    ...over,
+});
+const op = (operation: string, over: Partial<PlannedOperation> = {}): PlannedOperation => ({
+    app: "shop",
+    migration: "0002_x",
+    operation,
+    description: `${operation} on product`,
+    ...over,
+});
+const cls = (o: PlannedOperation) => {
+    const r = classifyOperation(o);
+    return `${r.safety}${r.code ? `:${r.code}` : ""}`;
+};
+
+describe("migration classification", function () {
+    it("safe: nullable or many-to-many AddField, CreateModel, AddIndex and other state-only operations", function () {
+        assert.equal(cls(op("AddField", { field: field({ null: true }) })), "safe");
+        assert.equal(cls(op("AddField", { field: field({ manyToMany: true }) })), "safe");
+        for (const name of ["CreateModel", "AddIndex", "RemoveIndex", "RemoveConstraint", "AlterIndexTogether", "AlterModelOptions", "AlterModelManagers"]) {
+            assert.equal(cls(op(name)), "safe", name);
+        }
+    });
+
+    it("breaking, with the linter's codes", function () {
+        assert.equal(cls(op("AddField", { field: field() })), "breaking:NOT_NULL");
+        assert.equal(cls(op("AddField", { field: field({ hasDefault: true }) })), "breaking:NOT_NULL", "a Python-side default does not help old code's INSERTs");
+        assert.equal(cls(op("AddField", { field: field({ null: true, unique: true }) })), "breaking:ADD_UNIQUE");
+        assert.equal(cls(op("RemoveField")), "breaking:DROP_COLUMN");
+        assert.equal(cls(op("DeleteModel")), "breaking:DROP_TABLE");
+        assert.equal(cls(op("RenameField")), "breaking:RENAME_COLUMN");
+        assert.equal(cls(op("RenameModel")), "breaking:RENAME_TABLE");
+        assert.equal(cls(op("AlterModelTable")), "breaking:RENAME_TABLE");
+        assert.equal(cls(op("AlterOrderWithRespectTo")), "breaking:NOT_NULL");
+        assert.equal(cls(op("AddConstraint", { uniqueConstraint: true })), "breaking:ADD_UNIQUE");
+        assert.equal(cls(op("AlterUniqueTogether", { addsUniqueTogether: true })), "breaking:ADD_UNIQUE");
+    });
+
+    it("AlterField: NOT_NULL, ADD_UNIQUE, ALTER_COLUMN, or safe when it emits no SQL", function () {
+        assert.equal(cls(op("AlterField", { fromField: field({ null: true }), field: field(), sqlCount: 2 })), "breaking:NOT_NULL");
+        assert.equal(cls(op("AlterField", { fromField: field(), field: field({ unique: true }), sqlCount: 1 })), "breaking:ADD_UNIQUE");
+        assert.equal(cls(op("AlterField", { fromField: field(), field: field(), sqlCount: 1 })), "breaking:ALTER_COLUMN");
+        assert.equal(cls(op("AlterField", { fromField: field(), field: field(), sqlCount: null })), "breaking:ALTER_COLUMN");
+        assert.equal(cls(op("AlterField", { field: field(), sqlCount: 0 })), "breaking:ALTER_COLUMN", "without the old field nothing is known");
+        assert.equal(cls(op("AlterField", { fromField: field(), field: field(), sqlCount: 0 })), "safe");
+    });
+
+    it("unknown: RunPython, RunSQL, SeparateDatabaseAndState, check constraints, anything new", function () {
+        for (const name of ["RunPython", "RunSQL", "SeparateDatabaseAndState", "SomeFutureOperation"]) assert.equal(cls(op(name)), "unknown", name);
+        assert.equal(cls(op("AddConstraint", { uniqueConstraint: false })), "unknown");
+        assert.equal(cls(op("AddField")), "unknown", "AddField without field facts");
+    });
+
+    it("operations on an app or model the serving version cannot use yet are safe", function () {
+        assert.equal(cls(op("RemoveField", { newApp: true })), "safe");
+        assert.equal(cls(op("RunPython", { newApp: true })), "safe");
+        assert.equal(cls(op("AlterField", { newModel: true, field: field() })), "safe");
+    });
+
+    it("classifyPlan keeps the order and gives the worst verdict", function () {
+        assert.deepEqual(classifyPlan({ operations: [] }), { operations: [], verdict: "none" });
+        assert.equal(classifyPlan({ operations: [op("CreateModel")] }).verdict, "safe");
+        assert.equal(classifyPlan({ operations: [op("CreateModel"), op("RunSQL")] }).verdict, "unknown");
+        const report = classifyPlan({ operations: [op("RunSQL"), op("RenameField", { description: "Rename field name on product to title" }), op("AddIndex")] });
+        assert.equal(report.verdict, "breaking");
+        assert.deepEqual(report.operations[1], {
+            app: "shop",
+            migration: "0002_x",
+            operation: "RenameField",
+            description: "Rename field name on product to title",
+            code: "RENAME_COLUMN",
+            safety: "breaking",
+        });
+        assert.deepEqual(blockingOperations(report).map((o) => o.operation), ["RunSQL", "RenameField"]);
+        assert.equal(
+            describeOperations(blockingOperations(report)),
+            "  shop.0002_x: RunSQL (RunSQL on product) UNKNOWN\n  shop.0002_x: RenameField (Rename field name on product to title) RENAME_COLUMN",
+        );
+    });
+
+    it("parseMigrationPlan takes the last JSON line of stdout and rejects anything else", function () {
+        const plan = { database: "default", pending: ["shop.0002_x"], operations: [op("CreateModel")] };
+        assert.deepEqual(parseMigrationPlan(`System check identified some issues:\n${JSON.stringify(plan)}\n`), plan);
+        assert.throws(() => parseMigrationPlan("Traceback (most recent call last):\n"), /printed no JSON object/);
+        assert.throws(() => parseMigrationPlan(`{"database": "default"}`), /no operations array/);
+    });
+});
