@@ -1,0 +1,98 @@
+/** SSM Run Command transport against aws-sdk-client-mock: exact parameters, exit codes, limits, time-outs. */
+import { strict as assert } from "assert";
+import { CancelCommandCommand, GetCommandInvocationCommand, InvocationDoesNotExist, SendCommandCommand, SSMClient } from "@aws-sdk/client-ssm";
+import type { CommandInvocationStatus, ServiceInputTypes, ServiceOutputTypes, SSMClientResolvedConfig } from "@aws-sdk/client-ssm";
+import { AwsStub, mockClient } from "aws-sdk-client-mock";
+import { RemoteTimeoutError, RemoteTransportError } from "../../providers/release/remote/errors";
+import { SSM_STDERR_LIMIT, SSM_STDOUT_LIMIT, SsmRemote } from "../../providers/release/remote/ssm";
+
+describe("SSM transport", function () {
+    // Created in before(), not at load time: the stub patches SSMClient.prototype for everyone.
+    let ssmMock: AwsStub<ServiceInputTypes, ServiceOutputTypes, SSMClientResolvedConfig>;
+    let client: SSMClient;
+    before(() => (ssmMock = mockClient(SSMClient)));
+    beforeEach(() => {
+        ssmMock.reset();
+        client = new SSMClient({ region: "eu-west-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } });
+        ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: "cmd-1" } });
+    });
+    after(() => ssmMock.restore());
+
+    const remote = (over: Partial<ConstructorParameters<typeof SsmRemote>[0]> = {}) => new SsmRemote({ instanceId: "i-0abc", client, pollIntervalMs: 1, ...over });
+
+    it("sends AWS-RunShellScript with the command under timeout/bash and the execution time-out", async function () {
+        ssmMock.on(GetCommandInvocationCommand).resolves({ Status: "Success", ResponseCode: 0, StandardOutputContent: "ok\n", StandardErrorContent: "" });
+        await remote().run(`echo 'ok'`, { timeoutS: 120 });
+        const calls = ssmMock.commandCalls(SendCommandCommand);
+        assert.equal(calls.length, 1);
+        assert.deepEqual(calls[0].args[0].input, {
+            DocumentName: "AWS-RunShellScript",
+            InstanceIds: ["i-0abc"],
+            Comment: "django-fleet release: remote phase",
+            TimeoutSeconds: 60,
+            Parameters: {
+                commands: [`timeout --kill-after=10 120 bash -c 'echo '\\''ok'\\'''`],
+                executionTimeout: ["125"],
+            },
+        });
+        assert.deepEqual(ssmMock.commandCalls(GetCommandInvocationCommand)[0].args[0].input, { CommandId: "cmd-1", InstanceId: "i-0abc" });
+    });
+
+    it("polls while pending (and while the invocation does not exist yet), then returns output and exit code", async function () {
+        ssmMock
+            .on(GetCommandInvocationCommand)
+            .rejectsOnce(new InvocationDoesNotExist({ message: "not yet", $metadata: {} }))
+            .resolvesOnce({ Status: "Pending" })
+            .resolvesOnce({ Status: "InProgress" })
+            .resolves({ Status: "Failed", ResponseCode: 3, StandardOutputContent: "a\nb\n", StandardErrorContent: "oops\n" });
+        const lines: string[] = [];
+        const result = await remote().run("false", { onLine: (l, s) => lines.push(`${s}:${l}`) });
+        assert.equal(result.exitCode, 3);
+        assert.equal(result.stdout, "a\nb\n");
+        assert.equal(result.stderr, "oops\n");
+        assert.equal(result.truncated, undefined);
+        assert.deepEqual(lines, ["stdout:a", "stdout:b", "stderr:oops"]);
+        assert.equal(ssmMock.commandCalls(GetCommandInvocationCommand).length, 4);
+        assert.equal(remote().describe(), "ssm i-0abc");
+    });
+
+    it("reports output cut at SSM's limits as truncated, and says so in the progress output", async function () {
+        ssmMock.on(GetCommandInvocationCommand).resolves({ Status: "Success", ResponseCode: 0, StandardOutputContent: "x".repeat(SSM_STDOUT_LIMIT), StandardErrorContent: "" });
+        const lines: string[] = [];
+        const result = await remote().run("yes | head -c 100000", { onLine: (l) => lines.push(l) });
+        assert.equal(result.truncated, true);
+        assert.equal(result.stdout.length, 24000);
+        assert.equal(lines[lines.length - 1], "[ssm: output cut by SSM: only the first 24000 characters of stdout and 8000 of stderr are returned]");
+
+        ssmMock.on(GetCommandInvocationCommand).resolves({ Status: "Failed", ResponseCode: 1, StandardOutputContent: "", StandardErrorContent: "e".repeat(SSM_STDERR_LIMIT) });
+        assert.equal((await remote().run("x")).truncated, true);
+    });
+
+    it("a TimedOut invocation or exit 124 rejects with RemoteTimeoutError", async function () {
+        ssmMock.on(GetCommandInvocationCommand).resolves({ Status: "TimedOut", ResponseCode: -1, StandardOutputContent: "partial\n" });
+        await assert.rejects(remote().run("sleep 999", { timeoutS: 5 }), (e: unknown) => e instanceof RemoteTimeoutError && e.timeoutS === 5 && e.stdout === "partial\n");
+        ssmMock.on(GetCommandInvocationCommand).resolves({ Status: "Failed", ResponseCode: 124 });
+        await assert.rejects(remote().run("sleep 999", { timeoutS: 5 }), RemoteTimeoutError);
+    });
+
+    it("gives up past the time-out plus grace: cancels the command and rejects", async function () {
+        ssmMock.on(GetCommandInvocationCommand).resolves({ Status: "InProgress" });
+        ssmMock.on(CancelCommandCommand).resolves({});
+        const started = Date.now();
+        await assert.rejects(remote({ graceS: 0, pollIntervalMs: 20 }).run("sleep 999", { timeoutS: 0.2 }), /command timed out after 0.2 s on ssm i-0abc/);
+        assert.ok(Date.now() - started < 2000);
+        assert.deepEqual(ssmMock.commandCalls(CancelCommandCommand)[0].args[0].input, { CommandId: "cmd-1", InstanceIds: ["i-0abc"] });
+    });
+
+    it("undeliverable, cancelled or terminated invocations reject with the status", async function () {
+        for (const Status of ["Cancelled", "Terminated", "Undeliverable"] as CommandInvocationStatus[]) {
+            ssmMock.on(GetCommandInvocationCommand).resolves({ Status, StatusDetails: Status === "Undeliverable" ? "DeliveryTimedOut" : undefined });
+            await assert.rejects(remote().run("true"), (e: unknown) => e instanceof RemoteTransportError && e.message.startsWith(`ssm i-0abc: command cmd-1 ended ${Status}`));
+        }
+    });
+
+    it("other API errors are not swallowed", async function () {
+        ssmMock.on(GetCommandInvocationCommand).rejects(Object.assign(new Error("User is not authorized to perform ssm:GetCommandInvocation"), { name: "AccessDeniedException" }));
+        await assert.rejects(remote().run("true"), /not authorized/);
+    });
+});
