@@ -1,0 +1,100 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+
+/** AWS managed policies (fixed ids, the same in every account). */
+export const MANAGED = {
+    cachingOptimized: "658327ea-f89d-4fab-a63d-7e88639e58f6",
+    cachingDisabled: "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
+    allViewerOriginRequest: "216adef6-5c7f-47e4-b989-5492eafa07d3",
+} as const;
+
+/** Error codes whose responses CloudFront must not cache (an origin hiccup or a not-yet-known hashed file). */
+export const UNCACHED_ERROR_CODES = [400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504] as const;
+
+export interface CdnArgs {
+    /** DNS name CloudFront connects to: the load balancer's. */
+    readonly originDomainName: pulumi.Input<string>;
+    /** Connect to the origin over HTTPS (the load balancer has a certificate covering `aliases`). @default false */
+    readonly originHttps?: boolean;
+    /** STATIC_URL: `${staticUrl}*` is cached long and compressed. @default "/static/" */
+    readonly staticUrl?: string;
+    /** Viewer host names (CloudFront aliases). @default [] */
+    readonly aliases?: string[];
+    /** ACM certificate in us-east-1 for the aliases. Required with aliases. @default - the *.cloudfront.net certificate */
+    readonly certificateArn?: pulumi.Input<string>;
+    /** @default "PriceClass_100" */
+    readonly priceClass?: string;
+    /** @default {} */
+    readonly tags?: Record<string, string>;
+}
+
+/**
+ * CloudFront in front of the load balancer. STATIC_URL is cached long (hashed file names
+ * change with content) and compressed; everything else passes through uncached with the
+ * viewer's headers, cookies and query strings. Error responses are never cached (min TTL 0),
+ * so a hashed file requested before every instance knows it is not stuck as a 404.
+ */
+export class Cdn extends pulumi.ComponentResource {
+    readonly distribution: aws.cloudfront.Distribution;
+    readonly distributionId: pulumi.Output<string>;
+    readonly domainName: pulumi.Output<string>;
+
+    constructor(name: string, args: CdnArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("django-fleet:index:Cdn", name, {}, opts);
+        const aliases = args.aliases ?? [];
+        if (aliases.length > 0 && args.certificateArn === undefined) {
+            throw new Error(`Cdn ${name}: aliases (${aliases.join(", ")}) need a certificateArn (ACM, us-east-1)`);
+        }
+        const originId = "alb";
+        const staticUrl = args.staticUrl ?? "/static/";
+
+        this.distribution = new aws.cloudfront.Distribution(`${name}-distribution`, {
+            enabled: true,
+            isIpv6Enabled: true,
+            httpVersion: "http2and3",
+            comment: `${name}: Django site`,
+            priceClass: args.priceClass ?? "PriceClass_100",
+            aliases,
+            origins: [{
+                originId,
+                domainName: args.originDomainName,
+                customOriginConfig: {
+                    httpPort: 80,
+                    httpsPort: 443,
+                    originProtocolPolicy: args.originHttps ? "https-only" : "http-only",
+                    originSslProtocols: ["TLSv1.2"],
+                    originReadTimeout: 60,
+                    originKeepaliveTimeout: 5,
+                },
+            }],
+            defaultCacheBehavior: {
+                targetOriginId: originId,
+                viewerProtocolPolicy: "redirect-to-https",
+                allowedMethods: ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"],
+                cachedMethods: ["GET", "HEAD"],
+                cachePolicyId: MANAGED.cachingDisabled,
+                originRequestPolicyId: MANAGED.allViewerOriginRequest,
+                compress: true,
+            },
+            orderedCacheBehaviors: [{
+                pathPattern: `${staticUrl}*`,
+                targetOriginId: originId,
+                viewerProtocolPolicy: "redirect-to-https",
+                allowedMethods: ["GET", "HEAD", "OPTIONS"],
+                cachedMethods: ["GET", "HEAD"],
+                cachePolicyId: MANAGED.cachingOptimized,
+                compress: true,
+            }],
+            customErrorResponses: UNCACHED_ERROR_CODES.map((errorCode) => ({ errorCode, errorCachingMinTtl: 0 })),
+            restrictions: { geoRestriction: { restrictionType: "none" } },
+            viewerCertificate: args.certificateArn !== undefined
+                ? { acmCertificateArn: args.certificateArn, sslSupportMethod: "sni-only", minimumProtocolVersion: "TLSv1.2_2021" }
+                : { cloudfrontDefaultCertificate: true },
+            tags: args.tags ?? {},
+        }, { parent: this });
+
+        this.distributionId = this.distribution.id;
+        this.domainName = this.distribution.domainName;
+        this.registerOutputs({ distributionId: this.distributionId, domainName: this.domainName });
+    }
+}

@@ -1,0 +1,254 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { ProjectSettings } from "../config";
+import { AppSettings, APP_PARAMETER_NAMES } from "./appSettings";
+import { Cdn } from "./cdn";
+import { Database } from "./database";
+import { InstanceRole } from "./instanceRole";
+import { LoadBalancer } from "./loadBalancer";
+import { ManagementInstance } from "./managementInstance";
+import { Network } from "./network";
+import { SecurityGroups } from "./securityGroups";
+import { StaticFiles } from "./staticFiles";
+import { APP_DIR, renderUserData } from "./userData";
+import { WebFleet } from "./webFleet";
+
+/** Owner of the official Debian cloud images (https://wiki.debian.org/Cloud/AmazonEC2Image). */
+export const DEBIAN_OWNER = "136693071363";
+
+export type DjangoStackArgs = Omit<ProjectSettings, "dbPassword"> & {
+    /** A Pulumi secret. @default - generated (RandomPassword) */
+    readonly dbPassword?: pulumi.Input<string>;
+    /** Wait for the management instance's first boot with @pulumi/command. @default true */
+    readonly waitForBoot?: boolean;
+    /** Tags added to every taggable resource. @default { Project: "django-fleet", Stack: <stack> } */
+    readonly tags?: Record<string, string>;
+};
+
+/** What the Release resource needs to roll a version out onto this stack. */
+export interface ReleaseTarget {
+    readonly region: pulumi.Output<string>;
+    readonly launchTemplateId: pulumi.Output<string>;
+    readonly launchTemplateLatestVersion: pulumi.Output<number>;
+    readonly autoScalingGroupName: pulumi.Output<string>;
+    readonly targetGroupArn: pulumi.Output<string>;
+    readonly listenerArn: pulumi.Output<string>;
+    /** Resolves once the management instance has finished its first boot. */
+    readonly managementInstanceId: pulumi.Output<string>;
+    readonly managementPrivateIp: pulumi.Output<string>;
+    readonly distributionId: pulumi.Output<string>;
+    /** Capacity the release applies to the (initially empty) group. */
+    readonly capacity: { readonly minSize: number; readonly desiredCapacity: number; readonly maxSize: number };
+    readonly repositoryUrl: string;
+    readonly appDir: string;
+    readonly staticRoot: string;
+    readonly staticUrl: string;
+    /** The management instance's local health URL. */
+    readonly healthUrl: string;
+    readonly djangoSettingsModule?: string;
+}
+
+/**
+ * The whole site: network, security-group chain, database, static files, load balancer, CDN,
+ * web fleet and management instance, wired together.
+ */
+export class DjangoStack extends pulumi.ComponentResource {
+    readonly network: Network;
+    readonly securityGroups: SecurityGroups;
+    readonly database: Database;
+    readonly staticFiles: StaticFiles;
+    readonly loadBalancer: LoadBalancer;
+    readonly cdn: Cdn;
+    readonly webFleet: WebFleet;
+    readonly management: ManagementInstance;
+
+    readonly siteUrl: pulumi.Output<string>;
+    readonly cdnDomain: pulumi.Output<string>;
+    readonly albDnsName: pulumi.Output<string>;
+    readonly autoScalingGroupName: pulumi.Output<string>;
+    readonly launchTemplateId: pulumi.Output<string>;
+    readonly launchTemplateLatestVersion: pulumi.Output<number>;
+    readonly targetGroupArn: pulumi.Output<string>;
+    readonly listenerArn: pulumi.Output<string>;
+    readonly managementInstanceId: pulumi.Output<string>;
+    readonly efsId: pulumi.Output<string>;
+    readonly dbEndpoint: pulumi.Output<string>;
+    readonly distributionId: pulumi.Output<string>;
+    readonly releaseTarget: ReleaseTarget;
+
+    constructor(name: string, args: DjangoStackArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("django-fleet:index:DjangoStack", name, {}, opts);
+        const o = { parent: this };
+        const tags = args.tags ?? { Project: "django-fleet", Stack: args.stack };
+        const region = aws.getRegionOutput({}, o).region;
+        const privateSubnetCount = args.existingVpc?.privateSubnetIds.length ?? args.availabilityZoneCount;
+
+        this.network = new Network(`${name}-net`, {
+            existing: args.existingVpc,
+            cidrBlock: args.vpcCidr,
+            availabilityZoneCount: args.availabilityZoneCount,
+            natGateways: args.natGateways,
+            tags,
+        }, o);
+
+        this.securityGroups = new SecurityGroups(`${name}-sg`, {
+            vpcId: this.network.vpcId,
+            appPort: args.appPort,
+            albIngress: args.albIngress,
+            https: args.certificateArn !== undefined,
+            adminCidr: args.adminCidr,
+            tags,
+        }, o);
+
+        const role = new InstanceRole(`${name}-instances`, { parameterPrefix: args.parameterPrefix, tags }, o);
+
+        this.database = new Database(`${name}-db`, {
+            subnetIds: this.network.privateSubnetIds,
+            securityGroupId: this.securityGroups.database.id,
+            parameterPrefix: args.parameterPrefix,
+            instanceClass: args.dbInstanceClass,
+            engineVersion: args.dbEngineVersion,
+            allocatedStorage: args.dbAllocatedStorage,
+            maxAllocatedStorage: args.dbMaxAllocatedStorage,
+            dbName: args.dbName,
+            username: args.dbUsername,
+            password: args.dbPassword,
+            multiAz: args.dbMultiAz,
+            backupRetentionDays: args.dbBackupRetentionDays,
+            deletionProtection: args.deletionProtection,
+            tags,
+        }, o);
+
+        this.staticFiles = new StaticFiles(`${name}-static`, {
+            subnetIds: this.network.privateSubnetIds,
+            subnetCount: privateSubnetCount,
+            securityGroupId: this.securityGroups.efs.id,
+            clientRoleArns: [role.roleArn],
+            tags,
+        }, o);
+
+        this.loadBalancer = new LoadBalancer(`${name}-lb`, {
+            vpcId: this.network.vpcId,
+            subnetIds: this.network.publicSubnetIds,
+            securityGroupId: this.securityGroups.alb.id,
+            appPort: args.appPort,
+            healthCheckPath: args.healthCheckPath,
+            deregistrationDelay: args.deregistrationDelay,
+            certificateArn: args.certificateArn,
+            tags,
+        }, o);
+
+        this.cdn = new Cdn(`${name}-cdn`, {
+            originDomainName: this.loadBalancer.dnsName,
+            originHttps: this.loadBalancer.https,
+            staticUrl: args.staticUrl,
+            aliases: args.domainName ? [args.domainName] : [],
+            certificateArn: args.cdnCertificateArn,
+            priceClass: args.cdnPriceClass,
+            tags,
+        }, o);
+
+        const siteHost = args.domainName ? pulumi.output(args.domainName) : this.cdn.domainName;
+        this.siteUrl = pulumi.interpolate`https://${siteHost}`;
+        const appSettings = new AppSettings(`${name}-settings`, { parameterPrefix: args.parameterPrefix, allowedHosts: [siteHost], siteUrl: this.siteUrl, tags }, o);
+
+        // The first-boot image: the configured one or the latest official Debian 12 for the
+        // fleet's architecture. Only the management instance ever boots it (see WebFleet).
+        const ami = aws.ec2.getAmiOutput({
+            owners: args.baseAmiId ? undefined : [DEBIAN_OWNER],
+            mostRecent: true,
+            filters: args.baseAmiId
+                ? [{ name: "image-id", values: [args.baseAmiId] }]
+                : [
+                    { name: "name", values: [`debian-12-${args.architecture === "arm64" ? "arm64" : "amd64"}-*`] },
+                    { name: "architecture", values: [args.architecture] },
+                    { name: "virtualization-type", values: ["hvm"] },
+                    { name: "root-device-type", values: ["ebs"] },
+                ],
+        }, o);
+
+        const userData = pulumi.all([region, this.staticFiles.fileSystemId]).apply(([r, fsId]) => renderUserData({
+            region: r,
+            fileSystemId: fsId,
+            parameterPrefix: args.parameterPrefix,
+            parameterNames: ["DATABASE_URL", ...APP_PARAMETER_NAMES],
+            staticRoot: args.staticRoot,
+            staticUrl: args.staticUrl,
+            appPort: args.appPort,
+            wsgiApplication: args.wsgiApplication,
+            workers: args.gunicornWorkers,
+            djangoSettingsModule: args.djangoSettingsModule,
+            celeryApp: args.celeryApp,
+        }));
+
+        this.webFleet = new WebFleet(`${name}-web`, {
+            subnetIds: this.network.privateSubnetIds,
+            securityGroupId: this.securityGroups.web.id,
+            targetGroupArn: this.loadBalancer.targetGroupArn,
+            imageId: ami.id,
+            rootDeviceName: ami.rootDeviceName,
+            instanceType: args.instanceType,
+            rootVolumeSize: args.rootVolumeSize,
+            userData,
+            keyName: args.keyName,
+            maxSize: args.maxSize,
+            healthCheckGracePeriod: args.healthCheckGracePeriod,
+            instanceProfileArn: role.instanceProfileArn,
+            tags,
+        }, { parent: this, dependsOn: [this.staticFiles, this.database, appSettings] });
+
+        this.management = new ManagementInstance(`${name}-mgmt`, {
+            launchTemplateId: this.webFleet.launchTemplateId,
+            subnetId: this.network.privateSubnetIds.apply((ids) => ids[0]),
+            securityGroupId: this.securityGroups.management.id,
+            instanceType: args.managementInstanceType,
+            rootVolumeSize: args.rootVolumeSize,
+            terminationProtection: args.deletionProtection,
+            waitForBoot: args.waitForBoot === false ? undefined : { region },
+            tags,
+        }, { parent: this, dependsOn: [this.staticFiles, this.database, appSettings] });
+
+        this.cdnDomain = this.cdn.domainName;
+        this.albDnsName = this.loadBalancer.dnsName;
+        this.autoScalingGroupName = this.webFleet.autoScalingGroupName;
+        this.launchTemplateId = this.webFleet.launchTemplateId;
+        this.launchTemplateLatestVersion = this.webFleet.launchTemplateLatestVersion;
+        this.targetGroupArn = this.loadBalancer.targetGroupArn;
+        this.listenerArn = this.loadBalancer.listenerArn;
+        this.managementInstanceId = this.management.instanceId;
+        this.efsId = this.staticFiles.fileSystemId;
+        this.dbEndpoint = this.database.endpoint;
+        this.distributionId = this.cdn.distributionId;
+        this.releaseTarget = {
+            region,
+            launchTemplateId: this.launchTemplateId,
+            launchTemplateLatestVersion: this.launchTemplateLatestVersion,
+            autoScalingGroupName: this.autoScalingGroupName,
+            targetGroupArn: this.targetGroupArn,
+            listenerArn: this.listenerArn,
+            managementInstanceId: this.management.readyInstanceId,
+            managementPrivateIp: this.management.privateIp,
+            distributionId: this.distributionId,
+            capacity: { minSize: args.minSize, desiredCapacity: args.desiredCapacity, maxSize: args.maxSize },
+            repositoryUrl: args.repositoryUrl,
+            appDir: APP_DIR,
+            staticRoot: args.staticRoot,
+            staticUrl: args.staticUrl,
+            healthUrl: `http://127.0.0.1:${args.appPort}${args.healthCheckPath}`,
+            djangoSettingsModule: args.djangoSettingsModule,
+        };
+
+        this.registerOutputs({
+            siteUrl: this.siteUrl,
+            cdnDomain: this.cdnDomain,
+            autoScalingGroupName: this.autoScalingGroupName,
+            launchTemplateId: this.launchTemplateId,
+            targetGroupArn: this.targetGroupArn,
+            listenerArn: this.listenerArn,
+            managementInstanceId: this.managementInstanceId,
+            efsId: this.efsId,
+            dbEndpoint: this.dbEndpoint,
+            distributionId: this.distributionId,
+        });
+    }
+}

@@ -1,0 +1,60 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+
+export interface InstanceRoleArgs {
+    /** SSM prefix (e.g. /django-fleet/prod): the role may read parameters under it and nothing else. */
+    readonly parameterPrefix: string;
+    /** @default {} */
+    readonly tags?: Record<string, string>;
+}
+
+/**
+ * The IAM role and instance profile shared by the web and management instances: SSM core
+ * (Session Manager, Run Command for the release) and read access to the stack's own
+ * parameters. EFS mount rights are granted by the file system's policy (StaticFiles).
+ */
+export class InstanceRole extends pulumi.ComponentResource {
+    readonly role: aws.iam.Role;
+    readonly instanceProfile: aws.iam.InstanceProfile;
+    readonly roleArn: pulumi.Output<string>;
+    readonly instanceProfileArn: pulumi.Output<string>;
+
+    constructor(name: string, args: InstanceRoleArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("django-fleet:index:InstanceRole", name, {}, opts);
+        const o = { parent: this };
+        const tags = args.tags ?? {};
+        const partition = aws.getPartitionOutput({}, o).partition;
+        const region = aws.getRegionOutput({}, o).region;
+        const account = aws.getCallerIdentityOutput({}, o).accountId;
+
+        this.role = new aws.iam.Role(`${name}-role`, {
+            description: "Django instances (web and management)",
+            assumeRolePolicy: JSON.stringify({
+                Version: "2012-10-17",
+                Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
+            }),
+            tags,
+        }, o);
+        new aws.iam.RolePolicyAttachment(`${name}-ssm-core`, {
+            role: this.role.name,
+            policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/AmazonSSMManagedInstanceCore`,
+        }, o);
+        new aws.iam.RolePolicy(`${name}-settings`, {
+            role: this.role.id,
+            policy: pulumi.jsonStringify({
+                Version: "2012-10-17",
+                Statement: [{
+                    Sid: "ReadOwnSettings",
+                    Effect: "Allow",
+                    Action: ["ssm:GetParameter", "ssm:GetParameters"],
+                    Resource: pulumi.interpolate`arn:${partition}:ssm:${region}:${account}:parameter${args.parameterPrefix}/*`,
+                }],
+            }),
+        }, o);
+        this.instanceProfile = new aws.iam.InstanceProfile(`${name}-profile`, { role: this.role.name, tags }, o);
+
+        this.roleArn = this.role.arn;
+        this.instanceProfileArn = this.instanceProfile.arn;
+        this.registerOutputs({ roleArn: this.roleArn, instanceProfileArn: this.instanceProfileArn });
+    }
+}

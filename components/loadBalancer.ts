@@ -1,0 +1,110 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+
+export const TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
+
+export interface LoadBalancerArgs {
+    readonly vpcId: pulumi.Input<string>;
+    /** Public subnets (>= 2 AZs). */
+    readonly subnetIds: pulumi.Input<pulumi.Input<string>[]>;
+    readonly securityGroupId: pulumi.Input<string>;
+    /** Port the targets (gunicorn) listen on. @default 8000 */
+    readonly appPort?: number;
+    /** Path of the Django health view; answered 200 when the app and its database work. @default "/health/" */
+    readonly healthCheckPath?: string;
+    /** Seconds to drain a deregistered target (AWS's default is 300). @default 30 */
+    readonly deregistrationDelay?: number;
+    /**
+     * ACM certificate: adds an HTTPS listener (TLS 1.2/1.3 policy) and turns HTTP into a
+     * permanent redirect to HTTPS. @default - HTTP only, forwarding to the target group
+     */
+    readonly certificateArn?: pulumi.Input<string>;
+    /** @default {} */
+    readonly tags?: Record<string, string>;
+}
+
+/**
+ * The internet-facing ALB, its target group (health check on the Django health view: 2 x 30 s
+ * to call a target unhealthy, 3 x 30 s to call it healthy) and listeners.
+ */
+export class LoadBalancer extends pulumi.ComponentResource {
+    readonly loadBalancer: aws.lb.LoadBalancer;
+    readonly targetGroup: aws.lb.TargetGroup;
+    /** The listener that forwards traffic (HTTPS when a certificate is set): the release adds its maintenance rule here. */
+    readonly listener: aws.lb.Listener;
+    readonly dnsName: pulumi.Output<string>;
+    readonly targetGroupArn: pulumi.Output<string>;
+    readonly listenerArn: pulumi.Output<string>;
+    readonly https: boolean;
+
+    constructor(name: string, args: LoadBalancerArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("django-fleet:index:LoadBalancer", name, {}, opts);
+        const o = { parent: this };
+        const tags = args.tags ?? {};
+        const appPort = args.appPort ?? 8000;
+        this.https = args.certificateArn !== undefined;
+
+        this.loadBalancer = new aws.lb.LoadBalancer(`${name}-alb`, {
+            loadBalancerType: "application",
+            internal: false,
+            subnets: args.subnetIds,
+            securityGroups: [args.securityGroupId],
+            dropInvalidHeaderFields: true,
+            idleTimeout: 60,
+            tags,
+        }, o);
+
+        this.targetGroup = new aws.lb.TargetGroup(`${name}-web`, {
+            vpcId: args.vpcId,
+            targetType: "instance",
+            protocol: "HTTP",
+            port: appPort,
+            deregistrationDelay: args.deregistrationDelay ?? 30,
+            healthCheck: {
+                enabled: true,
+                protocol: "HTTP",
+                port: "traffic-port",
+                path: args.healthCheckPath ?? "/health/",
+                matcher: "200",
+                interval: 30,
+                timeout: 5,
+                healthyThreshold: 3,
+                unhealthyThreshold: 2,
+            },
+            tags,
+        }, o);
+
+        const forward = [{ type: "forward", targetGroupArn: this.targetGroup.arn }];
+        if (args.certificateArn !== undefined) {
+            this.listener = new aws.lb.Listener(`${name}-https`, {
+                loadBalancerArn: this.loadBalancer.arn,
+                port: 443,
+                protocol: "HTTPS",
+                sslPolicy: TLS_POLICY,
+                certificateArn: args.certificateArn,
+                defaultActions: forward,
+                tags,
+            }, o);
+            new aws.lb.Listener(`${name}-http`, {
+                loadBalancerArn: this.loadBalancer.arn,
+                port: 80,
+                protocol: "HTTP",
+                defaultActions: [{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }],
+                tags,
+            }, o);
+        } else {
+            this.listener = new aws.lb.Listener(`${name}-http`, {
+                loadBalancerArn: this.loadBalancer.arn,
+                port: 80,
+                protocol: "HTTP",
+                defaultActions: forward,
+                tags,
+            }, o);
+        }
+
+        this.dnsName = this.loadBalancer.dnsName;
+        this.targetGroupArn = this.targetGroup.arn;
+        this.listenerArn = this.listener.arn;
+        this.registerOutputs({ dnsName: this.dnsName, targetGroupArn: this.targetGroupArn, listenerArn: this.listenerArn });
+    }
+}

@@ -1,0 +1,212 @@
+/**
+ * The boot script every instance runs once (cloud-init user data), web and management alike.
+ * Pure: renderUserData() builds the text from plain values, so tests assert on it directly.
+ *
+ * What it does, in order:
+ *  1. reads the instance's Role tag from instance metadata (IMDSv2 token, tags enabled in the
+ *     launch template): "web" (the auto-scaling group) or "management";
+ *  2. installs what a bare Debian 12 image lacks (skipped on a release AMI, which has it all):
+ *     git, python3-venv, awscli, stunnel, amazon-efs-utils (built from a pinned tag), the SSM agent;
+ *  3. mounts the EFS file system over TLS (`mount -t efs -o tls,iam`, fstab `_netdev,tls,iam`)
+ *     at STATIC_ROOT;
+ *  4. installs /usr/local/sbin/django-fleet-env, which reads the app's settings (DATABASE_URL,
+ *     SECRET_KEY, ...) from SSM Parameter Store (SecureString, decrypted with the instance role)
+ *     into ENV_FILE (0640 root:django); the app unit runs it before every start, so a rotated
+ *     secret needs only a restart. No secret is ever written into this script;
+ *  5. installs the systemd unit `django-app` (gunicorn; `systemctl reload` = HUP, a graceful
+ *     restart) and starts it when a release is present in APP_DIR/current;
+ *  6. management role: cron and celery beat run; web role: both are disabled.
+ */
+
+export const APP_DIR = "/srv/app";
+export const ENV_FILE = "/etc/django-app/env";
+export const APP_USER = "django";
+/** Fixed ids: the same on every instance that shares the EFS file system. */
+export const APP_UID = 2000;
+/** amazon-efs-utils is not packaged for Debian; the last release buildable without Rust. */
+export const EFS_UTILS_REF = "v1.36.0";
+
+export interface UserDataOptions {
+    readonly region: string;
+    readonly fileSystemId: string;
+    /** SSM prefix, e.g. /django-fleet/prod. */
+    readonly parameterPrefix: string;
+    /** Parameter names under the prefix loaded into the env file (DATABASE_URL, SECRET_KEY, ...). */
+    readonly parameterNames: readonly string[];
+    readonly staticRoot: string;
+    readonly staticUrl: string;
+    readonly appPort: number;
+    readonly wsgiApplication: string;
+    readonly workers: number;
+    readonly djangoSettingsModule?: string;
+    readonly celeryApp?: string;
+}
+
+const shellWord = /^[A-Za-z0-9_./:@%+=,-]+$/;
+
+/** Quotes a value for bash unless it is a plain word (values here are validated settings). */
+export function sh(value: string | number): string {
+    const s = String(value);
+    return shellWord.test(s) ? s : `'${s.replace(/'/g, `'"'"'`)}'`;
+}
+
+export function renderUserData(o: UserDataOptions): string {
+    for (const name of o.parameterNames) {
+        if (!/^[A-Z][A-Z0-9_]*$/.test(name)) throw new Error(`renderUserData: parameter name "${name}" is not an environment variable name`);
+    }
+    const plainEnv: [string, string][] = [
+        ["STATIC_ROOT", o.staticRoot],
+        ["STATIC_URL", o.staticUrl],
+        ...(o.djangoSettingsModule ? [["DJANGO_SETTINGS_MODULE", o.djangoSettingsModule] as [string, string]] : []),
+    ];
+    const beat = o.celeryApp
+        ? `
+cat > /etc/systemd/system/django-app-beat.service <<'UNIT'
+[Unit]
+Description=Celery beat (management instance only)
+After=network-online.target django-app.service
+Wants=network-online.target
+ConditionPathExists=${APP_DIR}/current/venv/bin/celery
+
+[Service]
+User=${APP_USER}
+Group=${APP_USER}
+WorkingDirectory=${APP_DIR}/current
+EnvironmentFile=${ENV_FILE}
+ExecStart=${APP_DIR}/current/venv/bin/celery -A ${o.celeryApp} beat --schedule /var/lib/django-app/celerybeat-schedule --loglevel INFO
+Restart=on-failure
+RestartSec=5
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+install -d -m 0750 -o ${APP_USER} -g ${APP_USER} /var/lib/django-app`
+        : "";
+
+    return `#!/bin/bash
+# django-fleet boot script: runs once per instance (cloud-init), as root. Never put secrets here:
+# they come from SSM Parameter Store at run time.
+set -euo pipefail
+exec > >(tee -a /var/log/django-fleet-boot.log | logger -t django-fleet-boot) 2>&1
+
+REGION=${sh(o.region)}
+EFS_ID=${sh(o.fileSystemId)}
+STATIC_ROOT=${sh(o.staticRoot)}
+APP_DIR=${APP_DIR}
+APP_USER=${APP_USER}
+
+imds() {
+  local token
+  token=$(curl -sS -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 300" http://169.254.169.254/latest/api/token)
+  curl -sS -f -H "X-aws-ec2-metadata-token: $token" "http://169.254.169.254/latest/meta-data/$1"
+}
+# Role tag: "management" on the management instance, "web" on the auto-scaling group's.
+ROLE=$(imds tags/instance/Role 2>/dev/null || echo web)
+case "$ROLE" in management|web) ;; *) echo "unknown Role tag '$ROLE', acting as web"; ROLE=web ;; esac
+echo "django-fleet boot: role $ROLE"
+
+# --- packages (a release AMI already has them) ------------------------------------------
+export DEBIAN_FRONTEND=noninteractive
+if ! command -v aws >/dev/null || ! command -v stunnel >/dev/null || ! command -v git >/dev/null; then
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends ca-certificates curl git python3 python3-venv python3-pip \\
+    awscli nfs-common stunnel4 binutils gettext-base cron
+fi
+if ! command -v mount.efs >/dev/null; then
+  build=$(mktemp -d)
+  git clone --quiet --depth 1 --branch ${EFS_UTILS_REF} https://github.com/aws/efs-utils "$build/efs-utils"
+  (cd "$build/efs-utils" && ./build-deb.sh >/dev/null)
+  apt-get install -y -q "$build"/efs-utils/build/amazon-efs-utils*.deb
+  rm -rf "$build"
+fi
+if ! systemctl cat amazon-ssm-agent.service >/dev/null 2>&1; then
+  arch=$(dpkg --print-architecture)
+  curl -fsSL -o /tmp/amazon-ssm-agent.deb "https://s3.$REGION.amazonaws.com/amazon-ssm-$REGION/latest/debian_$arch/amazon-ssm-agent.deb"
+  dpkg -i /tmp/amazon-ssm-agent.deb
+  rm -f /tmp/amazon-ssm-agent.deb
+fi
+systemctl enable --now amazon-ssm-agent
+
+# --- app user and directories -----------------------------------------------------------
+getent group "$APP_USER" >/dev/null || groupadd --gid ${APP_UID} "$APP_USER"
+id -u "$APP_USER" >/dev/null 2>&1 || useradd --uid ${APP_UID} --gid ${APP_UID} --home-dir "$APP_DIR" --no-create-home --shell /usr/sbin/nologin "$APP_USER"
+install -d -m 0755 -o "$APP_USER" -g "$APP_USER" "$APP_DIR" "$APP_DIR/releases"
+
+# --- shared static root: EFS over TLS ---------------------------------------------------
+install -d -m 0755 "$STATIC_ROOT"
+if ! grep -qs "^$EFS_ID:/ $STATIC_ROOT " /etc/fstab; then
+  echo "$EFS_ID:/ $STATIC_ROOT efs _netdev,noresvport,tls,iam 0 0" >> /etc/fstab
+fi
+mountpoint -q "$STATIC_ROOT" || mount -t efs -o tls,iam "$EFS_ID":/ "$STATIC_ROOT"
+chown "$APP_USER:$APP_USER" "$STATIC_ROOT"
+
+# --- settings from SSM Parameter Store --------------------------------------------------
+install -d -m 0750 -o root -g "$APP_USER" /etc/django-app
+cat > /usr/local/sbin/django-fleet-env <<'LOADER'
+#!/bin/bash
+# Writes ${ENV_FILE} from SSM Parameter Store (SecureString values decrypted with the
+# instance role, which may read only ${o.parameterPrefix}/*). Run by django-app before it starts.
+set -euo pipefail
+umask 027
+tmp=$(mktemp ${ENV_FILE}.XXXXXX)
+trap 'rm -f "$tmp"' EXIT
+for name in ${o.parameterNames.join(" ")}; do
+  value=$(aws ssm get-parameter --region ${sh(o.region)} --with-decryption --name "${o.parameterPrefix}/$name" --query Parameter.Value --output text)
+  printf '%s=%s\\n' "$name" "$value" >> "$tmp"
+done
+cat >> "$tmp" <<'PLAIN'
+${plainEnv.map(([k, v]) => `${k}=${v}`).join("\n")}
+PLAIN
+printf 'FLEET_ROLE=%s\\n' "$(cat /etc/django-app/role)" >> "$tmp"
+chown root:${APP_USER} "$tmp"
+chmod 0640 "$tmp"
+mv "$tmp" ${ENV_FILE}
+trap - EXIT
+LOADER
+chmod 0750 /usr/local/sbin/django-fleet-env
+echo "$ROLE" > /etc/django-app/role
+/usr/local/sbin/django-fleet-env
+
+# --- the app server ---------------------------------------------------------------------
+cat > /etc/systemd/system/django-app.service <<'UNIT'
+[Unit]
+Description=Django app (gunicorn)
+After=network-online.target remote-fs.target
+Wants=network-online.target
+RequiresMountsFor=${o.staticRoot}
+ConditionPathExists=${APP_DIR}/current
+
+[Service]
+User=${APP_USER}
+Group=${APP_USER}
+WorkingDirectory=${APP_DIR}/current
+ExecStartPre=+/usr/local/sbin/django-fleet-env
+EnvironmentFile=${ENV_FILE}
+ExecStart=${APP_DIR}/current/venv/bin/gunicorn --chdir ${APP_DIR}/current --bind 0.0.0.0:${o.appPort} --workers ${o.workers} --forwarded-allow-ips '*' --access-logfile - ${o.wsgiApplication}
+ExecReload=/bin/kill -HUP $MAINPID
+KillMode=mixed
+TimeoutStopSec=30
+Restart=on-failure
+RestartSec=5
+NoNewPrivileges=true
+PrivateTmp=true
+ProtectSystem=full
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+${beat}
+systemctl daemon-reload
+systemctl enable django-app.service
+if [ -e "$APP_DIR/current" ]; then systemctl restart django-app.service; fi
+
+# --- scheduled work: management instance only -------------------------------------------
+if [ "$ROLE" = management ]; then
+  systemctl enable --now cron
+${o.celeryApp ? "  systemctl enable django-app-beat.service\n  if [ -e \"$APP_DIR/current\" ]; then systemctl restart django-app-beat.service; fi\n" : ""}else
+  systemctl disable --now cron || true
+${o.celeryApp ? "  systemctl disable --now django-app-beat.service || true\n" : ""}fi
+
+echo "django-fleet boot: done"
+`;
+}
