@@ -84,10 +84,15 @@ describe("SSM transport", function () {
         assert.deepEqual(ssmMock.commandCalls(CancelCommandCommand)[0].args[0].input, { CommandId: "cmd-1", InstanceIds: ["i-0abc"] });
     });
 
-    it("undeliverable, cancelled or terminated invocations reject with the status", async function () {
-        for (const Status of ["Cancelled", "Terminated", "Undeliverable"] as CommandInvocationStatus[]) {
-            ssmMock.on(GetCommandInvocationCommand).resolves({ Status, StatusDetails: Status === "Undeliverable" ? "DeliveryTimedOut" : undefined });
-            await assert.rejects(remote().run("true"), (e: unknown) => e instanceof RemoteTransportError && e.message.startsWith(`ssm i-0abc: command cmd-1 ended ${Status}`));
+    it("cancelled, undeliverable or terminated invocations reject with the status and details", async function () {
+        const cases: [CommandInvocationStatus, string | undefined, string][] = [
+            ["Cancelled", undefined, "ended Cancelled"],
+            ["Failed", "Undeliverable", "ended Failed (Undeliverable)"],
+            ["Failed", "Terminated", "ended Failed (Terminated)"],
+        ];
+        for (const [Status, StatusDetails, expected] of cases) {
+            ssmMock.on(GetCommandInvocationCommand).resolves({ Status, StatusDetails, ResponseCode: -1 });
+            await assert.rejects(remote().run("true"), (e: unknown) => e instanceof RemoteTransportError && e.message === `ssm i-0abc: command cmd-1 ${expected}`);
         }
     });
 

@@ -5,7 +5,8 @@
  *    wrapped in `timeout ... bash -c` (exit 124 on time-out) and executionTimeout set to the
  *    same limit; then GetCommandInvocation every pollIntervalMs until the invocation is final.
  *  - Exit code: ResponseCode. Status TimedOut (or exit 124) rejects with RemoteTimeoutError;
- *    Cancelled / Undeliverable / Terminated / delivery time-outs reject with RemoteTransportError.
+ *    Cancelled, or Failed without a response code (StatusDetails Undeliverable, DeliveryTimedOut,
+ *    Terminated: the script never ran to completion) reject with RemoteTransportError.
  *  - If the invocation is still running timeoutS + graceS after it was sent, CancelCommand and
  *    reject with RemoteTimeoutError.
  *  - Output limits: GetCommandInvocation returns only the first 24,000 characters of stdout and
@@ -39,7 +40,7 @@ export interface SsmRemoteOptions {
     defaultTimeoutS?: number;
 }
 
-const RUNNING = new Set(["Pending", "InProgress", "Delayed"]);
+const RUNNING = new Set(["Pending", "InProgress", "Delayed", "Cancelling"]);
 
 export class SsmRemote implements Remote {
     private readonly client: SSMClient;
@@ -111,7 +112,8 @@ export class SsmRemote implements Remote {
                 if (status === "TimedOut" || code === TIMEOUT_EXIT) {
                     throw new RemoteTimeoutError(this.describe(), timeoutS, stdout, stderr);
                 }
-                if (status !== "Success" && status !== "Failed") {
+                // Failed without a response code: never ran (StatusDetails Undeliverable, DeliveryTimedOut, Terminated...).
+                if ((status !== "Success" && status !== "Failed") || code === -1) {
                     throw new RemoteTransportError(
                         `${this.describe()}: command ${commandId} ended ${status}${inv.StatusDetails ? ` (${inv.StatusDetails})` : ""}`,
                     );
