@@ -185,6 +185,12 @@ export interface ImageState {
     creationDate?: string;
 }
 
+export interface TargetGroupTimings {
+    deregistrationDelayS: number;
+    healthCheckIntervalS: number;
+    healthyThreshold: number;
+}
+
 export interface Cloud {
     describeGroup(groupName: string): Promise<GroupState>;
     setGroupTag(groupName: string, key: string, value: string): Promise<void>;
@@ -214,6 +220,17 @@ export interface Cloud {
     /** Adds a highest-priority fixed-response 503 rule (the maintenance page); resolves with its ARN. */
     addMaintenanceRule(listenerArn: string, html: string): Promise<string>;
     removeMaintenanceRule(ruleArn: string): Promise<void>;
+
+    /**
+     * Optional (additive): the target group's health-check timings and deregistration delay, for the
+     * plan's time estimate. Adapters without it get the defaults (interval 30 s, healthy 3).
+     */
+    describeTargetGroup?(targetGroupArn: string): Promise<TargetGroupTimings>;
+    /**
+     * Optional (additive): the status message of the group's latest failed or cancelled scaling
+     * activity since `sinceMs` (DescribeScalingActivities), to say why instances did not launch.
+     */
+    lastScalingFailure?(groupName: string, sinceMs: number): Promise<string | null>;
 
     /** Creates an invalidation; resolves with its id. */
     createInvalidation(distributionId: string, paths: string[], callerReference: string): Promise<string>;

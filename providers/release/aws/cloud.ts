@@ -1,0 +1,294 @@
+/**
+ * The Cloud port on the AWS SDK v3: one documented API action per method (or a short documented
+ * sequence), the SDK's own waiters, and its standard retry strategy (throttling and transient
+ * errors are retried by the SDK with backoff, `maxAttempts` per call).
+ *
+ * Clients are `require`d inside methods, never at module scope: the Release provider is
+ * serialized by Pulumi's closure serializer, which cannot capture SDK client instances.
+ *
+ *   describeGroup            autoscaling:DescribeAutoScalingGroups
+ *   setGroupTag/deleteGroupTag  autoscaling:CreateOrUpdateTags / DeleteTags (the deploy lock)
+ *   updateGroupSize          autoscaling:SetDesiredCapacity (desired only) / UpdateAutoScalingGroup
+ *   suspend/resumeProcesses  autoscaling:SuspendProcesses / ResumeProcesses
+ *   terminateInstance        autoscaling:TerminateInstanceInAutoScalingGroup
+ *   lastScalingFailure       autoscaling:DescribeScalingActivities
+ *   createImage/waitForImage ec2:CreateImage / waitUntilImageAvailable (DescribeImages)
+ *   deleteImage              ec2:DescribeImages, DeregisterImage, DeleteSnapshot
+ *   launch templates         ec2:DescribeLaunchTemplates, DescribeLaunchTemplateVersions,
+ *                            CreateLaunchTemplateVersion (full data, only ImageId replaced),
+ *                            ModifyLaunchTemplate (DefaultVersion)
+ *   target group             elbv2:DescribeTargetHealth, DeregisterTargets,
+ *                            DescribeTargetGroups, DescribeTargetGroupAttributes
+ *   maintenance page         elbv2:DescribeRules, CreateRule (fixed-response 503), DeleteRule
+ *   CDN                      cloudfront:CreateInvalidation / waitUntilInvalidationCompleted
+ */
+import type { Cloud, GroupState, ImageState, LaunchTemplateState, TargetGroupTimings, TargetHealthState } from "../ports";
+
+export interface AwsCloudOptions {
+    region: string;
+    /** Attempts per API call, retries included (SDK standard/adaptive retry). @default 10 */
+    maxAttempts?: number;
+    /** @default "adaptive" (client-side rate limiting on top of standard retries) */
+    retryMode?: "standard" | "adaptive";
+    /** Extra client configuration (credentials, endpoint) merged into every client's. */
+    clientConfig?: Record<string, unknown>;
+    /** Called with every client after construction (tests add a middleware here). */
+    configureClient?: (client: any) => void;
+}
+
+const TAG_RESOURCE_TYPE = "auto-scaling-group";
+
+export class AwsCloud implements Cloud {
+    private clients: Record<string, any> = {};
+
+    constructor(private readonly opts: AwsCloudOptions) {}
+
+    private client(kind: "asg" | "ec2" | "elb" | "cf"): any {
+        if (this.clients[kind]) return this.clients[kind];
+        const config = {
+            region: kind === "cf" ? "us-east-1" : this.opts.region,
+            maxAttempts: this.opts.maxAttempts ?? 10,
+            retryMode: this.opts.retryMode ?? "adaptive",
+            ...(this.opts.clientConfig ?? {}),
+        };
+        let c: any;
+        if (kind === "asg") c = new (require("@aws-sdk/client-auto-scaling").AutoScalingClient)(config);
+        else if (kind === "ec2") c = new (require("@aws-sdk/client-ec2").EC2Client)(config);
+        else if (kind === "elb") c = new (require("@aws-sdk/client-elastic-load-balancing-v2").ElasticLoadBalancingV2Client)(config);
+        else c = new (require("@aws-sdk/client-cloudfront").CloudFrontClient)(config);
+        this.opts.configureClient?.(c);
+        this.clients[kind] = c;
+        return c;
+    }
+
+    private asg(command: string, input: any): Promise<any> {
+        const m = require("@aws-sdk/client-auto-scaling");
+        return this.client("asg").send(new m[command](input));
+    }
+    private ec2(command: string, input: any): Promise<any> {
+        const m = require("@aws-sdk/client-ec2");
+        return this.client("ec2").send(new m[command](input));
+    }
+    private elb(command: string, input: any): Promise<any> {
+        const m = require("@aws-sdk/client-elastic-load-balancing-v2");
+        return this.client("elb").send(new m[command](input));
+    }
+    private cf(command: string, input: any): Promise<any> {
+        const m = require("@aws-sdk/client-cloudfront");
+        return this.client("cf").send(new m[command](input));
+    }
+
+    // ----------------------------------------------------------------- Auto Scaling
+
+    async describeGroup(groupName: string): Promise<GroupState> {
+        const out = await this.asg("DescribeAutoScalingGroupsCommand", { AutoScalingGroupNames: [groupName] });
+        const g = out.AutoScalingGroups?.[0];
+        if (!g) throw new Error(`auto scaling group ${groupName} not found`);
+        const tags: Record<string, string> = {};
+        for (const t of g.Tags ?? []) if (t.Key) tags[t.Key] = t.Value ?? "";
+        return {
+            name: g.AutoScalingGroupName,
+            minSize: g.MinSize,
+            maxSize: g.MaxSize,
+            desiredCapacity: g.DesiredCapacity,
+            instances: (g.Instances ?? []).map((i: any) => ({
+                instanceId: i.InstanceId,
+                lifecycleState: i.LifecycleState,
+                healthStatus: i.HealthStatus,
+                launchTemplateVersion: i.LaunchTemplate?.Version ?? null,
+                protectedFromScaleIn: !!i.ProtectedFromScaleIn,
+                availabilityZone: i.AvailabilityZone,
+            })),
+            suspendedProcesses: (g.SuspendedProcesses ?? []).map((p: any) => p.ProcessName),
+            tags,
+            launchTemplate: g.LaunchTemplate ? { id: g.LaunchTemplate.LaunchTemplateId, version: g.LaunchTemplate.Version } : null,
+        };
+    }
+
+    async setGroupTag(groupName: string, key: string, value: string): Promise<void> {
+        await this.asg("CreateOrUpdateTagsCommand", {
+            Tags: [{ ResourceId: groupName, ResourceType: TAG_RESOURCE_TYPE, Key: key, Value: value, PropagateAtLaunch: false }],
+        });
+    }
+
+    async deleteGroupTag(groupName: string, key: string): Promise<void> {
+        await this.asg("DeleteTagsCommand", { Tags: [{ ResourceId: groupName, ResourceType: TAG_RESOURCE_TYPE, Key: key }] });
+    }
+
+    async updateGroupSize(groupName: string, size: { minSize?: number; maxSize?: number; desiredCapacity?: number }): Promise<void> {
+        if (size.minSize === undefined && size.maxSize === undefined && size.desiredCapacity !== undefined) {
+            await this.asg("SetDesiredCapacityCommand", { AutoScalingGroupName: groupName, DesiredCapacity: size.desiredCapacity, HonorCooldown: false });
+            return;
+        }
+        await this.asg("UpdateAutoScalingGroupCommand", {
+            AutoScalingGroupName: groupName,
+            MinSize: size.minSize,
+            MaxSize: size.maxSize,
+            DesiredCapacity: size.desiredCapacity,
+        });
+    }
+
+    async suspendProcesses(groupName: string, processes: string[]): Promise<void> {
+        await this.asg("SuspendProcessesCommand", { AutoScalingGroupName: groupName, ScalingProcesses: processes });
+    }
+
+    async resumeProcesses(groupName: string, processes: string[]): Promise<void> {
+        await this.asg("ResumeProcessesCommand", { AutoScalingGroupName: groupName, ScalingProcesses: processes });
+    }
+
+    async terminateInstance(instanceId: string, decrementDesiredCapacity: boolean): Promise<void> {
+        await this.asg("TerminateInstanceInAutoScalingGroupCommand", { InstanceId: instanceId, ShouldDecrementDesiredCapacity: decrementDesiredCapacity });
+    }
+
+    async lastScalingFailure(groupName: string, sinceMs: number): Promise<string | null> {
+        const out = await this.asg("DescribeScalingActivitiesCommand", { AutoScalingGroupName: groupName, MaxRecords: 20 });
+        const a = (out.Activities ?? []).find(
+            (x: any) => (x.StatusCode === "Failed" || x.StatusCode === "Cancelled") && (!x.StartTime || new Date(x.StartTime).getTime() >= sinceMs),
+        );
+        return a ? `${a.Description ?? "scaling activity"}: ${a.StatusMessage ?? a.StatusCode}` : null;
+    }
+
+    // ----------------------------------------------------------------- Images
+
+    async createImage(instanceId: string, name: string, tags: Record<string, string>): Promise<string> {
+        const Tags = Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+        const out = await this.ec2("CreateImageCommand", {
+            InstanceId: instanceId,
+            Name: name,
+            Description: `release image of ${instanceId}`,
+            // A reboot gives a file-system-consistent image of the management instance.
+            NoReboot: false,
+            TagSpecifications: [
+                { ResourceType: "image", Tags },
+                { ResourceType: "snapshot", Tags },
+            ],
+        });
+        return out.ImageId;
+    }
+
+    async waitForImage(imageId: string, timeoutS: number): Promise<void> {
+        const { waitUntilImageAvailable } = require("@aws-sdk/client-ec2");
+        await waitUntilImageAvailable({ client: this.client("ec2"), maxWaitTime: Math.max(1, Math.round(timeoutS)), minDelay: 15, maxDelay: 15 }, { ImageIds: [imageId] });
+    }
+
+    async describeImages(filter: { imageIds?: string[]; tags?: Record<string, string> }): Promise<ImageState[]> {
+        const input: any = filter.imageIds ? { ImageIds: filter.imageIds } : { Owners: ["self"] };
+        if (filter.tags) input.Filters = Object.entries(filter.tags).map(([k, v]) => ({ Name: `tag:${k}`, Values: [v] }));
+        const out = await this.ec2("DescribeImagesCommand", input);
+        return (out.Images ?? []).map((im: any) => {
+            const tags: Record<string, string> = {};
+            for (const t of im.Tags ?? []) if (t.Key) tags[t.Key] = t.Value ?? "";
+            return {
+                imageId: im.ImageId,
+                state: im.State,
+                name: im.Name,
+                tags,
+                snapshotIds: (im.BlockDeviceMappings ?? []).map((b: any) => b.Ebs?.SnapshotId).filter(Boolean),
+                creationDate: im.CreationDate,
+            };
+        });
+    }
+
+    async deleteImage(imageId: string): Promise<void> {
+        const [im] = await this.describeImages({ imageIds: [imageId] });
+        await this.ec2("DeregisterImageCommand", { ImageId: imageId });
+        for (const s of im?.snapshotIds ?? []) await this.ec2("DeleteSnapshotCommand", { SnapshotId: s });
+    }
+
+    // ----------------------------------------------------------------- Launch templates
+
+    async describeLaunchTemplate(launchTemplateId: string): Promise<LaunchTemplateState> {
+        const out = await this.ec2("DescribeLaunchTemplatesCommand", { LaunchTemplateIds: [launchTemplateId] });
+        const lt = out.LaunchTemplates?.[0];
+        if (!lt) throw new Error(`launch template ${launchTemplateId} not found`);
+        return { id: lt.LaunchTemplateId, defaultVersion: lt.DefaultVersionNumber, latestVersion: lt.LatestVersionNumber };
+    }
+
+    async createLaunchTemplateVersion(launchTemplateId: string, baseVersion: number, imageId: string, description: string): Promise<number> {
+        const d = await this.ec2("DescribeLaunchTemplateVersionsCommand", { LaunchTemplateId: launchTemplateId, Versions: [String(baseVersion)] });
+        const base = d.LaunchTemplateVersions?.[0];
+        if (!base) throw new Error(`launch template ${launchTemplateId} has no version ${baseVersion}`);
+        // The full data of the base version, only ImageId replaced: nothing depends on SourceVersion
+        // semantics (which differ between AWS and emulators for nested lists).
+        const data = { ...(base.LaunchTemplateData ?? {}), ImageId: imageId };
+        const out = await this.ec2("CreateLaunchTemplateVersionCommand", {
+            LaunchTemplateId: launchTemplateId,
+            VersionDescription: description,
+            LaunchTemplateData: data,
+        });
+        return out.LaunchTemplateVersion.VersionNumber;
+    }
+
+    async setDefaultLaunchTemplateVersion(launchTemplateId: string, version: number): Promise<void> {
+        await this.ec2("ModifyLaunchTemplateCommand", { LaunchTemplateId: launchTemplateId, DefaultVersion: String(version) });
+    }
+
+    // ----------------------------------------------------------------- Target group and listener
+
+    async describeTargetHealth(targetGroupArn: string): Promise<Record<string, TargetHealthState>> {
+        const out = await this.elb("DescribeTargetHealthCommand", { TargetGroupArn: targetGroupArn });
+        const r: Record<string, TargetHealthState> = {};
+        for (const t of out.TargetHealthDescriptions ?? []) if (t.Target?.Id) r[t.Target.Id] = t.TargetHealth?.State;
+        return r;
+    }
+
+    async deregisterTargets(targetGroupArn: string, instanceIds: string[]): Promise<void> {
+        await this.elb("DeregisterTargetsCommand", { TargetGroupArn: targetGroupArn, Targets: instanceIds.map((Id) => ({ Id })) });
+    }
+
+    async deregistrationDelayS(targetGroupArn: string): Promise<number> {
+        const out = await this.elb("DescribeTargetGroupAttributesCommand", { TargetGroupArn: targetGroupArn });
+        const a = (out.Attributes ?? []).find((x: any) => x.Key === "deregistration_delay.timeout_seconds");
+        return a ? Number(a.Value) : 300;
+    }
+
+    async describeTargetGroup(targetGroupArn: string): Promise<TargetGroupTimings> {
+        const out = await this.elb("DescribeTargetGroupsCommand", { TargetGroupArns: [targetGroupArn] });
+        const tg = out.TargetGroups?.[0];
+        return {
+            deregistrationDelayS: await this.deregistrationDelayS(targetGroupArn),
+            healthCheckIntervalS: tg?.HealthCheckIntervalSeconds ?? 30,
+            healthyThreshold: tg?.HealthyThresholdCount ?? 5,
+        };
+    }
+
+    async addMaintenanceRule(listenerArn: string, html: string): Promise<string> {
+        const rules = await this.elb("DescribeRulesCommand", { ListenerArn: listenerArn });
+        const used = new Set<number>((rules.Rules ?? []).filter((r: any) => r.Priority !== "default").map((r: any) => Number(r.Priority)));
+        const lowest = used.size ? Math.min(...used) : 50001;
+        if (lowest <= 1) {
+            throw new Error(`listener ${listenerArn} already has a rule at priority 1: the maintenance page cannot take precedence over it`);
+        }
+        const out = await this.elb("CreateRuleCommand", {
+            ListenerArn: listenerArn,
+            Priority: 1,
+            Conditions: [{ Field: "path-pattern", PathPatternConfig: { Values: ["/*"] } }],
+            Actions: [{ Type: "fixed-response", FixedResponseConfig: { StatusCode: "503", ContentType: "text/html", MessageBody: html.slice(0, 1024) } }],
+            Tags: [{ Key: "release:maintenance", Value: "true" }],
+        });
+        return out.Rules[0].RuleArn;
+    }
+
+    async removeMaintenanceRule(ruleArn: string): Promise<void> {
+        try {
+            await this.elb("DeleteRuleCommand", { RuleArn: ruleArn });
+        } catch (e: any) {
+            if (e?.name !== "RuleNotFoundException") throw e;
+        }
+    }
+
+    // ----------------------------------------------------------------- CloudFront
+
+    async createInvalidation(distributionId: string, paths: string[], callerReference: string): Promise<string> {
+        const out = await this.cf("CreateInvalidationCommand", {
+            DistributionId: distributionId,
+            InvalidationBatch: { CallerReference: callerReference, Paths: { Quantity: paths.length, Items: paths } },
+        });
+        return out.Invalidation.Id;
+    }
+
+    async waitForInvalidation(distributionId: string, invalidationId: string, timeoutS: number): Promise<void> {
+        const { waitUntilInvalidationCompleted } = require("@aws-sdk/client-cloudfront");
+        await waitUntilInvalidationCompleted({ client: this.client("cf"), maxWaitTime: timeoutS, minDelay: 20 }, { DistributionId: distributionId, Id: invalidationId });
+    }
+}

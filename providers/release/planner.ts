@@ -1,0 +1,398 @@
+/**
+ * The release planner: pure functions from (inputs, what the fleet runs, the live cloud) to an
+ * ordered list of steps with estimates and the human-readable plan text that `pulumi preview
+ * --diff` shows. No I/O here: the provider gathers the live view, the executor runs the steps.
+ *
+ * Capacity ownership (agreed with the stack; see README):
+ *  - Pulumi creates the ASG with minSize 0, desiredCapacity 0, maxSize from config and launch
+ *    template version `$Default`, and ignores minSize / desiredCapacity / the template version.
+ *  - The Release owns min and desired. The first release (group at 0 with no instances) bakes,
+ *    makes its template version the default, then brings the group to the configured
+ *    min/max/desired on the release's AMI: no ramp, there is nothing old to replace.
+ *  - Later releases restore desired and max exactly as they found them at the ramp's start, so
+ *    any autoscaling that happened before the release is respected (a scaling change observed
+ *    during the ramp is adopted too, see executor.ts).
+ *  - A change of the configured capacity alone is applied by the Release without a ramp.
+ */
+import type {
+    GroupInstance,
+    GroupState,
+    LaunchTemplateState,
+    MigrationPolicy,
+    MigrationReport,
+    RemoteSettings,
+    TargetGroupTimings,
+} from "./ports";
+
+export interface Capacity {
+    minSize: number;
+    maxSize: number;
+    desiredCapacity: number;
+}
+
+export interface RolloutOptions {
+    /** New instances launched per wave: a count, or a percentage of desired capacity ("25%"). @default 1 */
+    maxSurge: number | string;
+    /** Time allowed for the AMI to become available. @default 1800 */
+    bakeTimeoutS: number;
+    /** Time allowed for a wave's new instances to be InService and healthy in the target group. @default 900 */
+    healthyTimeoutS: number;
+    /** Time allowed for deregistered instances to finish draining (beyond the deregistration delay). @default 600 */
+    drainTimeoutS: number;
+    /** Lifetime of the deploy lock; refreshed every third of it while the release runs. @default 1800 */
+    lockTtlS: number;
+    /** Poll interval while waiting for instances. @default 10 */
+    pollIntervalS: number;
+}
+
+/** The Release's inputs with defaults applied (what the provider stores). */
+export interface ReleaseInputs {
+    version: string;
+    baseLaunchTemplateId: string;
+    baseLaunchTemplateVersion: number;
+    autoScalingGroupName: string;
+    targetGroupArn: string;
+    listenerArn: string;
+    managementInstanceId: string;
+    distributionId: string;
+    region: string;
+    capacity: Capacity;
+    remote: RemoteSettings;
+    rollout: RolloutOptions;
+    migrationPolicy: MigrationPolicy;
+    keepImages: number;
+    providerVersion: string;
+}
+
+/** What the fleet runs after the last successful release (kept in the resource state). */
+export interface Deployed {
+    version: string;
+    amiId: string;
+    baseLaunchTemplateVersion: number;
+    launchTemplateVersion: number;
+    capacity: Capacity;
+}
+
+/** The live cloud as the planner sees it; everything optional (preview may have no access). */
+export interface LiveView {
+    group?: GroupState;
+    template?: LaunchTemplateState;
+    timings?: TargetGroupTimings;
+    migrations?: MigrationReport;
+    /** Why the live view is incomplete (no credentials, unknown ids in a first preview, ...). */
+    note?: string;
+}
+
+export type PlanKind = "first" | "release" | "template" | "capacity" | "none";
+
+export type StepName =
+    | "lock"
+    | "maintenance-on"
+    | "remote"
+    | "bake"
+    | "template"
+    | "scale-out"
+    | "ramp"
+    | "capacity"
+    | "maintenance-off"
+    | "invalidate"
+    | "prune"
+    | "unlock";
+
+export interface PlannedStep {
+    name: StepName;
+    detail: string;
+    estimateS: number;
+}
+
+export interface Plan {
+    kind: PlanKind;
+    steps: PlannedStep[];
+    /** Instances the ramp replaces (0 without a ramp). */
+    replace: number;
+    surge: number;
+    waves: number;
+    maintenance: boolean;
+    estimateS: number;
+    /** Reasons the release cannot run (each names the setting or the instance). */
+    refusals: string[];
+    warnings: string[];
+    text: string;
+}
+
+export const DEFAULT_ROLLOUT: RolloutOptions = {
+    maxSurge: 1,
+    bakeTimeoutS: 1800,
+    healthyTimeoutS: 900,
+    drainTimeoutS: 600,
+    lockTtlS: 1800,
+    pollIntervalS: 10,
+};
+
+/** Typical durations used by the estimate when the live view does not say. */
+export const ESTIMATES = {
+    remoteS: 180,
+    bakeS: 300,
+    bootS: 60,
+    healthCheckIntervalS: 30,
+    healthyThreshold: 3,
+    deregistrationDelayS: 30,
+    invalidationS: 60,
+};
+
+// ---------------------------------------------------------------------------------------
+// Validation: every bad input is reported with the setting's name and value, before anything
+// changes in the cloud.
+
+const VERSION_RE = /^(?![-.\/])(?!.*\.\.)(?!.*\/\/)(?!.*@\{)(?!.*\.lock$)(?!.*[\/.]$)[A-Za-z0-9._\/+-]{1,100}$/;
+
+/** A git tag, branch or sha (the characters git allows in a ref name, no spaces or shell metacharacters). */
+export function isValidVersion(v: unknown): v is string {
+    return typeof v === "string" && VERSION_RE.test(v);
+}
+
+export interface InputFailure {
+    property: string;
+    reason: string;
+}
+
+/** Resolves maxSurge ("25%" or a count) against a desired capacity; at least 1. */
+export function resolveSurge(maxSurge: number | string, desired: number): number {
+    if (typeof maxSurge === "number") return Math.max(1, Math.floor(maxSurge));
+    const m = /^(\d+(?:\.\d+)?)%$/.exec(maxSurge.trim());
+    if (m) return Math.max(1, Math.ceil((Number(m[1]) / 100) * desired));
+    return Math.max(1, Math.floor(Number(maxSurge)));
+}
+
+function validSurge(v: unknown): boolean {
+    if (typeof v === "number") return Number.isInteger(v) && v >= 1;
+    if (typeof v !== "string") return false;
+    const m = /^(\d+(?:\.\d+)?)%$/.exec(v.trim());
+    if (m) return Number(m[1]) > 0 && Number(m[1]) <= 100;
+    return /^\d+$/.test(v.trim()) && Number(v) >= 1;
+}
+
+const nonEmpty = (v: unknown) => typeof v === "string" && v.length > 0;
+const q = (v: unknown) => JSON.stringify(v);
+
+/**
+ * Applies defaults and validates. `raw` is what Pulumi passes (plain JSON); unknown values
+ * (preview of a new stack) are accepted where isUnknown says so.
+ */
+export function normalizeInputs(
+    raw: any,
+    isUnknown: (v: unknown) => boolean = () => false,
+): { inputs: ReleaseInputs; failures: InputFailure[] } {
+    const failures: InputFailure[] = [];
+    const fail = (property: string, reason: string) => failures.push({ property, reason });
+    const r = raw ?? {};
+    const rollout: RolloutOptions = { ...DEFAULT_ROLLOUT };
+    for (const [k, v] of Object.entries(r.rollout ?? {})) {
+        if (v !== undefined && v !== null) (rollout as any)[k] = v;
+    }
+    const capacity: Capacity = {
+        minSize: Number(r.capacity?.minSize ?? 1),
+        maxSize: Number(r.capacity?.maxSize ?? 2),
+        desiredCapacity: Number(r.capacity?.desiredCapacity ?? r.capacity?.minSize ?? 1),
+    };
+    const inputs: ReleaseInputs = {
+        version: r.version,
+        baseLaunchTemplateId: r.baseLaunchTemplateId,
+        baseLaunchTemplateVersion: isUnknown(r.baseLaunchTemplateVersion) ? r.baseLaunchTemplateVersion : Number(r.baseLaunchTemplateVersion),
+        autoScalingGroupName: r.autoScalingGroupName,
+        targetGroupArn: r.targetGroupArn,
+        listenerArn: r.listenerArn,
+        managementInstanceId: r.managementInstanceId,
+        distributionId: r.distributionId,
+        region: r.region,
+        capacity,
+        remote: r.remote,
+        rollout,
+        migrationPolicy: r.migrationPolicy ?? "refuse",
+        keepImages: r.keepImages === undefined || r.keepImages === null ? 5 : Number(r.keepImages),
+        providerVersion: String(r.providerVersion ?? "1"),
+    };
+
+    if (!isUnknown(r.version) && !isValidVersion(r.version)) {
+        fail("version", `version ${q(r.version)} is not a git tag, branch or sha (letters, digits, . _ / + -, at most 100 characters, no "..", no leading "-")`);
+    }
+    for (const k of ["baseLaunchTemplateId", "autoScalingGroupName", "targetGroupArn", "listenerArn", "managementInstanceId", "distributionId", "region"] as const) {
+        if (!isUnknown(r[k]) && !nonEmpty(r[k])) fail(k, `${k} must be a non-empty string, got ${q(r[k])}`);
+    }
+    if (!isUnknown(r.baseLaunchTemplateVersion) && !(Number.isInteger(inputs.baseLaunchTemplateVersion) && inputs.baseLaunchTemplateVersion >= 1)) {
+        fail("baseLaunchTemplateVersion", `baseLaunchTemplateVersion must be a launch template version number >= 1, got ${q(r.baseLaunchTemplateVersion)}`);
+    }
+    const c = capacity;
+    for (const k of ["minSize", "maxSize", "desiredCapacity"] as const) {
+        if (!Number.isInteger(c[k]) || c[k] < 0) fail(`capacity.${k}`, `capacity.${k} must be an integer >= 0, got ${q(r.capacity?.[k])}`);
+    }
+    if (c.minSize > c.maxSize) fail("capacity", `capacity.minSize (${c.minSize}) should be <= capacity.maxSize (${c.maxSize})`);
+    if (c.desiredCapacity < c.minSize || c.desiredCapacity > c.maxSize) {
+        fail("capacity", `capacity.desiredCapacity (${c.desiredCapacity}) should be between minSize (${c.minSize}) and maxSize (${c.maxSize})`);
+    }
+    if (!validSurge(rollout.maxSurge)) fail("rollout.maxSurge", `rollout.maxSurge must be a count >= 1 or a percentage like "25%", got ${q(rollout.maxSurge)}`);
+    for (const k of ["bakeTimeoutS", "healthyTimeoutS", "drainTimeoutS", "lockTtlS", "pollIntervalS"] as const) {
+        const v = (rollout as any)[k];
+        if (typeof v !== "number" || !(v > 0)) fail(`rollout.${k}`, `rollout.${k} must be a number of seconds > 0, got ${q(v)}`);
+    }
+    if (!["refuse", "maintenance", "allow"].includes(inputs.migrationPolicy)) {
+        fail("migrationPolicy", `migrationPolicy must be "refuse", "maintenance" or "allow", got ${q(r.migrationPolicy)}`);
+    }
+    if (!Number.isInteger(inputs.keepImages) || inputs.keepImages < 1) fail("keepImages", `keepImages must be an integer >= 1, got ${q(r.keepImages)}`);
+    if (!isUnknown(r.remote)) {
+        const rm = r.remote;
+        if (!rm || typeof rm !== "object") fail("remote", `remote settings are required, got ${q(rm)}`);
+        else {
+            const t = rm.transport ?? "ssm";
+            if (!["ssm", "ssh", "local"].includes(t)) fail("remote.transport", `remote.transport must be "ssm", "ssh" or "local", got ${q(rm.transport)}`);
+            if (t === "ssh" && (!rm.ssh || !rm.ssh.host || !rm.ssh.hostKeySha256)) {
+                fail("remote.ssh", "remote.ssh needs host, privateKey and hostKeySha256 when remote.transport is \"ssh\"");
+            }
+            if (!isUnknown(rm.repositoryUrl) && !nonEmpty(rm.repositoryUrl)) fail("remote.repositoryUrl", `remote.repositoryUrl must be a non-empty string, got ${q(rm.repositoryUrl)}`);
+        }
+    }
+    return { inputs, failures };
+}
+
+// ---------------------------------------------------------------------------------------
+// Planning.
+
+const LEAVING = new Set(["Terminating", "Terminating:Wait", "Terminating:Proceed", "Terminated", "Detaching", "Detached"]);
+
+/** Instances that count as part of the fleet (not leaving it). */
+export function liveInstances(group: GroupState): GroupInstance[] {
+    return group.instances.filter((i) => !LEAVING.has(i.lifecycleState));
+}
+
+export function capacityEquals(a: Capacity | undefined, b: Capacity): boolean {
+    return !!a && a.minSize === b.minSize && a.maxSize === b.maxSize && a.desiredCapacity === b.desiredCapacity;
+}
+
+/** Decides the kind of release from inputs and what the fleet runs. */
+export function planKind(inputs: ReleaseInputs, deployed: Deployed | null, group?: GroupState): PlanKind {
+    if (!deployed) {
+        if (!group) return "first";
+        return group.desiredCapacity === 0 && liveInstances(group).length === 0 ? "first" : "release";
+    }
+    if (deployed.version !== inputs.version) return "release";
+    if (deployed.baseLaunchTemplateVersion !== inputs.baseLaunchTemplateVersion) return "template";
+    if (!capacityEquals(deployed.capacity, inputs.capacity)) return "capacity";
+    return "none";
+}
+
+export function needsMaintenance(policy: MigrationPolicy, migrations?: MigrationReport): boolean {
+    return policy === "maintenance" && !!migrations && (migrations.verdict === "breaking" || migrations.verdict === "unknown");
+}
+
+export function fmtDuration(s: number): string {
+    if (s < 90) return `${Math.round(s)} s`;
+    return `${Math.round(s / 60)} min`;
+}
+
+export function plan(inputs: ReleaseInputs, deployed: Deployed | null, live: LiveView = {}): Plan {
+    const kind = planKind(inputs, deployed, live.group);
+    const refusals: string[] = [];
+    const warnings: string[] = [];
+    const t = live.timings ?? {
+        deregistrationDelayS: ESTIMATES.deregistrationDelayS,
+        healthCheckIntervalS: ESTIMATES.healthCheckIntervalS,
+        healthyThreshold: ESTIMATES.healthyThreshold,
+    };
+    const waveS = ESTIMATES.bootS + t.healthyThreshold * t.healthCheckIntervalS + t.deregistrationDelayS;
+    const steps: PlannedStep[] = [];
+    const add = (name: StepName, detail: string, estimateS = 0) => steps.push({ name, detail, estimateS });
+    const group = live.group;
+    const lt = live.template;
+    const ltId = inputs.baseLaunchTemplateId;
+    const fromV = lt ? `v${lt.defaultVersion}` : deployed ? `v${deployed.launchTemplateVersion}` : "v?";
+    const toV = lt ? `v${lt.latestVersion + 1}` : "v(next)";
+
+    const instances = group ? liveInstances(group) : [];
+    const standby = instances.filter((i) => i.lifecycleState === "Standby" || i.lifecycleState === "EnteringStandby");
+    const desired = group ? group.desiredCapacity : deployed ? deployed.capacity.desiredCapacity : inputs.capacity.desiredCapacity;
+    const surge = resolveSurge(inputs.rollout.maxSurge, Math.max(desired, 1));
+    let replace = 0;
+    let waves = 0;
+    const maintenance = kind === "release" && needsMaintenance(inputs.migrationPolicy, live.migrations);
+
+    if (kind === "release" || kind === "first") {
+        const m = live.migrations;
+        if (m && (m.verdict === "breaking" || m.verdict === "unknown") && inputs.migrationPolicy === "refuse" && kind === "release") {
+            const ops = m.operations.filter((o) => o.safety !== "safe").map((o) => `${o.app}.${o.migration}: ${o.description}${o.code ? ` (${o.code})` : ""}`);
+            refusals.push(
+                `version ${inputs.version} has ${m.verdict} migrations (${ops.join("; ")}) and migrationPolicy is "refuse": ` +
+                    `set migrationPolicy to "maintenance" (503 page during the release) or "allow" (you vouch the old code copes)`,
+            );
+        }
+    }
+    if (standby.length > 0 && (kind === "release" || kind === "template")) {
+        refusals.push(
+            `instances ${standby.map((i) => i.instanceId).join(", ")} of group ${inputs.autoScalingGroupName} are in Standby: ` +
+                `they would return to service on the old version after the release. Exit standby (or terminate them) and re-run`,
+        );
+    }
+
+    if (kind !== "none") add("lock", `deploy lock on ${inputs.autoScalingGroupName} (tag release:lock, ttl ${inputs.rollout.lockTtlS} s)`);
+    if (maintenance) add("maintenance-on", `maintenance page on ${inputs.listenerArn} (highest-priority fixed-response 503) for breaking migrations`);
+    if (kind === "release" || kind === "first") {
+        const m = live.migrations;
+        const migr = !m
+            ? "migrations: classified on the management instance"
+            : m.verdict === "none"
+              ? "no pending migrations"
+              : `${m.operations.length} migration operation(s), ${m.verdict}${m.verdict !== "safe" ? ` (policy ${inputs.migrationPolicy})` : ""}`;
+        add("remote", `remote phase ${deployed ? deployed.version + " -> " : ""}${inputs.version} on ${inputs.managementInstanceId}: checkout, install, ${migr}, migrate, collectstatic, restart, health check`, ESTIMATES.remoteS);
+        add("bake", `bake AMI from ${inputs.managementInstanceId}`, ESTIMATES.bakeS);
+        add("template", `launch template ${ltId} ${fromV} -> ${toV} (base v${inputs.baseLaunchTemplateVersion}, new ImageId), made default`);
+    } else if (kind === "template") {
+        add("template", `launch template ${ltId} ${fromV} -> ${toV} (base v${deployed!.baseLaunchTemplateVersion} -> v${inputs.baseLaunchTemplateVersion}, AMI ${deployed!.amiId} kept, no re-bake), made default`);
+    }
+    if (kind === "first") {
+        const c = inputs.capacity;
+        add("scale-out", `scale group ${inputs.autoScalingGroupName} from 0 to min ${c.minSize} / desired ${c.desiredCapacity} / max ${c.maxSize} on the release AMI (no ramp: no old instances)`, c.desiredCapacity > 0 ? waveS - t.deregistrationDelayS : 0);
+    } else if (kind === "release" || kind === "template") {
+        replace = group ? instances.length : desired;
+        waves = Math.ceil(replace / surge);
+        if (replace === 0) {
+            add("ramp", `no instance to replace (desired capacity ${desired}): new instances will launch from the new version`);
+        } else {
+            const prot = instances.filter((i) => i.protectedFromScaleIn).length;
+            add(
+                "ramp",
+                `ramp ${replace} instance${replace === 1 ? "" : "s"} in ${waves} wave${waves === 1 ? "" : "s"} of ${surge} ` +
+                    `(desired ${desired} -> ${desired + Math.min(surge, replace)} -> ${desired}; AZRebalance, AlarmNotification, ScheduledActions suspended)` +
+                    (prot ? `; ${prot} scale-in-protected instance(s) replaced too` : ""),
+                waves * waveS,
+            );
+        }
+    }
+    if (kind !== "none" && !capacityEquals(deployed?.capacity, inputs.capacity) && kind !== "first") {
+        const c = inputs.capacity;
+        const was = deployed ? `${deployed.capacity.minSize}/${deployed.capacity.desiredCapacity}/${deployed.capacity.maxSize}` : "?";
+        add("capacity", `capacity min/desired/max ${was} -> ${c.minSize}/${c.desiredCapacity}/${c.maxSize}`);
+    }
+    if (maintenance) add("maintenance-off", "maintenance page removed");
+    if (kind === "release") add("invalidate", `CloudFront ${inputs.distributionId}: invalidate the changed non-hashed static paths the remote phase reports`, ESTIMATES.invalidationS);
+    if (kind === "release" || kind === "first") add("prune", `keep the last ${inputs.keepImages} release AMIs`);
+    if (kind !== "none") add("unlock", "release the deploy lock, record history");
+
+    if (live.note) warnings.push(live.note);
+    const estimateS = steps.reduce((a, s) => a + s.estimateS, 0);
+    const title =
+        kind === "none"
+            ? `no change: ${inputs.version} is released`
+            : kind === "first"
+              ? `first release of ${inputs.version}`
+              : kind === "release"
+                ? `release ${deployed ? deployed.version : "?"} -> ${inputs.version}`
+                : kind === "template"
+                  ? `base launch template v${deployed!.baseLaunchTemplateVersion} -> v${inputs.baseLaunchTemplateVersion} (version ${inputs.version} kept)`
+                  : `capacity change (version ${inputs.version} kept)`;
+    const lines = [
+        `${title}${estimateS ? `, estimated ${fmtDuration(estimateS)}` : ""}`,
+        ...steps.map((s, i) => `  ${i + 1}. ${s.detail}`),
+        ...refusals.map((r) => `  REFUSED: ${r}`),
+        ...warnings.map((w) => `  note: ${w}`),
+    ];
+    return { kind, steps, replace, surge, waves, maintenance, estimateS, refusals, warnings, text: lines.join("\n") };
+}

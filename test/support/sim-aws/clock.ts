@@ -1,0 +1,64 @@
+/**
+ * The virtual clock of the simulated-cloud tests and the benchmark: @sinonjs/fake-timers fakes
+ * Date, setTimeout and friends, so the executor's Clock (realClock), the SDK's retry backoff and
+ * its waiters all run on virtual time; `drive` advances it from timer to timer until a promise
+ * settles. A release of hours of simulated time runs in milliseconds.
+ */
+import * as FakeTimers from "@sinonjs/fake-timers";
+
+export const EPOCH = Date.UTC(2026, 0, 5, 9, 0, 0);
+
+export interface VirtualClock {
+    clock: FakeTimers.InstalledClock;
+    /** Advances virtual time timer by timer until `p` settles; rejects if nothing is left to run. */
+    drive<T>(p: Promise<T>, maxVirtualS?: number): Promise<T>;
+    /** Advances virtual time by `ms` (running whatever is due). */
+    advance(ms: number): Promise<void>;
+    uninstall(): void;
+}
+
+export function installVirtualClock(now = EPOCH): VirtualClock {
+    const clock = FakeTimers.install({
+        now,
+        toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "Date"],
+        loopLimit: 1_000_000,
+        shouldClearNativeTimers: true,
+    } as any);
+    return {
+        clock,
+        async drive<T>(p: Promise<T>, maxVirtualS = 7 * 86400): Promise<T> {
+            let settled = false;
+            const watched = p.then(
+                (v) => {
+                    settled = true;
+                    return v;
+                },
+                (e) => {
+                    settled = true;
+                    throw e;
+                },
+            );
+            watched.catch(() => undefined);
+            const limit = clock.now + maxVirtualS * 1000;
+            let idle = 0;
+            while (!settled) {
+                if (clock.countTimers() === 0) {
+                    // Let pending microtasks / resolved promises run before declaring a stall.
+                    await new Promise<void>((r) => setImmediate(r));
+                    if (++idle > 50) throw new Error("virtual clock: no timer left and the promise is still pending");
+                    continue;
+                }
+                idle = 0;
+                await clock.nextAsync();
+                if (clock.now > limit) throw new Error(`virtual clock: still pending after ${maxVirtualS} virtual seconds`);
+            }
+            return watched;
+        },
+        async advance(ms: number) {
+            await clock.tickAsync(ms);
+        },
+        uninstall() {
+            clock.uninstall();
+        },
+    };
+}
