@@ -37,7 +37,7 @@ export const PROJECT_SETTINGS = {
     privateSubnetIds: { type: "array", description: "Existing private subnets with NAT egress (>= 2 AZs) for instances, EFS and the database; with vpcId." },
     instanceType: { type: "string", default: "t3.small", description: "EC2 instance type of the web fleet (and of the management instance unless managementInstanceType is set)." },
     managementInstanceType: { type: "string", description: "EC2 instance type of the management instance; defaults to instanceType (same CPU architecture required)." },
-    minSize: { type: "integer", default: 2, description: "Minimum web instances; applied by the release, not by Pulumi (see README)." },
+    minSize: { type: "integer", default: 2, description: "Minimum web instances; applied to the auto-scaling group by the release, not by Pulumi." },
     maxSize: { type: "integer", default: 4, description: "Maximum web instances (a release may raise it for a moment during a ramp)." },
     desiredCapacity: { type: "integer", default: 2, description: "Web instances a release brings the fleet to when the group is empty; later releases keep the current capacity." },
     healthCheckGracePeriod: { type: "integer", default: 300, description: "Seconds the auto-scaling group ignores failed ELB health checks of a new instance." },
