@@ -14,5 +14,10 @@ from django.test.utils import get_runner  # noqa: E402
 if __name__ == "__main__":
     django.setup()
     runner = get_runner(settings)(verbosity=2)
-    failures = runner.run_tests(sys.argv[1:] or ["tests"])
+    try:
+        failures = runner.run_tests(sys.argv[1:] or ["tests"])
+    finally:
+        import shutil
+
+        shutil.rmtree(settings.BASE_DIR, ignore_errors=True)  # the settings' temp dir
     sys.exit(bool(failures))
