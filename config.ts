@@ -282,7 +282,8 @@ export function parseConfig(raw: Raw, stack: string): StackSettings {
             if (!values.includes(v)) bad(name(key), v, `must be one of ${values.join(", ")}`);
             return v;
         };
-        const list = (key: string): string[] | undefined => {
+        /** undefined: unset; null: unparsable (already reported). */
+        const list = (key: string): string[] | null | undefined => {
             const v = rawOf(key);
             if (v === undefined) return undefined;
             if (v.startsWith("[")) {
@@ -293,7 +294,7 @@ export function parseConfig(raw: Raw, stack: string): StackSettings {
                     /* reported below */
                 }
                 bad(name(key), v, "is not a list of strings");
-                return [];
+                return null;
             }
             return v.split(",").map((x) => x.trim()).filter((x) => x !== "");
         };
@@ -324,7 +325,7 @@ export function parseConfig(raw: Raw, stack: string): StackSettings {
         else if (!/^vpc-[0-9a-f]{8,17}$/.test(vpcId)) bad("vpcId", vpcId, "is not a VPC id like vpc-0123456789abcdef0");
         for (const [key, ids] of [["publicSubnetIds", publicSubnetIds], ["privateSubnetIds", privateSubnetIds]] as const) {
             if (ids === undefined) problems.push(`${key} is required when vpcId is set`);
-            else {
+            else if (ids !== null) {
                 if (ids.length < 2) bad(key, ids, "must list at least 2 subnets (in different availability zones)");
                 for (const id of ids) if (!/^subnet-[0-9a-f]{8,17}$/.test(id)) bad(key, id, "is not a subnet id like subnet-0123456789abcdef0");
                 if (new Set(ids).size !== ids.length) bad(key, ids, "lists a subnet twice");
@@ -338,7 +339,9 @@ export function parseConfig(raw: Raw, stack: string): StackSettings {
     const instanceType = p.str("instanceType")!;
     if (!INSTANCE_TYPE.test(instanceType)) bad("instanceType", instanceType, "is not an EC2 instance type like t3.small or m7g.large");
     const managementInstanceType = p.str("managementInstanceType") ?? instanceType;
-    if (!INSTANCE_TYPE.test(managementInstanceType)) bad("managementInstanceType", managementInstanceType, "is not an EC2 instance type like t3.small or m7g.large");
+    if (managementInstanceType === instanceType) {
+        // Same type: already checked above.
+    } else if (!INSTANCE_TYPE.test(managementInstanceType)) bad("managementInstanceType", managementInstanceType, "is not an EC2 instance type like t3.small or m7g.large");
     else if (INSTANCE_TYPE.test(instanceType) && architectureOf(managementInstanceType) !== architectureOf(instanceType)) {
         bad("managementInstanceType", managementInstanceType, `is ${architectureOf(managementInstanceType)} but instanceType ${instanceType} is ${architectureOf(instanceType)}: the release AMI is baked on the management instance`);
     }
