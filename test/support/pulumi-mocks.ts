@@ -35,9 +35,16 @@ export interface RecordedCall {
     readonly inputs: Record<string, any>;
 }
 
-class Recorder {
+export class Recorder {
     readonly resources: RecordedResource[] = [];
     readonly calls: RecordedCall[] = [];
+    /** A copy that the next run's reset leaves alone. */
+    snapshot(): Recorder {
+        const copy = new Recorder();
+        copy.resources.push(...this.resources);
+        copy.calls.push(...this.calls);
+        return copy;
+    }
     reset(): void {
         this.resources.length = 0;
         this.calls.length = 0;
@@ -183,6 +190,37 @@ export async function isSecretOutput(output: unknown): Promise<boolean> {
     return pulumi.Output.isInstance(output) ? await (output as any).isSecret : false;
 }
 
+/** The marker Pulumi's serializer puts on a secret value (recorded inputs keep it). */
+export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+/** Whether a recorded input value is a secret ({ <sig key>: SECRET_SIG, value }). */
+export function isSecretValue(v: unknown): v is { value: unknown } {
+    return typeof v === "object" && v !== null && Object.values(v).includes(SECRET_SIG) && "value" in v;
+}
+
+/** A recorded input with every secret wrapper removed. */
+export function plain(v: any): any {
+    if (isSecretValue(v)) return plain(v.value);
+    if (Array.isArray(v)) return v.map(plain);
+    if (typeof v === "object" && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
+    return v;
+}
+
+/**
+ * Every place a string occurs in a recorded value outside a secret wrapper, as paths like
+ * "userData" or "tags.Name" (for leak checks).
+ */
+export function plainOccurrences(v: any, needle: string, at = ""): string[] {
+    if (isSecretValue(v)) return [];
+    if (typeof v === "string") {
+        const decoded = /^[A-Za-z0-9+/]{40,}={0,2}$/.test(v) ? Buffer.from(v, "base64").toString("utf8") : "";
+        return v.includes(needle) || decoded.includes(needle) ? [at || "(value)"] : [];
+    }
+    if (Array.isArray(v)) return v.flatMap((x, i) => plainOccurrences(x, needle, `${at}[${i}]`));
+    if (typeof v === "object" && v !== null) return Object.entries(v).flatMap(([k, x]) => plainOccurrences(x, needle, at ? `${at}.${k}` : k));
+    return [];
+}
+
 function stringifyConfigValue(v: unknown): string {
     return typeof v === "string" ? v : JSON.stringify(v);
 }
@@ -212,6 +250,11 @@ export function stackConfig(stack: string, overrides: Record<string, string | un
 export interface ProgramRun {
     /** index.ts's stack outputs (Outputs and plain values). */
     readonly outputs: Record<string, any>;
+    /** The outputs' resolved values. */
+    readonly values: Record<string, any>;
+    /** Which outputs are secret. */
+    readonly secret: Record<string, boolean>;
+    /** What the run created (a snapshot: later runs do not change it). */
     readonly resources: Recorder;
 }
 
@@ -224,5 +267,11 @@ export async function runProgram(stack: string, overrides: Record<string, string
     const main: () => Record<string, any> = require(path.join(ROOT, "index"));
     const outputs = main();
     await settle();
-    return { outputs, resources: recorded };
+    const values: Record<string, unknown> = {};
+    const secret: Record<string, boolean> = {};
+    for (const [key, value] of Object.entries(outputs)) {
+        values[key] = await promiseOf(value);
+        secret[key] = await isSecretOutput(value);
+    }
+    return { outputs, values, secret, resources: recorded.snapshot() };
 }
