@@ -9,32 +9,12 @@
  */
 import { strict as assert } from "assert";
 import * as fs from "fs";
-import * as http from "http";
-import * as os from "os";
 import * as path from "path";
-import { buildExampleRepo, ExampleRepo } from "../../example/build-repo";
+import type { ExampleRepo } from "../../example/build-repo";
 import { RemotePhase, RemotePhaseError, RemotePhaseResult } from "../../providers/release/ports";
 import { createRemotePhase, RemotePhaseSettings } from "../../providers/release/remote";
-import { freePort, gunicornArgs, PostgresService, SshdService, startGunicorn, startPostgres, startSshd, stopByPidFile } from "../support/services";
-
-interface HttpAnswer {
-    status: number;
-    headers: http.IncomingHttpHeaders;
-    body: string;
-}
-
-export function httpGet(port: number, urlPath: string, host = "www.example.com"): Promise<HttpAnswer> {
-    return new Promise((resolve, reject) => {
-        const req = http.get({ host: "127.0.0.1", port, path: urlPath, headers: { Host: host }, timeout: 10000 }, (res) => {
-            let body = "";
-            res.setEncoding("utf8");
-            res.on("data", (c) => (body += c));
-            res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-        });
-        req.on("timeout", () => req.destroy(new Error(`GET ${urlPath} timed out`)));
-        req.on("error", reject);
-    });
-}
+import { freePort, PostgresService, SshdService, startGunicorn } from "../support/services";
+import { ExampleSite, HttpAnswer, httpGet, startExampleSite } from "./site";
 
 const hashedNames = (html: string) => ({
     js: /\/static\/js\/app\.[0-9a-f]{12}\.js/.exec(html)?.[0],
@@ -44,7 +24,7 @@ const hashedNames = (html: string) => ({
 describe("remote phase end to end (OpenSSH, PostgreSQL, Django, gunicorn)", function () {
     this.timeout(120000);
 
-    let work: string;
+    let site: ExampleSite;
     let pg: PostgresService;
     let sshd: SshdService;
     let repo: ExampleRepo;
@@ -60,46 +40,9 @@ describe("remote phase end to end (OpenSSH, PostgreSQL, Django, gunicorn)", func
     let v2Result: RemotePhaseResult;
 
     before(async function () {
-        work = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-e2e-"));
-        [pg, sshd] = await Promise.all([startPostgres(), startSshd()]);
-        repo = buildExampleRepo(path.join(work, "repo"));
-        appDir = path.join(work, "app");
-        staticRoot = path.join(work, "static");
-        [mgmtPort, oldPort] = [await freePort(), await freePort()];
-        fs.mkdirSync(path.join(appDir, "shared"), { recursive: true });
-        fs.mkdirSync(path.join(appDir, "run"), { recursive: true });
-        fs.writeFileSync(
-            path.join(appDir, "shared", "env"),
-            [
-                `DATABASE_HOST=127.0.0.1`,
-                `DATABASE_PORT=${pg.port}`,
-                `DATABASE_NAME=${pg.database}`,
-                `DATABASE_USER=${pg.user}`,
-                `DATABASE_PASSWORD=${pg.password}`,
-                `STATIC_ROOT=${staticRoot}`,
-                `ALLOWED_HOSTS=www.example.com`,
-                ``,
-            ].join("\n"),
-            { mode: 0o600 },
-        );
-        // The management instance's "systemctl reload-or-restart": HUP the gunicorn if it runs, else start it.
-        const pid = path.join(appDir, "run", "gunicorn.pid");
-        const start = ["current/venv/bin/python", ...gunicornArgs({ chdir: path.join(appDir, "current"), port: mgmtPort, pidFile: pid, workers: 2 })].join(" ");
-        settings = {
-            transport: "ssh",
-            ssh: { host: sshd.host, port: sshd.port, user: sshd.user, privateKey: sshd.privateKey, hostKeySha256: sshd.hostKeySha256 },
-            repositoryUrl: repo.url,
-            appDir,
-            staticRoot,
-            python: "/usr/bin/python3",
-            venvArgs: "--system-site-packages",
-            installCommand: "venv/bin/pip install --no-index --disable-pip-version-check -q -r requirements.txt",
-            restartCommand: `if [ -f ${pid} ] && kill -0 "$(cat ${pid})" 2>/dev/null; then kill -HUP "$(cat ${pid})"; else ${start}; fi`,
-            healthUrl: `http://127.0.0.1:${mgmtPort}/health/`,
-            keepReleases: 2,
-            commandTimeoutS: 120,
-            healthTimeoutS: 20,
-        };
+        site = await startExampleSite({ keepReleases: 2 });
+        ({ pg, sshd, repo, appDir, staticRoot, mgmtPort, settings } = site);
+        oldPort = await freePort();
         phase = await createRemotePhase(settings);
         await phase.apply("v1", { migrationPolicy: "refuse", log });
         pg.psql("INSERT INTO catalog_product (name) VALUES ('Teapot')");
@@ -110,13 +53,7 @@ describe("remote phase end to end (OpenSSH, PostgreSQL, Django, gunicorn)", func
 
     after(async function () {
         await phase?.close().catch(() => undefined);
-        if (appDir) {
-            await stopByPidFile(path.join(appDir, "run", "gunicorn.pid"));
-            await stopByPidFile(path.join(appDir, "run", "old.pid"));
-        }
-        pg?.stop();
-        await sshd?.stop();
-        if (work) fs.rmSync(work, { recursive: true, force: true });
+        await site?.stop();
     });
 
     it("v1 went out over SSH: current -> releases/v1, the page renders hashed names", function () {
@@ -128,6 +65,7 @@ describe("remote phase end to end (OpenSSH, PostgreSQL, Django, gunicorn)", func
 
     it("v1 -> v2 succeeds: a safe nullable column, the changed non-hashed paths reported", async function () {
         v2Result = await phase.apply("v2", { migrationPolicy: "refuse", log });
+        if (process.env.FLEET_E2E_VERBOSE) console.log(logs.filter((l) => / in [0-9.]+ s$/.test(l)).join("\n"));
         assert.equal(v2Result.version, "v2");
         assert.equal(v2Result.commit, repo.tags.v2);
         assert.equal(v2Result.previousVersion, "v1");

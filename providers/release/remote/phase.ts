@@ -89,6 +89,7 @@ export class RemoteReleasePhase implements RemotePhase {
             }
             throw new RemotePhaseError(`${step} failed on ${remote.describe()}: ${(e as Error).message}`, step);
         }
+        log(`    ${step}: exit ${result.exitCode} in ${(result.durationMs / 1000).toFixed(1)} s`);
         if (result.exitCode !== 0) {
             const cause = lastLine(result.stderr) || lastLine(result.stdout);
             throw new RemotePhaseError(
