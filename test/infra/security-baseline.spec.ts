@@ -1,0 +1,148 @@
+/**
+ * The security baseline, asserted on every resource it concerns, under several configs:
+ * IMDSv2 required; EBS, EFS and RDS encrypted; EFS mounted over TLS; no ingress from anywhere
+ * except the load balancer's 80/443; no SSH from anywhere; RDS not public; instances in
+ * private subnets; the database password never outside a secret (user data, inputs, outputs).
+ */
+import * as assert from "assert";
+import { plain, plainOccurrences, ProgramRun, runProgram } from "../support/pulumi-mocks";
+
+const CONFIGURED_PASSWORD = "Configured-db-Passw0rd-42";
+const ADMIN = "198.51.100.0/24";
+
+const VARIANTS: [title: string, stack: string, overrides: Record<string, string>, secretKeys?: string[]][] = [
+    ["prod (HTTPS, CloudFront-only ingress, SSH from the admin range)", "prod", {}],
+    ["staging (HTTP origin, no SSH)", "staging", {}],
+    ["staging open to the internet with SSH and a configured password", "staging", { "django-fleet:albIngress": "internet", "django-fleet:adminCidr": ADMIN, "django-fleet:dbPassword": CONFIGURED_PASSWORD }, ["django-fleet:dbPassword"]],
+];
+
+const T = {
+    lt: "aws:ec2/launchTemplate:LaunchTemplate",
+    instance: "aws:ec2/instance:Instance",
+    asg: "aws:autoscaling/group:Group",
+    subnet: "aws:ec2/subnet:Subnet",
+    sg: "aws:ec2/securityGroup:SecurityGroup",
+    ingress: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+    efs: "aws:efs/fileSystem:FileSystem",
+    efsPolicy: "aws:efs/fileSystemPolicy:FileSystemPolicy",
+    rds: "aws:rds/instance:Instance",
+    param: "aws:ssm/parameter:Parameter",
+    rolePolicy: "aws:iam/rolePolicy:RolePolicy",
+    random: "random:index/randomPassword:RandomPassword",
+};
+
+for (const [title, stack, overrides, secretKeys] of VARIANTS) {
+    describe(`security baseline: ${title}`, () => {
+        let run: ProgramRun;
+        let userData: string;
+        const sgId = (role: string) => run.resources.ofType(T.sg).find((s) => s.name.endsWith(`-sg-${role}`))!.id;
+        const privateSubnets = () => run.resources.ofType(T.subnet).filter((s) => s.inputs.tags.Tier === "private").map((s) => s.id);
+
+        before(async () => {
+            run = await runProgram(stack, overrides, { secretKeys });
+            userData = Buffer.from(run.resources.one(T.lt).inputs.userData, "base64").toString("utf8");
+        });
+
+        it("requires IMDSv2 on every launch template and instance", () => {
+            const all = [...run.resources.ofType(T.lt), ...run.resources.ofType(T.instance)];
+            assert.ok(all.length >= 2);
+            for (const r of all) assert.strictEqual(r.inputs.metadataOptions?.httpTokens, "required", r.name);
+            assert.ok(run.resources.ofType(T.lt).every((lt) => lt.inputs.metadataOptions.httpPutResponseHopLimit <= 2));
+        });
+
+        it("encrypts every EBS volume, the file system and the database", () => {
+            for (const lt of run.resources.ofType(T.lt)) {
+                assert.ok(lt.inputs.blockDeviceMappings.length > 0);
+                for (const m of lt.inputs.blockDeviceMappings) assert.strictEqual(m.ebs.encrypted, "true", `${lt.name} ${m.deviceName}`);
+            }
+            for (const i of run.resources.ofType(T.instance)) {
+                assert.strictEqual(i.inputs.rootBlockDevice.encrypted, true, i.name);
+                for (const d of i.inputs.ebsBlockDevices ?? []) assert.strictEqual(d.encrypted, true, i.name);
+            }
+            for (const fs of run.resources.ofType(T.efs)) assert.strictEqual(fs.inputs.encrypted, true, fs.name);
+            for (const db of run.resources.ofType(T.rds)) assert.strictEqual(db.inputs.storageEncrypted, true, db.name);
+        });
+
+        it("mounts EFS over TLS only, and the file system refuses unencrypted transport", () => {
+            const fstab = userData.split("\n").find((l) => l.includes(">> /etc/fstab"))!;
+            assert.match(fstab, / efs _netdev,noresvport,tls,iam 0 0/);
+            const mounts = userData.split("\n").filter((l) => /\bmount -t\b/.test(l));
+            assert.ok(mounts.length > 0);
+            for (const m of mounts) assert.match(m, /mount -t efs -o tls,iam /);
+            assert.ok(!/-t nfs/.test(userData));
+            const policy = JSON.parse(plain(run.resources.one(T.efsPolicy).inputs.policy));
+            assert.ok(policy.Statement.some((s: any) => s.Effect === "Deny" && s.Condition?.Bool?.["aws:SecureTransport"] === "false"));
+        });
+
+        it("allows ingress from anywhere only to the load balancer on 80/443", () => {
+            for (const sg of run.resources.ofType(T.sg)) assert.ok(!sg.inputs.ingress || sg.inputs.ingress.length === 0, `${sg.name}: no inline rules`);
+            const open = run.resources.ofType(T.ingress).filter((r) => r.inputs.cidrIpv4 === "0.0.0.0/0" || r.inputs.cidrIpv6 === "::/0");
+            for (const r of open) {
+                assert.strictEqual(r.inputs.securityGroupId, sgId("alb"), r.name);
+                assert.ok([80, 443].includes(r.inputs.fromPort) && r.inputs.fromPort === r.inputs.toPort, r.name);
+            }
+            if (overrides["django-fleet:albIngress"] === "internet") assert.strictEqual(open.length, 4);
+            else assert.strictEqual(open.length, 0, "CloudFront-only: the prefix list, not 0.0.0.0/0");
+        });
+
+        it("never opens SSH to anywhere: port 22 only from the admin range", () => {
+            const ssh = run.resources.ofType(T.ingress).filter((r) => r.inputs.ipProtocol === "-1" || (r.inputs.fromPort <= 22 && r.inputs.toPort >= 22));
+            const admin = stack === "prod" ? "203.0.113.0/24" : overrides["django-fleet:adminCidr"];
+            assert.strictEqual(ssh.length, admin ? 2 : 0);
+            for (const r of ssh) {
+                assert.strictEqual(r.inputs.cidrIpv4, admin, r.name);
+                assert.ok(!r.inputs.cidrIpv6 && !r.inputs.prefixListId, r.name);
+            }
+        });
+
+        it("keeps the app port, NFS and PostgreSQL reachable only through the security-group chain", () => {
+            const rules = run.resources.ofType(T.ingress);
+            const into = (role: string) => rules.filter((r) => r.inputs.securityGroupId === sgId(role) && r.inputs.fromPort !== 22);
+            assert.deepStrictEqual(into("web").map((r) => r.inputs.referencedSecurityGroupId), [sgId("alb")]);
+            assert.deepStrictEqual(into("efs").map((r) => [r.inputs.fromPort, r.inputs.referencedSecurityGroupId]).sort(), [[2049, sgId("web")], [2049, sgId("management")]].sort());
+            assert.deepStrictEqual(into("db").map((r) => [r.inputs.fromPort, r.inputs.referencedSecurityGroupId]).sort(), [[5432, sgId("web")], [5432, sgId("management")]].sort());
+            assert.deepStrictEqual(into("management"), []);
+        });
+
+        it("keeps the database private", () => {
+            for (const db of run.resources.ofType(T.rds)) {
+                assert.strictEqual(db.inputs.publiclyAccessible, false);
+                assert.deepStrictEqual(db.inputs.vpcSecurityGroupIds, [sgId("db")]);
+            }
+        });
+
+        it("launches every instance in a private subnet without a public address", () => {
+            const priv = privateSubnets();
+            for (const i of run.resources.ofType(T.instance)) {
+                assert.ok(priv.includes(i.inputs.subnetId), i.name);
+                assert.strictEqual(i.inputs.associatePublicIpAddress, false, i.name);
+            }
+            for (const g of run.resources.ofType(T.asg)) for (const s of g.inputs.vpcZoneIdentifiers) assert.ok(priv.includes(s), g.name);
+            for (const s of run.resources.ofType(T.subnet)) assert.strictEqual(s.inputs.mapPublicIpOnLaunch, false, s.name);
+        });
+
+        it("keeps the database password out of user data, plain inputs and outputs", () => {
+            const password = overrides["django-fleet:dbPassword"] ?? run.resources.named("django-fleet-db-password").state.result;
+            assert.ok(typeof password === "string" && password.length >= 16);
+            assert.ok(!userData.includes(password), "user data");
+            for (const r of run.resources.resources) {
+                if (r.type === T.random) continue; // the generator holds its own (secret) result
+                assert.deepStrictEqual(plainOccurrences(r.inputs, password), [], `${r.type} ${r.name}`);
+            }
+            // It does reach the database and the SecureString, as secrets.
+            assert.strictEqual(plain(run.resources.one(T.rds).inputs.password), password);
+            assert.ok(plain(run.resources.ofType(T.param).find((p) => p.inputs.name.endsWith("/DATABASE_URL"))!.inputs.value).includes(password));
+            for (const [key, value] of Object.entries(run.values)) {
+                if (!run.secret[key]) assert.ok(!JSON.stringify(value ?? null).includes(password), `output ${key}`);
+            }
+        });
+
+        it("stores DATABASE_URL and SECRET_KEY as SecureStrings and lets the instances read only the stack's own parameters", () => {
+            const params = run.resources.ofType(T.param);
+            for (const name of ["DATABASE_URL", "SECRET_KEY"]) assert.strictEqual(params.find((p) => p.inputs.name.endsWith(`/${name}`))!.inputs.type, "SecureString", name);
+            const policy = JSON.parse(plain(run.resources.one(T.rolePolicy).inputs.policy));
+            assert.deepStrictEqual(policy.Statement.map((s: any) => s.Resource), [`arn:aws:ssm:eu-west-1:123456789012:parameter/django-fleet/${stack}/*`]);
+            assert.deepStrictEqual(policy.Statement[0].Action, ["ssm:GetParameter", "ssm:GetParameters"]);
+        });
+    });
+}
