@@ -275,3 +275,27 @@ export async function runProgram(stack: string, overrides: Record<string, string
     }
     return { outputs, values, secret, resources: recorded.snapshot() };
 }
+
+/** A child resource's type, name and options, as a component passed them (captured with a transformation). */
+export interface CapturedChild {
+    readonly type: string;
+    readonly name: string;
+    readonly opts: pulumi.CustomResourceOptions;
+}
+
+/**
+ * Builds one component under the mocks and waits for its children. `make` receives options to
+ * pass to the component: they capture every child's resource options (ignoreChanges, dependsOn, ...).
+ */
+export async function buildComponent<T>(make: (opts: pulumi.ComponentResourceOptions) => T, stack = "unit", config: Record<string, string> = {}): Promise<{ component: T; resources: Recorder; children: CapturedChild[] }> {
+    await useStack(stack, config);
+    const children: CapturedChild[] = [];
+    const component = make({
+        transformations: [(args) => {
+            children.push({ type: args.type, name: args.name, opts: args.opts as pulumi.CustomResourceOptions });
+            return undefined;
+        }],
+    });
+    await settle();
+    return { component, resources: recorded.snapshot(), children };
+}
