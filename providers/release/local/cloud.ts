@@ -17,6 +17,7 @@
  *                                     scale-in protection, tags (the deploy lock)
  *   describeTargetHealth              HAProxy's server states in the ALB's terms
  *   deregisterTargets                 HAProxy drain, slot freed after the deregistration delay
+ *   describeTargetGroup               the health-check interval/threshold and the delay above
  *   add/removeMaintenanceRule         HAProxy answers 503 with the page for every request
  *   createInvalidation / wait         no CDN locally: recorded (`invalidations`), complete at once
  *
@@ -40,6 +41,7 @@ import {
     GroupState,
     ImageState,
     LaunchTemplateState,
+    TargetGroupTimings,
     TargetHealthState,
 } from "../ports";
 import { Haproxy, HealthCheckSettings } from "./haproxy";
@@ -390,6 +392,12 @@ export class LocalCloud implements Cloud {
     async deregistrationDelayS(targetGroupArn: string): Promise<number> {
         this.checkTargetGroup(targetGroupArn);
         return this.opts.deregistrationDelayS ?? 2;
+    }
+
+    async describeTargetGroup(targetGroupArn: string): Promise<TargetGroupTimings> {
+        this.checkTargetGroup(targetGroupArn);
+        const h = this.balancer.health;
+        return { deregistrationDelayS: this.opts.deregistrationDelayS ?? 2, healthCheckIntervalS: h.intervalS, healthyThreshold: h.healthyThreshold };
     }
 
     async addMaintenanceRule(listenerArn: string, html: string): Promise<string> {

@@ -1,0 +1,397 @@
+/**
+ * The local rehearsal: a Django app released through the same executor that drives AWS, onto a
+ * fleet on 127.0.0.1, under live traffic, with no AWS account.
+ *
+ *   management instance   <work>/mgmt/app (releases/<version>, current ->, shared/env), driven by
+ *                         the remote phase over the local-shell transport; its own gunicorn
+ *                         (started/HUPed by the phase's restartCommand) answers its health URL
+ *   cloud                 LocalCloud (providers/release/local): images, launch template, ASG
+ *                         supervisor of gunicorn instances, HAProxy as target group + listener
+ *   shared static root    <work>/static (the EFS stand-in)
+ *   database              SQLite at <work>/db.sqlite3 through a settings module layered over the
+ *                         app's own (put on the releases' sys.path by a .pth file), or a private
+ *                         PostgreSQL (test/support/services.ts) with --database postgres
+ *
+ * Flow: first release of `from` (the executor brings the group to capacity on its image), start
+ * traffic, release `to`, stop traffic, check what each instance serves, report. Every process
+ * started is stopped in cleanup(), which also runs on SIGINT/SIGTERM (see cli.ts).
+ */
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as http from "http";
+import { runRelease, ReleaseError, ExecResult } from "../providers/release/executor";
+import { normalizeInputs, Deployed, ReleaseInputs } from "../providers/release/planner";
+import { Clock, MigrationPolicy, RemotePhase } from "../providers/release/ports";
+import { LocalCloud } from "../providers/release/local/cloud";
+import { killMentioning, freePort } from "../providers/release/local/procs";
+import { createRemotePhase, RemotePhaseSettings } from "../providers/release/remote";
+import { LocalRemote } from "../providers/release/remote/local";
+import { Traffic, TrafficReport, versionOf } from "./traffic";
+
+export interface RehearsalOptions {
+    /** The app's git repository (path or URL). @default the example app, generated with tags v1..v4 */
+    repo?: string;
+    /** @default "v1" */
+    from?: string;
+    /** @default "v2" */
+    to?: string;
+    /** Fleet size. @default 3 */
+    instances?: number;
+    /** @default 1 */
+    maxSurge?: number | string;
+    /** @default "refuse" */
+    migrationPolicy?: MigrationPolicy;
+    /** @default "sqlite" */
+    database?: "sqlite" | "postgres";
+    /** The app's settings module. @default read from manage.py */
+    settings?: string;
+    /** gunicorn's WSGI target. @default "<settings package>.wsgi:application" */
+    wsgi?: string;
+    /** Page visits per second. @default 15 */
+    visitsPerS?: number;
+    /** Where everything of the run goes. @default a new directory under the OS temp dir */
+    workDir?: string;
+    /** Keep the work directory (logs, images, instances) after the run. @default false */
+    keep?: boolean;
+    /** Progress lines. */
+    log?: (line: string) => void;
+}
+
+export interface TimelineEntry {
+    /** Seconds since the release of `to` started (negative: the set-up). */
+    atS: number;
+    line: string;
+}
+
+export interface StepTiming {
+    step: string;
+    /** When the step ended, seconds since the release started. */
+    atS: number;
+    durationS: number;
+}
+
+export interface RehearsalResult {
+    /** The release behaved and no request failed. */
+    ok: boolean;
+    from: string;
+    to: string;
+    instances: number;
+    maxSurge: number | string;
+    database: "sqlite" | "postgres";
+    release: { outcome: "succeeded" | "rolled-back" | "failed" | "refused" | "error"; reason?: string; durationS: number };
+    /** The release's steps and waves as they ended. */
+    steps: StepTiming[];
+    timeline: TimelineEntry[];
+    traffic: TrafficReport;
+    /** After the release: what each instance serves, asked directly (not through the load balancer). */
+    fleet: { instanceId: string; port: number; version: string | null; status: number }[];
+    setupS: number;
+    workDir: string;
+}
+
+export class Rehearsal {
+    readonly workDir: string;
+    private readonly o: Required<Omit<RehearsalOptions, "repo" | "settings" | "wsgi" | "workDir" | "log">> & RehearsalOptions;
+    private cloud: LocalCloud | null = null;
+    private traffic: Traffic | null = null;
+    private phases: RemotePhase[] = [];
+    private pg: { stop(): void } | null = null;
+    private cleaned: Promise<void> | null = null;
+    private readonly log: (line: string) => void;
+    private readonly logFile: string;
+
+    constructor(opts: RehearsalOptions = {}) {
+        this.o = {
+            from: "v1",
+            to: "v2",
+            instances: 3,
+            maxSurge: 1,
+            migrationPolicy: "refuse",
+            database: "sqlite",
+            visitsPerS: 15,
+            keep: false,
+            ...opts,
+        };
+        if (!Number.isInteger(this.o.instances) || this.o.instances < 1) throw new Error(`--instances must be an integer >= 1, got ${opts.instances}`);
+        this.workDir = opts.workDir ? path.resolve(opts.workDir) : fs.mkdtempSync(path.join(os.tmpdir(), "rehearsal-"));
+        fs.mkdirSync(this.workDir, { recursive: true });
+        this.logFile = path.join(this.workDir, "rehearsal.log");
+        const out = opts.log ?? (() => undefined);
+        this.log = (line) => {
+            fs.appendFileSync(this.logFile, line + "\n");
+            out(line);
+        };
+    }
+
+    async run(): Promise<RehearsalResult> {
+        const o = this.o;
+        const t0 = Date.now();
+        const work = this.workDir;
+        const appDir = path.join(work, "mgmt", "app");
+        const staticRoot = path.join(work, "static");
+        fs.mkdirSync(path.join(appDir, "shared"), { recursive: true });
+        fs.mkdirSync(path.join(appDir, "run"), { recursive: true });
+        fs.mkdirSync(staticRoot, { recursive: true });
+
+        // The app.
+        let repoUrl = o.repo;
+        if (!repoUrl) {
+            const { buildExampleRepo } = await import("../example/build-repo");
+            repoUrl = buildExampleRepo(path.join(work, "repo")).url;
+            this.log(`app: the example app (tags v1..v4) in ${path.join(work, "repo")}`);
+        } else if (fs.existsSync(repoUrl)) {
+            repoUrl = path.resolve(repoUrl);
+        }
+        const settings = o.settings ?? settingsModuleOf(repoUrl, o.from);
+        const wsgi = o.wsgi ?? `${settings.split(".").slice(0, -1).join(".") || settings}.wsgi:application`;
+
+        // The database and the environment every instance gets.
+        const env: Record<string, string> = { STATIC_ROOT: staticRoot, ALLOWED_HOSTS: "localhost,127.0.0.1", SECRET_KEY: "rehearsal-only-not-secret" };
+        let settingsModule = settings;
+        const pyDir = path.join(work, "python");
+        fs.mkdirSync(pyDir, { recursive: true });
+        if (o.database === "sqlite") {
+            settingsModule = "fleet_rehearsal_settings";
+            fs.writeFileSync(path.join(pyDir, `${settingsModule}.py`), sqliteSettings(settings, path.join(work, "db.sqlite3")));
+        } else {
+            const { startPostgres } = await import("../test/support/services");
+            const pg = await startPostgres();
+            this.pg = pg;
+            Object.assign(env, { DATABASE_HOST: pg.host, DATABASE_PORT: String(pg.port), DATABASE_NAME: pg.database, DATABASE_USER: pg.user, DATABASE_PASSWORD: pg.password });
+            this.log(`database: private PostgreSQL on 127.0.0.1:${pg.port}`);
+        }
+        env.DJANGO_SETTINGS_MODULE = settingsModule;
+        fs.writeFileSync(path.join(appDir, "shared", "env"), Object.entries(env).map(([k, v]) => `${k}=${v}`).join("\n") + "\n", { mode: 0o600 });
+
+        // The local cloud.
+        const surgeCount = typeof o.maxSurge === "number" ? o.maxSurge : Math.max(1, Math.ceil((parseFloat(String(o.maxSurge)) / 100) * o.instances));
+        const maxSize = o.instances + surgeCount;
+        const cloud = new LocalCloud({
+            workDir: path.join(work, "cloud"),
+            managementInstances: { "i-management": appDir },
+            group: { minSize: 0, maxSize, desiredCapacity: 0 },
+            health: { path: "/health/", intervalS: 1, healthyThreshold: 3, unhealthyThreshold: 2, timeoutS: 2 },
+            deregistrationDelayS: 2,
+            healthCheckGracePeriodS: 60,
+            app: { wsgi, env, workers: 2, gracefulTimeoutS: 10 },
+            log: (l) => this.log(`    cloud: ${l}`),
+        });
+        this.cloud = cloud;
+        await cloud.start();
+        this.log(`load balancer: HAProxy on ${cloud.url} (health ${"/health/"} every 1 s, rise 3, fall 2; deregistration delay 2 s)`);
+
+        // The remote phase on the management instance, over the local shell.
+        const mgmtPort = await freePort();
+        const pid = path.join(appDir, "run", "gunicorn.pid");
+        const start = [
+            `DJANGO_SETTINGS_MODULE=${settingsModule}`,
+            "current/venv/bin/python -m gunicorn --daemon",
+            `--pid ${pid} --chdir ${path.join(appDir, "current")} --bind 127.0.0.1:${mgmtPort} --workers 1 --graceful-timeout 5`,
+            `--log-file ${path.join(appDir, "run", "gunicorn.log")} ${wsgi}`,
+        ].join(" ");
+        const remote: RemotePhaseSettings = {
+            transport: "local",
+            repositoryUrl: repoUrl,
+            appDir,
+            staticRoot,
+            python: "/usr/bin/python3",
+            venvArgs: "--system-site-packages",
+            // PyPI is not needed: the Debian packages satisfy the requirements. The .pth file puts
+            // the rehearsal's settings module on the release's sys.path (it travels in the image).
+            installCommand: [
+                "venv/bin/pip install --no-index --disable-pip-version-check -q -r requirements.txt",
+                `echo ${pyDir} > "$(venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/fleet_rehearsal.pth"`,
+            ].join(" && "),
+            restartCommand: `if [ -f ${pid} ] && kill -0 "$(cat ${pid})" 2>/dev/null; then kill -HUP "$(cat ${pid})"; else ${start}; fi`,
+            healthUrl: `http://127.0.0.1:${mgmtPort}/health/`,
+            settingsModule,
+            keepReleases: 3,
+            commandTimeoutS: 300,
+            healthTimeoutS: 30,
+        };
+        const remotePhase = async () => {
+            const phase = await createRemotePhase(remote, { remote: new LocalRemote({ cwd: appDir, defaultTimeoutS: 300 }) });
+            this.phases.push(phase);
+            return phase;
+        };
+
+        const inputs = (version: string): ReleaseInputs => {
+            const { inputs, failures } = normalizeInputs({
+                version,
+                baseLaunchTemplateId: cloud.launchTemplateId,
+                baseLaunchTemplateVersion: 1,
+                autoScalingGroupName: cloud.groupName,
+                targetGroupArn: cloud.targetGroupArn,
+                listenerArn: cloud.listenerArn,
+                managementInstanceId: "i-management",
+                distributionId: "local-cdn",
+                region: "local",
+                capacity: { minSize: 1, maxSize, desiredCapacity: o.instances },
+                remote,
+                rollout: { maxSurge: o.maxSurge, bakeTimeoutS: 120, healthyTimeoutS: 60, drainTimeoutS: 30, lockTtlS: 600, pollIntervalS: 0.5 },
+                migrationPolicy: o.migrationPolicy,
+                keepImages: 3,
+                providerVersion: "rehearsal",
+            });
+            if (failures.length) throw new Error(`invalid release inputs: ${failures.map((f) => f.reason).join("; ")}`);
+            return inputs;
+        };
+
+        // 1. The fleet at `from`, through the same executor (a first release).
+        this.log(`--- set-up: first release of ${o.from} onto ${o.instances} instance(s)`);
+        const first = await runRelease({
+            cloud,
+            remotePhase,
+            clock: pollingClock(),
+            log: (l) => this.log(`    ${l}`),
+            inputs: inputs(o.from),
+            deployed: null,
+            owner: "rehearsal/local/release",
+        });
+        const deployed: Deployed = first.deployed;
+        const setupS = (Date.now() - t0) / 1000;
+        this.log(`--- fleet up at ${o.from} in ${setupS.toFixed(1)} s`);
+
+        // 2. Live traffic, then the release of `to`.
+        const traffic = new Traffic({ baseUrl: cloud.url, visitsPerS: o.visitsPerS });
+        this.traffic = traffic;
+        traffic.onFailure = (r) => this.log(`    traffic: ${r.kind} ${r.path} -> ${r.status || r.error}`);
+        traffic.start();
+        await sleep(2000);
+        const releaseStart = Date.now();
+        const timeline: TimelineEntry[] = [];
+        const steps: StepTiming[] = [];
+        const at = () => Math.round((Date.now() - releaseStart) / 100) / 10;
+        let lastStepAt = 0;
+        this.log(`--- release ${o.from} -> ${o.to}, ${o.instances} instance(s), maxSurge ${o.maxSurge}, under traffic`);
+        const onLine = (l: string) => {
+            this.log(`    ${l}`);
+            const line = l.replace(/^\[release [^\]]+\] /, "");
+            const a = at();
+            const stepDone = /^step (\S+) done in (\d+) s/.exec(line);
+            const wave = /^(\S+) wave (\d+)\/(\d+) done/.exec(line);
+            if (stepDone) {
+                steps.push({ step: stepDone[1], atS: a, durationS: Math.round((a - lastStepAt) * 10) / 10 });
+                lastStepAt = a;
+            } else if (wave) {
+                steps.push({ step: `wave ${wave[2]}/${wave[3]}`, atS: a, durationS: Math.round((a - (steps.filter((s) => s.step.startsWith("wave")).pop()?.atS ?? lastStepAt)) * 10) / 10 });
+            }
+            if (!line.startsWith("      ")) timeline.push({ atS: a, line: line.replace(/^\s+/, (s) => s.slice(0, 2)) });
+        };
+        let outcome: RehearsalResult["release"]["outcome"];
+        let reason: string | undefined;
+        try {
+            const r: ExecResult = await runRelease({ cloud, remotePhase, clock: pollingClock(), log: onLine, inputs: inputs(o.to), deployed, owner: "rehearsal/local/release" });
+            outcome = r.outcome;
+            reason = r.reason;
+        } catch (e) {
+            outcome = e instanceof ReleaseError ? e.outcome : "error";
+            reason = (e as Error).message;
+            onLine(`release ${outcome}: ${reason}`);
+        }
+        const releaseS = (Date.now() - releaseStart) / 1000;
+        await sleep(2000);
+        const report = await traffic.stop();
+        this.traffic = null;
+
+        // 3. What each instance serves now, asked directly.
+        const fleet = [];
+        for (const i of cloud.fleet().filter((x) => x.lifecycleState === "InService")) {
+            const r = await get(`http://127.0.0.1:${i.port}/`).catch(() => ({ status: 0, version: null as string | null }));
+            fleet.push({ instanceId: i.instanceId, port: i.port, version: r.version, status: r.status });
+        }
+        const expected = outcome === "succeeded" ? o.to : o.from;
+        const fleetOk = fleet.length === o.instances && fleet.every((f) => f.status === 200 && f.version === expected);
+        return {
+            ok: report.failed === 0 && fleetOk && outcome === "succeeded",
+            from: o.from,
+            to: o.to,
+            instances: o.instances,
+            maxSurge: o.maxSurge,
+            database: o.database,
+            release: { outcome, reason, durationS: Math.round(releaseS * 10) / 10 },
+            steps,
+            timeline,
+            traffic: report,
+            fleet,
+            setupS: Math.round(setupS * 10) / 10,
+            workDir: work,
+        };
+    }
+
+    /** Stops everything the run started (idempotent); removes the work directory unless kept. */
+    cleanup(): Promise<void> {
+        if (!this.cleaned) this.cleaned = this.doCleanup();
+        return this.cleaned;
+    }
+
+    private async doCleanup(): Promise<void> {
+        if (this.traffic) await this.traffic.stop().catch(() => undefined);
+        await Promise.allSettled(this.phases.map((p) => p.close()));
+        if (this.cloud) await this.cloud.stop().catch((e) => this.log(`cleanup: ${(e as Error).message}`));
+        // The management instance's gunicorn (a daemon started by the restart command) and any
+        // remote command still running: everything whose command line names the work directory.
+        const killed = await killMentioning(this.workDir);
+        if (killed.length) this.log(`cleanup: stopped ${killed.length} more process(es) of the run`);
+        if (this.pg) {
+            try {
+                this.pg.stop();
+            } catch (e) {
+                this.log(`cleanup: PostgreSQL: ${(e as Error).message}`);
+            }
+        }
+        if (!this.o.keep) fs.rmSync(this.workDir, { recursive: true, force: true });
+    }
+}
+
+/** The settings module manage.py names (DJANGO_SETTINGS_MODULE default) at `version`. */
+export function settingsModuleOf(repoUrl: string, version: string): string {
+    let manage: string;
+    try {
+        const dir = repoUrl.replace(/^file:\/\//, "");
+        manage = execFileSync("git", ["-C", dir, "show", `${version}:manage.py`], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    } catch (e) {
+        throw new Error(`cannot read manage.py of ${version} in ${repoUrl} (pass --settings): ${(e as Error).message.split("\n")[0]}`);
+    }
+    const m = /DJANGO_SETTINGS_MODULE["']\s*,\s*["']([\w.]+)["']/.exec(manage);
+    if (!m) throw new Error(`manage.py of ${version} names no DJANGO_SETTINGS_MODULE default: pass --settings`);
+    return m[1];
+}
+
+/** The SQLite settings layered over the app's own settings module. */
+export function sqliteSettings(base: string, dbPath: string): string {
+    return [
+        `"""The rehearsal's database: SQLite, shared by the management instance and the fleet."""`,
+        `from ${base} import *  # noqa: F401,F403`,
+        ``,
+        `DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ${JSON.stringify(dbPath)}, "OPTIONS": {"timeout": 30}}}`,
+        ``,
+    ].join("\n");
+}
+
+function get(url: string): Promise<{ status: number; version: string | null }> {
+    return new Promise((resolve, reject) => {
+        const req = http.get(url, { headers: { Host: "localhost" }, agent: false, timeout: 5000 }, (res) => {
+            let body = "";
+            res.setEncoding("utf8");
+            res.on("data", (d) => (body += d));
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, version: versionOf(res.headers, body) ?? null }));
+        });
+        req.on("timeout", () => req.destroy(new Error("timed out")));
+        req.on("error", reject);
+    });
+}
+
+/**
+ * The executor's waits are sized for EC2 (e.g. a wave is first polled 60 s + interval x
+ * threshold after launch); a local instance boots in about a second. Every sleep of the
+ * executor is followed by a re-check of what it waits for (target health, draining, the image,
+ * the lock read-back), so waking it at least every `capMs` only makes it look sooner.
+ */
+export function pollingClock(capMs = 250): Clock {
+    return { now: () => Date.now(), sleep: (ms) => sleep(Math.max(0, Math.min(ms, capMs))) };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
