@@ -374,6 +374,7 @@ export class Executor {
                 const c = i.capacity;
                 this.log(`capacity min ${c.minSize} / desired ${c.desiredCapacity} / max ${c.maxSize}`);
                 await cloud.updateGroupSize(this.group, { minSize: c.minSize, maxSize: c.maxSize, desiredCapacity: c.desiredCapacity });
+                await this.waitSettled("capacity");
                 return;
             }
             case "maintenance-off":
@@ -600,7 +601,33 @@ export class Executor {
             await cloud.updateGroupSize(this.group, { minSize: saved.min, desiredCapacity: saved.desired, maxSize: saved.max });
         }
         if (saved.suspendedByUs.length) await cloud.resumeProcesses(this.group, saved.suspendedByUs);
+        await this.waitSettled("restore");
         this.log(`group restored: desired ${saved.desired}, max ${saved.max}; resumed ${saved.suspendedByUs.join(", ") || "nothing"}`);
+    }
+
+    /**
+     * Waits until the group has exactly `desired` instances, all InService and healthy in the target
+     * group (after a size change the group may still be launching or terminating). A time-out is a
+     * warning, not a failure: the sizes are right, the group converges by itself.
+     */
+    private async waitSettled(step: string) {
+        const { cloud, clock } = this.c;
+        const deadline = clock.now() + this.i.rollout.healthyTimeoutS * 1000;
+        for (;;) {
+            const g = await cloud.describeGroup(this.group);
+            const live = liveInstances(g).filter((x) => x.lifecycleState !== "Standby");
+            let ok = live.length === g.desiredCapacity && live.every((x) => x.lifecycleState === "InService");
+            if (ok && live.length) {
+                const th = await cloud.describeTargetHealth(this.i.targetGroupArn);
+                ok = live.every((x) => th[x.instanceId] === "healthy");
+            }
+            if (ok) return;
+            if (clock.now() >= deadline) {
+                this.p.warnings.push(`${step}: the group had not settled at desired ${g.desiredCapacity} after ${this.i.rollout.healthyTimeoutS} s`);
+                return;
+            }
+            await clock.sleep(this.i.rollout.pollIntervalS * 1000);
+        }
     }
 
     private async timings() {
@@ -728,10 +755,12 @@ export class Executor {
         const poll = i.rollout.pollIntervalS * 1000;
         // A rollback usually finds the old instances already healthy: look at once.
         let next = step === "rollback" ? waveStart : waveStart + expected;
+        const failedCheck: string[] = [];
         for (;;) {
             const now = clock.now();
             if (next > now) await clock.sleep(Math.min(next, deadline) - now);
             const th = await cloud.describeTargetHealth(i.targetGroupArn);
+            for (const [id, st] of Object.entries(th)) if (st === "unhealthy" && !oldIds.has(id) && !failedCheck.includes(id)) failedCheck.push(id);
             const healthy = Object.keys(th).filter((id) => th[id] === "healthy" && !oldIds.has(id));
             if (healthy.length >= need) {
                 const g = await cloud.describeGroup(this.group);
@@ -750,7 +779,11 @@ export class Executor {
                 const fresh = g.instances.filter((x) => !oldIds.has(x.instanceId) && x.launchTemplateVersion === tv);
                 const bad = fresh.find((x) => th[x.instanceId] !== "healthy");
                 let cause: string;
-                if (bad) {
+                if (failedCheck.length) {
+                    const now2 = fresh.map((x) => `${x.instanceId} ${x.lifecycleState}/${th[x.instanceId] ?? "not registered"}`).join(", ");
+                    cause = `instance ${failedCheck.join(", ")} failed the target group health check (unhealthy) within ${i.rollout.healthyTimeoutS} s (rollout.healthyTimeoutS)${now2 ? `; now: ${now2}` : ""}`;
+                    throw new StepError(step, cause, failedCheck[0]);
+                } else if (bad) {
                     cause = `instance ${bad.instanceId} is ${bad.lifecycleState}/${th[bad.instanceId] ?? "not registered"} in target group after ${i.rollout.healthyTimeoutS} s (rollout.healthyTimeoutS)`;
                 } else {
                     const why = cloud.lastScalingFailure ? await cloud.lastScalingFailure(this.group, waveStart).catch(() => null) : null;
@@ -822,6 +855,20 @@ export class Executor {
         this.log("rolling back");
         if (!this.lockHeld && this.p.done.includes("lock")) await attempt("re-acquire lock", () => this.acquireLock());
         const prev = this.p.previousLaunchTemplateVersion;
+        const saved0 = this.p.group;
+        if (saved0 && this.p.kind !== "first") {
+            // Surge slots the group could not fill (launch failure) would be filled with old-version
+            // instances the moment the default goes back, only to be scaled in again: drop them first.
+            await attempt("drop unfilled surge capacity", async () => {
+                const g = await cloud.describeGroup(this.group);
+                const live = liveInstances(g).length;
+                const want = Math.max(saved0.desired, Math.min(g.desiredCapacity, live));
+                if (want < g.desiredCapacity) {
+                    await cloud.updateGroupSize(this.group, { desiredCapacity: want });
+                    saved0.lastDesired = want;
+                }
+            });
+        }
         if (this.p.launchTemplateVersion && prev) {
             await attempt(`default launch template version back to v${prev}`, async () => {
                 await cloud.setDefaultLaunchTemplateVersion(this.i.baseLaunchTemplateId, prev);

@@ -26,7 +26,7 @@ export function runningFleet(n = 4, opts: SimOptions & { max?: number; suspended
 }
 
 /** The known good state every fault-matrix case ends in. */
-export function expectKnownGood(w: World, opts: { version?: number; desired?: number } = {}) {
+export function expectKnownGood(w: World, opts: { version?: number; desired?: number; max?: number } = {}) {
     const { sim } = w;
     sim.advance();
     const fleet = sim.fleet();
@@ -37,7 +37,7 @@ export function expectKnownGood(w: World, opts: { version?: number; desired?: nu
     for (const i of fleet) assert.equal(i.state, "InService", `${i.id} state`);
     assert.equal(sim.group.desired, opts.desired ?? w.before.desired, "desired capacity");
     assert.equal(fleet.length, sim.group.desired, "instances = desired (no leaked instance)");
-    assert.equal(sim.group.max, w.before.max, "max size");
+    assert.equal(sim.group.max, opts.max ?? w.before.max, "max size");
     assert.deepEqual([...sim.group.suspended].sort(), w.before.suspended, "suspended processes as before");
     assert.equal(sim.group.tags.has(LOCK_TAG), false, "lock released");
     assert.equal(sim.group.tags.has(PROGRESS_TAG), false, "progress tag removed");

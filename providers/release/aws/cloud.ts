@@ -28,7 +28,7 @@ export interface AwsCloudOptions {
     region: string;
     /** Attempts per API call, retries included (SDK standard/adaptive retry). @default 10 */
     maxAttempts?: number;
-    /** @default "adaptive" (client-side rate limiting on top of standard retries) */
+    /** @default "standard" (exponential backoff with jitter, retry quota; "adaptive" adds client-side rate limiting) */
     retryMode?: "standard" | "adaptive";
     /** Extra client configuration (credentials, endpoint) merged into every client's. */
     clientConfig?: Record<string, unknown>;
@@ -48,7 +48,7 @@ export class AwsCloud implements Cloud {
         const config = {
             region: kind === "cf" ? "us-east-1" : this.opts.region,
             maxAttempts: this.opts.maxAttempts ?? 10,
-            retryMode: this.opts.retryMode ?? "adaptive",
+            retryMode: this.opts.retryMode ?? "standard",
             ...(this.opts.clientConfig ?? {}),
         };
         let c: any;

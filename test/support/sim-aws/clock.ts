@@ -6,6 +6,9 @@
  */
 import * as FakeTimers from "@sinonjs/fake-timers";
 
+/** The real setTimeout, captured before any fake clock is installed. */
+const realSetTimeout = globalThis.setTimeout;
+
 export const EPOCH = Date.UTC(2026, 0, 5, 9, 0, 0);
 
 export interface VirtualClock {
@@ -43,9 +46,10 @@ export function installVirtualClock(now = EPOCH): VirtualClock {
             let idle = 0;
             while (!settled) {
                 if (clock.countTimers() === 0) {
-                    // Let pending microtasks / resolved promises run before declaring a stall.
-                    await new Promise<void>((r) => setImmediate(r));
-                    if (++idle > 50) throw new Error("virtual clock: no timer left and the promise is still pending");
+                    // Pending real I/O (the SDK reads its shared config files once per client) or
+                    // microtasks: give them real time before declaring a stall.
+                    await new Promise<void>((r) => (idle < 20 ? setImmediate(r) : realSetTimeout(r, 2)));
+                    if (++idle > 2000) throw new Error("virtual clock: no timer left and the promise is still pending");
                     continue;
                 }
                 idle = 0;

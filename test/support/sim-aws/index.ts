@@ -146,10 +146,13 @@ export class SimAws {
     throttle: { rate: number; from: number; to: number } | null = null;
     /** Instance ids that vanish (terminated outside the release) at the given time. */
     vanish: { id: () => string | undefined; at: number }[] = [];
+    /** The nth instance deregistered from the target group is terminated outside the release while it drains. */
+    vanishNthDrained: number | null = null;
     /** Desired-capacity changes made by "someone else" (a scaling policy) at the given time. */
     externalDesired: { at: number; delta: number; done?: boolean }[] = [];
 
     private seq = 0;
+    private deregistered = 0;
     private rand = prng(42);
     private lastLaunchFailureAt = -Infinity;
 
@@ -286,6 +289,14 @@ export class SimAws {
                 const inst = id ? this.instances.get(id) : undefined;
                 if (inst && inst.state !== "Terminated") this.terminate(inst);
                 v.at = Infinity;
+            }
+        }
+        if (this.vanishNthDrained !== null) {
+            const draining = [...this.targets].filter(([, tg]) => tg.deregisteredAt !== undefined);
+            if (this.deregistered >= this.vanishNthDrained && draining.length) {
+                const inst = this.instances.get(draining[0][0]);
+                if (inst && inst.state !== "Terminated") this.terminate(inst);
+                this.vanishNthDrained = null;
             }
         }
         // Iterate to a fixed point: boot, unhealthy replacement, capacity reconcile.
@@ -646,7 +657,10 @@ export class SimAws {
     elbv2_DeregisterTargets(input: any) {
         for (const t of input.Targets) {
             const tg = this.targets.get(t.Id);
-            if (tg && tg.deregisteredAt === undefined) tg.deregisteredAt = this.now();
+            if (tg && tg.deregisteredAt === undefined) {
+                tg.deregisteredAt = this.now();
+                this.deregistered++;
+            }
         }
         return {};
     }

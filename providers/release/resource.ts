@@ -1,0 +1,412 @@
+/**
+ * The `Release` resource: a Pulumi dynamic resource whose `version` input changing makes
+ * `pulumi up` release that version to the fleet.
+ *
+ *   check   validates the inputs (each failure names the setting and the value) and computes the
+ *           human-readable `plan` input from the live cloud (DescribeAutoScalingGroups,
+ *           DescribeLaunchTemplates, DescribeTargetGroups) and the remote phase's migration
+ *           inspection, so `pulumi preview --diff` shows it; breaking migrations under policy
+ *           "refuse" and Standby instances fail the check (nothing changes in the cloud).
+ *   diff    a change when the version, base template version, capacity or a setting changed, or
+ *           when the last run did not succeed (a re-run resumes or retries it); the ASG name and
+ *           the launch template id replace the resource (a new group gets a first release).
+ *   create  the first release (bake, template version, scale the group from 0 to its capacity).
+ *   update  a release (lock, remote phase, bake, template version, ramp, invalidation, unlock),
+ *           a template-only change (ramp without re-baking) or a capacity-only change.
+ *           A failure rejects with `{ message, id, properties }` (partial state): the status, the
+ *           step reached and the fleet it left are kept, so the next `pulumi up` resumes.
+ *   read    `pulumi refresh`: the live default template version, capacity, versions in the
+ *           fleet and the lock holder, in `live`.
+ *   delete  removes nothing the fleet uses: keeps the last `keepImages` release AMIs and the ones
+ *           in use, deregisters the older ones with their snapshots, drops a stale lock of ours.
+ *
+ * Capacity ownership: see planner.ts (the Release owns min and desired; Pulumi creates the group
+ * at 0 and ignores them).
+ *
+ * Closure serialization: the provider object is serialized with its code; local modules are
+ * captured by value; SDK clients are `require`d inside the AWS adapter's methods, never captured.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { Clock, Cloud, MigrationPolicy, RemotePhase, RemoteSettings } from "./ports";
+import { realClock } from "./ports";
+import { AwsCloud } from "./aws/cloud";
+import { Deployed, LiveView, ReleaseInputs, capacityEquals, normalizeInputs, plan } from "./planner";
+import { Progress, ReleaseError, pruneImages, runRelease, LOCK_TAG, PROGRESS_TAG, parseLock } from "./executor";
+import { createRemotePhase } from "./remote";
+
+/** The engine's marker for a value not known during preview (pulumi/sdk/nodejs/runtime/rpc). */
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+const HISTORY_LIMIT = 20;
+
+type DeepInput<T> = pulumi.Input<T extends object ? { [K in keyof T]: DeepInput<T[K]> } : T>;
+
+export interface ReleaseRolloutArgs {
+    /** New instances per wave: a count or a percentage of desired capacity ("25%"). @default 1 (the seed's x+1) */
+    maxSurge?: pulumi.Input<number | string>;
+    /** Seconds allowed for the AMI to become available. @default 1800 */
+    bakeTimeoutS?: pulumi.Input<number>;
+    /** Seconds allowed for a wave's new instances to be InService and healthy. @default 900 */
+    healthyTimeoutS?: pulumi.Input<number>;
+    /** Seconds allowed, beyond the target group's deregistration delay, for draining. @default 600 */
+    drainTimeoutS?: pulumi.Input<number>;
+    /** Deploy-lock lifetime in seconds (refreshed while the release runs). @default 1800 */
+    lockTtlS?: pulumi.Input<number>;
+    /** Poll interval in seconds while waiting for instances. @default 10 */
+    pollIntervalS?: pulumi.Input<number>;
+}
+
+export interface ReleaseArgs {
+    /** The git tag, branch or sha to release. Changing it makes `pulumi up` release it. */
+    version: pulumi.Input<string>;
+    /** The Pulumi-managed launch template; release versions are created in it. */
+    baseLaunchTemplateId: pulumi.Input<string>;
+    /** The Pulumi-managed template's latest version (its `latestVersion`): the base of release versions. */
+    baseLaunchTemplateVersion: pulumi.Input<number>;
+    autoScalingGroupName: pulumi.Input<string>;
+    targetGroupArn: pulumi.Input<string>;
+    /** The ALB listener that gets the maintenance page (migrationPolicy "maintenance"). */
+    listenerArn: pulumi.Input<string>;
+    /** The management instance: remote phase and AMI source. */
+    managementInstanceId: pulumi.Input<string>;
+    distributionId: pulumi.Input<string>;
+    region: pulumi.Input<string>;
+    /** The configured capacity; the Release owns min and desired (see planner.ts). */
+    capacity: DeepInput<{ minSize: number; maxSize: number; desiredCapacity: number }>;
+    /** How the remote phase reaches the management instance. `ssh.privateKey` should be a secret. */
+    remote: DeepInput<RemoteSettings>;
+    rollout?: pulumi.Input<ReleaseRolloutArgs>;
+    /** What to do with breaking migrations. @default "refuse" */
+    migrationPolicy?: pulumi.Input<MigrationPolicy>;
+    /** Release AMIs kept (older ones deregistered with their snapshots). @default 5 */
+    keepImages?: pulumi.Input<number>;
+    /** Bump when the provider's behaviour changes (dynamic providers do not notice their code changing). @default "1" */
+    providerVersion?: pulumi.Input<string>;
+}
+
+export interface ReleaseStatus {
+    state: "succeeded" | "rolled-back" | "failed" | "in-progress";
+    reason: string | null;
+    at: string;
+}
+
+export interface HistoryEntry {
+    version: string;
+    amiId: string | null;
+    launchTemplateVersion: number | null;
+    startedAt: string;
+    finishedAt: string;
+    outcome: "succeeded" | "rolled-back" | "failed";
+    reason: string | null;
+}
+
+/** Injected in tests; the serialized provider uses the defaults (AWS SDK, remote phase, real clock). */
+export interface ProviderDeps {
+    cloud?: (inputs: ReleaseInputs) => Cloud;
+    remotePhase?: (inputs: ReleaseInputs) => Promise<RemotePhase>;
+    clock?: Clock;
+    log?: (line: string) => void;
+}
+
+function isUnknown(v: unknown): boolean {
+    return v === UNKNOWN;
+}
+
+function hasUnknown(v: unknown): boolean {
+    if (isUnknown(v)) return true;
+    if (v && typeof v === "object") return Object.values(v as object).some(hasUnknown);
+    return false;
+}
+
+/** Drops undefined (the gRPC Struct rejects it) and copies. */
+function clean<T>(v: T): T {
+    return JSON.parse(JSON.stringify(v ?? null));
+}
+
+function redactRemote(r: any) {
+    if (!r || typeof r !== "object") return r;
+    const c = { ...r };
+    if (c.ssh) c.ssh = { ...c.ssh, privateKey: "[secret]" };
+    return c;
+}
+
+/** The dynamic provider. `deps` are for tests only: Pulumi serializes `new ReleaseProvider()`. */
+export class ReleaseProvider implements pulumi.dynamic.ResourceProvider {
+    constructor(private readonly deps: ProviderDeps = {}) {}
+
+    private cloudFor(i: ReleaseInputs): Cloud {
+        return this.deps.cloud ? this.deps.cloud(i) : new AwsCloud({ region: i.region });
+    }
+
+    private remoteFor(i: ReleaseInputs): Promise<RemotePhase> {
+        if (this.deps.remotePhase) return this.deps.remotePhase(i);
+        return createRemotePhase({
+            ...i.remote,
+            instanceId: i.remote.instanceId ?? i.managementInstanceId,
+            region: i.remote.region ?? i.region,
+        });
+    }
+
+    private log(line: string) {
+        (this.deps.log ?? console.log)(line);
+    }
+
+    async check(olds: any, news: any): Promise<pulumi.dynamic.CheckResult> {
+        const { inputs, failures } = normalizeInputs(news, isUnknown);
+        if (failures.length) return { inputs: news, failures };
+        const hadOld = olds && olds.version !== undefined;
+        const deployed: Deployed | null = hadOld
+            ? {
+                  version: olds.version,
+                  amiId: "(current)",
+                  baseLaunchTemplateVersion: Number(olds.baseLaunchTemplateVersion),
+                  launchTemplateVersion: 0,
+                  capacity: normalizeInputs(olds).inputs.capacity,
+              }
+            : null;
+        const live: LiveView = {};
+        if (hasUnknown(news)) {
+            live.note = "some inputs are known only after the stack's resources exist: plan without the live state";
+        } else {
+            try {
+                const cloud = this.cloudFor(inputs);
+                live.group = await cloud.describeGroup(inputs.autoScalingGroupName);
+                live.template = await cloud.describeLaunchTemplate(inputs.baseLaunchTemplateId);
+                if (deployed) deployed.launchTemplateVersion = live.template.defaultVersion;
+                if (cloud.describeTargetGroup) live.timings = await cloud.describeTargetGroup(inputs.targetGroupArn);
+            } catch (e: any) {
+                live.note = `live state not read (${e?.name ?? "Error"}: ${e?.message ?? e}): plan from the inputs only`;
+            }
+            if (!deployed || deployed.version !== inputs.version) {
+                let phase: RemotePhase | undefined;
+                try {
+                    phase = await this.remoteFor(inputs);
+                    live.migrations = (await phase.inspect(inputs.version)).migrations;
+                } catch (e: any) {
+                    live.note = `${live.note ? live.note + "; " : ""}migrations not inspected (${e?.message ?? e}): classified during the release`;
+                } finally {
+                    await phase?.close().catch(() => undefined);
+                }
+            }
+        }
+        const p = plan(inputs, deployed, live);
+        const out = { ...news, plan: p.text };
+        if (p.refusals.length) {
+            return {
+                inputs: out,
+                failures: p.refusals.map((r) => ({ property: r.startsWith("instances") ? "autoScalingGroupName" : "migrationPolicy", reason: r })),
+            };
+        }
+        return { inputs: out };
+    }
+
+    async diff(_id: string, olds: any, news: any): Promise<pulumi.dynamic.DiffResult> {
+        const replaces = ["autoScalingGroupName", "baseLaunchTemplateId"].filter((k) => olds[k] !== news[k]);
+        const changed: string[] = [];
+        const keys = new Set([...Object.keys(olds), ...Object.keys(news)]);
+        const ignore = new Set(["plan", "status", "amiId", "launchTemplateVersion", "previousLaunchTemplateVersion", "replacedInstanceIds", "history", "deployed", "progress", "live", "__provider", "remote"]);
+        for (const k of keys) {
+            if (ignore.has(k) || !(k in news)) continue;
+            if (JSON.stringify(olds[k]) !== JSON.stringify(news[k])) changed.push(k);
+        }
+        // The stored remote settings are redacted: compare without the private key.
+        if (JSON.stringify(redactRemote(olds.remote)) !== JSON.stringify(redactRemote(news.remote))) changed.push("remote");
+        const d: Deployed | null = olds.deployed ?? null;
+        if (d && news.version !== UNKNOWN && d.version !== news.version && !changed.includes("version")) changed.push("version");
+        const unfinished = olds.status && olds.status.state !== "succeeded";
+        if (unfinished && !changed.includes("status")) changed.push("status");
+        return { changes: changed.length > 0 || replaces.length > 0, replaces, deleteBeforeReplace: false };
+    }
+
+    async create(news: any): Promise<pulumi.dynamic.CreateResult> {
+        const inputs = this.inputsOf(news);
+        const id = `${inputs.autoScalingGroupName}/release`;
+        const outs = await this.release(id, inputs, news, null);
+        return { id, outs };
+    }
+
+    async update(id: string, olds: any, news: any): Promise<pulumi.dynamic.UpdateResult> {
+        const inputs = this.inputsOf(news);
+        const outs = await this.release(id, inputs, news, olds);
+        return { outs };
+    }
+
+    async read(id: string, props: any): Promise<pulumi.dynamic.ReadResult> {
+        if (!props || !props.autoScalingGroupName) return { id, props };
+        try {
+            const inputs = this.inputsOf(props);
+            const cloud = this.cloudFor(inputs);
+            const g = await cloud.describeGroup(inputs.autoScalingGroupName);
+            const lt = await cloud.describeLaunchTemplate(inputs.baseLaunchTemplateId);
+            const lock = parseLock(g.tags[LOCK_TAG]);
+            const live = {
+                defaultLaunchTemplateVersion: lt.defaultVersion,
+                latestLaunchTemplateVersion: lt.latestVersion,
+                minSize: g.minSize,
+                maxSize: g.maxSize,
+                desiredCapacity: g.desiredCapacity,
+                instances: g.instances.length,
+                versionsInFleet: [...new Set(g.instances.map((x) => x.launchTemplateVersion ?? "?"))].sort(),
+                suspendedProcesses: g.suspendedProcesses,
+                lockHolder: lock ? `${lock.owner} (run ${lock.runId}, until ${new Date(lock.expiresMs).toISOString()})` : null,
+                readAt: new Date().toISOString(),
+            };
+            return { id, props: clean({ ...props, live }) };
+        } catch (e: any) {
+            this.log(`release read: live state not refreshed: ${e?.message ?? e}`);
+            return { id, props };
+        }
+    }
+
+    async delete(_id: string, props: any): Promise<void> {
+        try {
+            const inputs = this.inputsOf(props);
+            const cloud = this.cloudFor(inputs);
+            const inUse = [props.deployed?.amiId, ...(props.history ?? []).filter((h: HistoryEntry) => h.outcome === "succeeded").slice(-2).map((h: HistoryEntry) => h.amiId)];
+            const removed = await pruneImages(cloud, inputs.autoScalingGroupName, inputs.keepImages, inUse);
+            if (removed.length) this.log(`release: deregistered old release AMIs ${removed.join(", ")}`);
+            const g = await cloud.describeGroup(inputs.autoScalingGroupName).catch(() => null);
+            const lock = parseLock(g?.tags[LOCK_TAG]);
+            if (g && lock && lock.owner === props.lockOwner && lock.expiresMs < Date.now()) {
+                await cloud.deleteGroupTag(inputs.autoScalingGroupName, LOCK_TAG);
+                await cloud.deleteGroupTag(inputs.autoScalingGroupName, PROGRESS_TAG);
+            }
+        } catch (e: any) {
+            // The group or the template may already be gone (stack destroy): nothing of ours to keep.
+            this.log(`release delete: ${e?.message ?? e} (nothing removed from the fleet)`);
+        }
+    }
+
+    // -----------------------------------------------------------------------------------
+
+    private inputsOf(raw: any): ReleaseInputs {
+        const { inputs, failures } = normalizeInputs(raw);
+        if (failures.length) throw new Error(`invalid Release inputs: ${failures.map((f) => f.reason).join("; ")}`);
+        return inputs;
+    }
+
+    private async release(id: string, inputs: ReleaseInputs, news: any, olds: any | null): Promise<any> {
+        const clock = this.deps.clock ?? realClock;
+        const deployed: Deployed | null = olds?.deployed ?? null;
+        const history: HistoryEntry[] = olds?.history ?? [];
+        const cloud = this.cloudFor(inputs);
+        const owner = String(news.lockOwner ?? `release/${inputs.autoScalingGroupName}`);
+        const base = (st: ReleaseStatus, d: Deployed | null, p: Progress | null, h: HistoryEntry[], prev: any) =>
+            clean({
+                ...news,
+                remote: redactRemote(news.remote),
+                plan: news.plan ?? olds?.plan ?? "",
+                status: st,
+                amiId: d?.amiId ?? null,
+                launchTemplateVersion: d?.launchTemplateVersion ?? null,
+                previousLaunchTemplateVersion: prev ?? olds?.previousLaunchTemplateVersion ?? null,
+                replacedInstanceIds: p?.replaced ?? [],
+                deployed: d,
+                progress: p && p.phase !== "done" ? p : null,
+                history: h.slice(-HISTORY_LIMIT),
+            });
+        try {
+            const r = await runRelease({
+                cloud,
+                remotePhase: () => this.remoteFor(inputs),
+                clock,
+                log: (l) => this.log(l),
+                inputs,
+                deployed,
+                owner,
+                progress: olds?.progress ?? null,
+            });
+            const now = new Date(clock.now()).toISOString();
+            const kindChanged = r.progress.kind !== "none";
+            const h = kindChanged
+                ? [
+                      ...history,
+                      {
+                          version: inputs.version,
+                          amiId: r.deployed.amiId || null,
+                          launchTemplateVersion: r.deployed.launchTemplateVersion || null,
+                          startedAt: r.progress.startedAt,
+                          finishedAt: now,
+                          outcome: "succeeded" as const,
+                          reason: r.reason ?? null,
+                      },
+                  ]
+                : history;
+            const prev = kindChanged ? (r.progress.previousLaunchTemplateVersion ?? deployed?.launchTemplateVersion ?? null) : undefined;
+            return base({ state: "succeeded", reason: r.reason ?? null, at: now }, r.deployed, r.progress, h, prev);
+        } catch (e: any) {
+            if (e instanceof ReleaseError && e.progress) {
+                const now = new Date(clock.now()).toISOString();
+                const state = e.outcome === "rolled-back" ? "rolled-back" : "failed";
+                const h = [
+                    ...history,
+                    {
+                        version: inputs.version,
+                        amiId: e.progress.amiId ?? null,
+                        launchTemplateVersion: e.progress.launchTemplateVersion ?? null,
+                        startedAt: e.progress.startedAt,
+                        finishedAt: now,
+                        outcome: state as "rolled-back" | "failed",
+                        reason: e.message,
+                    },
+                ];
+                const props = base({ state, reason: e.message, at: now }, deployed, e.progress, h, undefined);
+                throw new ReleaseFailed(e.message, id, { ...props, __provider: news.__provider });
+            }
+            if ((e as any)?.interrupted) throw e;
+            if (e instanceof ReleaseError) throw new Error(e.message); // refused: nothing changed
+            throw e;
+        }
+    }
+}
+
+/**
+ * A failed create/update with partial state: the dynamic-provider host (cmd/dynamic-provider)
+ * turns an error carrying `id` and `properties` into ErrorResourceInitFailed, so Pulumi saves
+ * these properties and the next `pulumi up` diffs against them (and resumes or retries).
+ */
+export class ReleaseFailed extends Error {
+    readonly reasons: string[];
+    constructor(
+        message: string,
+        readonly id: string,
+        readonly properties: Record<string, unknown>,
+    ) {
+        super(message);
+        this.name = "ReleaseFailed";
+        this.reasons = [message];
+    }
+}
+
+/**
+ * Releases a version of the app to the fleet. Outputs: the plan that ran, the AMI, the launch
+ * template versions, the replaced instances, the status and a bounded history.
+ */
+export class Release extends pulumi.dynamic.Resource {
+    declare readonly version: pulumi.Output<string>;
+    declare readonly plan: pulumi.Output<string>;
+    declare readonly status: pulumi.Output<ReleaseStatus>;
+    declare readonly amiId: pulumi.Output<string | null>;
+    declare readonly launchTemplateVersion: pulumi.Output<number | null>;
+    declare readonly previousLaunchTemplateVersion: pulumi.Output<number | null>;
+    declare readonly replacedInstanceIds: pulumi.Output<string[]>;
+    declare readonly history: pulumi.Output<HistoryEntry[]>;
+
+    constructor(name: string, args: ReleaseArgs, opts?: pulumi.CustomResourceOptions) {
+        const props = {
+            ...args,
+            lockOwner: `${pulumi.getProject()}/${pulumi.getStack()}/${name}`,
+            plan: undefined,
+            status: undefined,
+            amiId: undefined,
+            launchTemplateVersion: undefined,
+            previousLaunchTemplateVersion: undefined,
+            replacedInstanceIds: undefined,
+            history: undefined,
+        };
+        super(new ReleaseProvider(), name, props, {
+            ...opts,
+            additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "remote"],
+            customTimeouts: opts?.customTimeouts ?? { create: "4h", update: "4h" },
+        }, "django-fleet", "Release");
+    }
+}
