@@ -1,0 +1,117 @@
+import * as assert from "assert";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { APP_DIR, ENV_FILE, renderUserData, sh, UserDataOptions } from "../../components";
+
+const OPTS: UserDataOptions = {
+    region: "eu-west-1",
+    fileSystemId: "fs-0123456789abcdef0",
+    parameterPrefix: "/django-fleet/prod",
+    parameterNames: ["DATABASE_URL", "SECRET_KEY", "ALLOWED_HOSTS"],
+    staticRoot: "/srv/static",
+    staticUrl: "/static/",
+    appPort: 8000,
+    wsgiApplication: "mysite.wsgi:application",
+    workers: 3,
+    djangoSettingsModule: "mysite.settings.production",
+};
+
+/** The heredoc body between `cat > <file> <<'TAG'` and TAG. */
+function fileIn(script: string, file: string): string {
+    const m = new RegExp(`cat > ${file.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")} <<'(\\w+)'\\n([\\s\\S]*?)\\n\\1\\n`).exec(script);
+    assert.ok(m, `no heredoc for ${file}`);
+    return m[2];
+}
+
+describe("component: user data (the boot script)", () => {
+    const script = renderUserData(OPTS);
+
+    it("is valid bash (bash -n), strict, and never traces its commands", () => {
+        const file = path.join(os.tmpdir(), `user-data-${process.pid}.sh`);
+        fs.writeFileSync(file, script);
+        try {
+            execFileSync("bash", ["-n", file]);
+        } finally {
+            fs.unlinkSync(file);
+        }
+        assert.ok(script.startsWith("#!/bin/bash\n"));
+        assert.match(script, /^set -euo pipefail$/m);
+        assert.ok(!/set -x|set -o xtrace/.test(script), "tracing would log the secrets it loads");
+    });
+
+    it("reads its Role tag from instance metadata with an IMDSv2 token", () => {
+        assert.match(script, /-X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 300" http:\/\/169\.254\.169\.254\/latest\/api\/token/);
+        assert.match(script, /ROLE=\$\(imds tags\/instance\/Role/);
+    });
+
+    it("mounts EFS over TLS at STATIC_ROOT, at boot and from fstab", () => {
+        assert.ok(script.includes('echo "$EFS_ID:/ $STATIC_ROOT efs _netdev,noresvport,tls,iam 0 0" >> /etc/fstab'));
+        assert.ok(script.includes('mount -t efs -o tls,iam "$EFS_ID":/ "$STATIC_ROOT"'));
+        assert.ok(script.includes("EFS_ID=fs-0123456789abcdef0\n"));
+        assert.ok(script.includes("STATIC_ROOT=/srv/static\n"));
+    });
+
+    it("installs amazon-efs-utils from a pinned tag and the SSM agent when the image lacks them", () => {
+        assert.match(script, /git clone --quiet --depth 1 --branch v\d+\.\d+\.\d+ https:\/\/github\.com\/aws\/efs-utils/);
+        assert.match(script, /https:\/\/s3\.\$REGION\.amazonaws\.com\/amazon-ssm-\$REGION\/latest\/debian_\$arch\/amazon-ssm-agent\.deb/);
+        assert.ok(script.includes("if ! command -v mount.efs >/dev/null; then"));
+    });
+
+    it("loads every setting from SSM Parameter Store, decrypted, into an env file only root and the app group read", () => {
+        const loader = fileIn(script, "/usr/local/sbin/django-fleet-env");
+        assert.ok(loader.includes("for name in DATABASE_URL SECRET_KEY ALLOWED_HOSTS; do"));
+        assert.ok(loader.includes('aws ssm get-parameter --region eu-west-1 --with-decryption --name "/django-fleet/prod/$name" --query Parameter.Value --output text'));
+        assert.ok(loader.includes("umask 027"));
+        assert.ok(loader.includes("chown root:django \"$tmp\"") && loader.includes("chmod 0640 \"$tmp\""));
+        assert.ok(loader.includes(`mv "$tmp" ${ENV_FILE}`));
+        assert.ok(loader.includes("STATIC_ROOT=/srv/static\nSTATIC_URL=/static/\nDJANGO_SETTINGS_MODULE=mysite.settings.production"));
+    });
+
+    it("never contains a database URL or password, only parameter names", () => {
+        assert.ok(!/postgres:\/\//.test(script));
+        assert.ok(!/PASSWORD/i.test(script));
+    });
+
+    it("installs django-app: gunicorn from the current release, HUP on reload, settings re-read at every start", () => {
+        const unit = fileIn(script, "/etc/systemd/system/django-app.service");
+        assert.ok(unit.includes(`ConditionPathExists=${APP_DIR}/current`));
+        assert.ok(unit.includes("RequiresMountsFor=/srv/static"));
+        assert.ok(unit.includes("User=django"));
+        assert.ok(unit.includes("ExecStartPre=+/usr/local/sbin/django-fleet-env"));
+        assert.ok(unit.includes(`EnvironmentFile=${ENV_FILE}`));
+        assert.ok(unit.includes(`ExecStart=${APP_DIR}/current/venv/bin/gunicorn --chdir ${APP_DIR}/current --bind 0.0.0.0:8000 --workers 3 `));
+        assert.ok(unit.trimEnd().includes(" mysite.wsgi:application"));
+        assert.ok(unit.includes("ExecReload=/bin/kill -HUP $MAINPID"));
+        assert.ok(script.includes('if [ -e "$APP_DIR/current" ]; then systemctl restart django-app.service; fi'));
+    });
+
+    it("runs cron only on the management instance", () => {
+        const tail = script.slice(script.indexOf('if [ "$ROLE" = management ]; then'));
+        assert.match(tail, /^if \[ "\$ROLE" = management \]; then\n  systemctl enable --now cron\nelse\n  systemctl disable --now cron \|\| true\nfi/);
+        assert.ok(!script.includes("django-app-beat"), "no celery beat without celeryApp");
+    });
+
+    it("runs celery beat only on the management instance when a Celery app is configured", () => {
+        const withBeat = renderUserData({ ...OPTS, celeryApp: "mysite" });
+        const unit = fileIn(withBeat, "/etc/systemd/system/django-app-beat.service");
+        assert.ok(unit.includes("ExecStart=/srv/app/current/venv/bin/celery -A mysite beat"));
+        const tail = withBeat.slice(withBeat.indexOf('if [ "$ROLE" = management ]; then'));
+        const [management, web] = tail.split("\nelse\n");
+        assert.ok(management.includes("systemctl enable django-app-beat.service"));
+        assert.ok(web.includes("systemctl disable --now django-app-beat.service"));
+        assert.ok(!withBeat.slice(0, withBeat.indexOf('if [ "$ROLE" = management ]; then')).includes("systemctl enable django-app-beat"));
+    });
+
+    it("refuses parameter names that are not environment variable names", () => {
+        assert.throws(() => renderUserData({ ...OPTS, parameterNames: ["DATABASE_URL; rm -rf /"] }), /is not an environment variable name/);
+    });
+
+    it("quotes shell words only when needed", () => {
+        assert.strictEqual(sh("eu-west-1"), "eu-west-1");
+        assert.strictEqual(sh("/srv/static"), "/srv/static");
+        assert.strictEqual(sh("a b"), "'a b'");
+        assert.strictEqual(sh("it's"), `'it'"'"'s'`);
+    });
+});
