@@ -1,0 +1,89 @@
+import * as assert from "assert";
+import { parseConfig } from "../../config";
+import { AppSettings, DjangoStack, InstanceRole } from "../../components";
+import { buildComponent, plain, promiseOf } from "../support/pulumi-mocks";
+
+describe("component: InstanceRole", () => {
+    it("lets EC2 assume it, attaches SSM core, and reads only the stack's own parameters", async () => {
+        const built = await buildComponent((opts) => new InstanceRole("instances", { parameterPrefix: "/django-fleet/unit" }, opts));
+        const trust = JSON.parse(built.resources.one("aws:iam/role:Role").inputs.assumeRolePolicy);
+        assert.deepStrictEqual(trust.Statement[0].Principal, { Service: "ec2.amazonaws.com" });
+        assert.strictEqual(built.resources.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment").inputs.policyArn, "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore");
+        const policy = JSON.parse(plain(built.resources.one("aws:iam/rolePolicy:RolePolicy").inputs.policy));
+        assert.deepStrictEqual(policy.Statement, [{
+            Sid: "ReadOwnSettings", Effect: "Allow", Action: ["ssm:GetParameter", "ssm:GetParameters"],
+            Resource: "arn:aws:ssm:eu-west-1:123456789012:parameter/django-fleet/unit/*",
+        }]);
+        assert.strictEqual(built.resources.one("aws:iam/instanceProfile:InstanceProfile").inputs.role, built.resources.one("aws:iam/role:Role").state.name);
+    });
+});
+
+describe("component: AppSettings", () => {
+    it("generates SECRET_KEY as a SecureString and publishes the host names", async () => {
+        const built = await buildComponent((opts) => new AppSettings("settings", { parameterPrefix: "/django-fleet/unit", allowedHosts: ["www.example.com"], siteUrl: "https://www.example.com" }, opts));
+        const key = built.resources.one("random:index/randomPassword:RandomPassword");
+        assert.deepStrictEqual([key.inputs.length, key.inputs.special], [64, false]);
+        const params = Object.fromEntries(built.resources.ofType("aws:ssm/parameter:Parameter").map((p) => [p.inputs.name, { type: p.inputs.type, value: plain(p.inputs.value) }]));
+        assert.deepStrictEqual(params, {
+            "/django-fleet/unit/SECRET_KEY": { type: "SecureString", value: key.state.result },
+            "/django-fleet/unit/ALLOWED_HOSTS": { type: "String", value: "www.example.com" },
+            "/django-fleet/unit/CSRF_TRUSTED_ORIGINS": { type: "String", value: "https://www.example.com" },
+            "/django-fleet/unit/SITE_URL": { type: "String", value: "https://www.example.com" },
+        });
+    });
+});
+
+describe("component: DjangoStack", () => {
+    let built: Awaited<ReturnType<typeof buildComponent<DjangoStack>>>;
+    before(async () => {
+        const { project } = parseConfig({ "django-fleet:repositoryUrl": "https://github.com/example-org/mysite.git", "django-fleet:appPort": "8080", "django-fleet:healthCheckPath": "/status/" }, "unit");
+        const { dbPassword: _unused, ...args } = project;
+        built = await buildComponent((opts) => new DjangoStack("site", { ...args, waitForBoot: false }, opts), "unit");
+    });
+
+    it("composes one of each component under itself", () => {
+        const types = built.resources.ofType("django-fleet:index:DjangoStack").length;
+        assert.strictEqual(types, 1);
+        for (const c of ["Network", "SecurityGroups", "InstanceRole", "Database", "StaticFiles", "LoadBalancer", "Cdn", "AppSettings", "WebFleet", "ManagementInstance"]) {
+            assert.strictEqual(built.resources.ofType(`django-fleet:index:${c}`).length, 1, c);
+        }
+        assert.deepStrictEqual(built.resources.ofType("command:local:Command"), [], "no boot wait when waitForBoot is false");
+    });
+
+    it("boots the web fleet and the management instance only after the file system, database and settings exist", () => {
+        for (const type of ["django-fleet:index:WebFleet", "django-fleet:index:ManagementInstance"]) {
+            const deps = (built.children.find((c) => c.type === type)!.opts.dependsOn as any[]).map((d) => d.constructor.name);
+            assert.deepStrictEqual(deps, ["StaticFiles", "Database", "AppSettings"], type);
+        }
+    });
+
+    it("tags every taggable resource with the project and the stack", () => {
+        for (const r of built.resources.resources.filter((r) => r.type.startsWith("aws:") && r.inputs.tags && !Array.isArray(r.inputs.tags))) {
+            assert.strictEqual(r.inputs.tags.Project, "django-fleet", r.name);
+            assert.strictEqual(r.inputs.tags.Stack, "unit", r.name);
+        }
+    });
+
+    it("hands the release everything it needs", async () => {
+        const t = built.component.releaseTarget;
+        assert.deepStrictEqual(t.capacity, { minSize: 2, desiredCapacity: 2, maxSize: 4 });
+        assert.strictEqual(t.healthUrl, "http://127.0.0.1:8080/status/");
+        assert.strictEqual(t.appDir, "/srv/app");
+        assert.strictEqual(t.staticRoot, "/srv/static");
+        assert.strictEqual(t.staticUrl, "/static/");
+        assert.strictEqual(t.repositoryUrl, "https://github.com/example-org/mysite.git");
+        assert.strictEqual(await promiseOf(t.region), "eu-west-1");
+        assert.strictEqual(await promiseOf(t.managementInstanceId), built.resources.one("aws:ec2/instance:Instance").id);
+        assert.strictEqual(await promiseOf(t.launchTemplateId), built.resources.one("aws:ec2/launchTemplate:LaunchTemplate").id);
+        assert.strictEqual(await promiseOf(t.listenerArn), built.resources.one("aws:lb/listener:Listener").state.arn);
+        assert.strictEqual(await promiseOf(t.distributionId), built.resources.one("aws:cloudfront/distribution:Distribution").id);
+        assert.strictEqual(await promiseOf(t.managementPrivateIp), "10.0.128.10");
+    });
+
+    it("opens the configured app port from the load balancer and health-checks the configured path", () => {
+        const tg = built.resources.one("aws:lb/targetGroup:TargetGroup").inputs;
+        assert.deepStrictEqual([tg.port, tg.healthCheck.path], [8080, "/status/"]);
+        const userData = Buffer.from(built.resources.one("aws:ec2/launchTemplate:LaunchTemplate").inputs.userData, "base64").toString();
+        assert.ok(userData.includes("--bind 0.0.0.0:8080"));
+    });
+});
