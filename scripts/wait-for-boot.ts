@@ -11,61 +11,79 @@
 import { EC2Client, waitUntilInstanceStatusOk } from "@aws-sdk/client-ec2";
 import { DescribeInstanceInformationCommand, GetCommandInvocationCommand, SendCommandCommand, SSMClient } from "@aws-sdk/client-ssm";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export interface WaitForBootOptions {
+    readonly instanceId: string;
+    readonly timeoutS: number;
+    readonly ec2: EC2Client;
+    readonly ssm: SSMClient;
+    /** @default 10 s between SSM agent checks, 5 s between command checks */
+    readonly pollMs?: { readonly agent: number; readonly command: number };
+    readonly log?: (line: string) => void;
+    readonly now?: () => number;
+    readonly sleep?: (ms: number) => Promise<void>;
+}
 
-async function main(): Promise<void> {
-    const instanceId = process.env.INSTANCE_ID;
-    const region = process.env.AWS_REGION;
-    const timeoutS = Number(process.env.BOOT_TIMEOUT_S ?? "1800");
-    if (!instanceId || !region) throw new Error("wait-for-boot: INSTANCE_ID and AWS_REGION must be set");
-    const deadline = Date.now() + timeoutS * 1000;
-    const left = () => Math.max(1, Math.floor((deadline - Date.now()) / 1000));
+/** The command run on the instance: blocks until cloud-init is done; on error prints the boot log's tail. */
+export const CLOUD_INIT_WAIT = "cloud-init status --wait --long || { tail -n 40 /var/log/django-fleet-boot.log >&2; exit 1; }";
 
-    const ec2 = new EC2Client({ region });
-    console.error(`wait-for-boot: ${instanceId}: waiting for EC2 status checks`);
-    await waitUntilInstanceStatusOk({ client: ec2, maxWaitTime: left() }, { InstanceIds: [instanceId] });
+export async function waitForBoot(o: WaitForBootOptions): Promise<void> {
+    const now = o.now ?? Date.now;
+    const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+    const log = o.log ?? ((line: string) => console.error(line));
+    const poll = o.pollMs ?? { agent: 10_000, command: 5_000 };
+    const deadline = now() + o.timeoutS * 1000;
+    const left = () => Math.max(1, Math.floor((deadline - now()) / 1000));
+    const id = o.instanceId;
 
-    const ssm = new SSMClient({ region });
-    console.error(`wait-for-boot: ${instanceId}: waiting for the SSM agent`);
+    log(`wait-for-boot: ${id}: waiting for EC2 status checks`);
+    await waitUntilInstanceStatusOk({ client: o.ec2, maxWaitTime: left() }, { InstanceIds: [id] });
+
+    log(`wait-for-boot: ${id}: waiting for the SSM agent`);
     for (;;) {
-        const info = await ssm.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: "InstanceIds", Values: [instanceId] }] }));
+        const info = await o.ssm.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: "InstanceIds", Values: [id] }] }));
         if (info.InstanceInformationList?.[0]?.PingStatus === "Online") break;
-        if (Date.now() > deadline) throw new Error(`wait-for-boot: ${instanceId}: SSM agent not online after ${timeoutS} s (see /var/log/django-fleet-boot.log via the EC2 serial console)`);
-        await sleep(10_000);
+        if (now() > deadline) throw new Error(`wait-for-boot: ${id}: SSM agent not online after ${o.timeoutS} s (see /var/log/django-fleet-boot.log via the EC2 serial console)`);
+        await sleep(poll.agent);
     }
 
-    console.error(`wait-for-boot: ${instanceId}: waiting for cloud-init`);
-    const sent = await ssm.send(new SendCommandCommand({
-        InstanceIds: [instanceId],
+    log(`wait-for-boot: ${id}: waiting for cloud-init`);
+    const sent = await o.ssm.send(new SendCommandCommand({
+        InstanceIds: [id],
         DocumentName: "AWS-RunShellScript",
         Comment: "django-fleet: wait for first boot",
-        TimeoutSeconds: left(),
-        Parameters: {
-            commands: ["cloud-init status --wait --long || { tail -n 40 /var/log/django-fleet-boot.log >&2; exit 1; }"],
-            executionTimeout: [String(left())],
-        },
+        TimeoutSeconds: Math.max(30, left()),
+        Parameters: { commands: [CLOUD_INIT_WAIT], executionTimeout: [String(left())] },
     }));
     const commandId = sent.Command?.CommandId;
     if (!commandId) throw new Error("wait-for-boot: SendCommand returned no command id");
     for (;;) {
-        await sleep(5_000);
+        await sleep(poll.command);
         let inv;
         try {
-            inv = await ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }));
+            inv = await o.ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: id }));
         } catch (e) {
-            if ((e as Error).name === "InvocationDoesNotExist") continue;
-            throw e;
+            if ((e as Error).name !== "InvocationDoesNotExist") throw e;
         }
-        if (inv.Status === "Success") break;
-        if (["Failed", "Cancelled", "TimedOut"].includes(inv.Status ?? "")) {
-            throw new Error(`wait-for-boot: ${instanceId}: first boot failed (${inv.Status}):\n${inv.StandardOutputContent ?? ""}\n${inv.StandardErrorContent ?? ""}`);
+        if (inv?.Status === "Success") return;
+        if (inv && ["Failed", "Cancelled", "TimedOut"].includes(inv.Status ?? "")) {
+            throw new Error(`wait-for-boot: ${id}: first boot failed (${inv.Status}):\n${inv.StandardOutputContent ?? ""}\n${inv.StandardErrorContent ?? ""}`.trimEnd());
         }
-        if (Date.now() > deadline) throw new Error(`wait-for-boot: ${instanceId}: first boot not finished after ${timeoutS} s`);
+        if (now() > deadline) throw new Error(`wait-for-boot: ${id}: first boot not finished after ${o.timeoutS} s`);
     }
-    console.log(instanceId);
 }
 
-main().catch((e: Error) => {
-    console.error(e.message);
-    process.exit(1);
-});
+if (require.main === module) {
+    const instanceId = process.env.INSTANCE_ID;
+    const region = process.env.AWS_REGION;
+    const timeoutS = Number(process.env.BOOT_TIMEOUT_S ?? "1800");
+    if (!instanceId || !region || !(timeoutS > 0)) {
+        console.error("wait-for-boot: INSTANCE_ID, AWS_REGION (and optionally BOOT_TIMEOUT_S > 0) must be set");
+        process.exit(2);
+    }
+    waitForBoot({ instanceId, timeoutS, ec2: new EC2Client({ region }), ssm: new SSMClient({ region }) })
+        .then(() => console.log(instanceId))
+        .catch((e: Error) => {
+            console.error(e.message);
+            process.exit(1);
+        });
+}
