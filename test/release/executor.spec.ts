@@ -196,8 +196,8 @@ describe("release executor on the simulated AWS", function () {
             const r = await release(w, { over: { rollout: { healthyTimeoutS: 600 } } });
             assert.ok(r.error instanceof ReleaseError, String(r.error));
             assert.equal(r.error.outcome, "rolled-back");
-            assert.equal(r.error.failure.step, "ramp");
-            assert.match(r.error.failure.instanceId, /^i-/);
+            assert.equal(r.error.failure?.step, "ramp");
+            assert.match(r.error.failure?.instanceId ?? "", /^i-/);
             assert.match(r.error.message, /unhealthy|initial/);
             assert.ok(r.remote.calls.includes("revert v1.0.0"), "management instance reverted");
             expectKnownGood(w, { version: 2 });
