@@ -122,10 +122,18 @@ function clean<T>(v: T): T {
     return JSON.parse(JSON.stringify(v ?? null));
 }
 
+/**
+ * The remote settings as stored in the outputs: the SSH private key replaced by a SHA-256
+ * fingerprint (so a rotated key is still a change for diff, and the key never lands in state
+ * outside Pulumi's secret inputs).
+ */
 function redactRemote(r: any) {
     if (!r || typeof r !== "object") return r;
     const c = { ...r };
-    if (c.ssh) c.ssh = { ...c.ssh, privateKey: "[secret]" };
+    if (c.ssh && typeof c.ssh.privateKey === "string" && !c.ssh.privateKey.startsWith("[secret sha256:")) {
+        const h = require("crypto").createHash("sha256").update(c.ssh.privateKey).digest("hex").slice(0, 16);
+        c.ssh = { ...c.ssh, privateKey: `[secret sha256:${h}]` };
+    }
     return c;
 }
 

@@ -30,15 +30,18 @@ import { AwsCloud } from "../../providers/release/aws/cloud";
 
 describe("AWS adapter: exact calls", () => {
     // Created in before() (not at load time), so the prototype stubs do not leak into other suites.
-    let asg: ReturnType<typeof mockClient<AutoScalingClient>>;
-    let ec2: ReturnType<typeof mockClient<EC2Client>>;
-    let elb: ReturnType<typeof mockClient<ElasticLoadBalancingV2Client>>;
-    let cf: ReturnType<typeof mockClient<CloudFrontClient>>;
+    const mocks = () => ({
+        asg: mockClient(AutoScalingClient),
+        ec2: mockClient(EC2Client),
+        elb: mockClient(ElasticLoadBalancingV2Client),
+        cf: mockClient(CloudFrontClient),
+    });
+    let asg: ReturnType<typeof mocks>["asg"];
+    let ec2: ReturnType<typeof mocks>["ec2"];
+    let elb: ReturnType<typeof mocks>["elb"];
+    let cf: ReturnType<typeof mocks>["cf"];
     before(() => {
-        asg = mockClient(AutoScalingClient);
-        ec2 = mockClient(EC2Client);
-        elb = mockClient(ElasticLoadBalancingV2Client);
-        cf = mockClient(CloudFrontClient);
+        ({ asg, ec2, elb, cf } = mocks());
     });
     const cloud = () => new AwsCloud({ region: "eu-west-1", clientConfig: { credentials: { accessKeyId: "AKID", secretAccessKey: "s" } } });
 
