@@ -88,19 +88,29 @@ export interface RehearsalResult {
     /** After the release: what each instance serves, asked directly (not through the load balancer). */
     fleet: { instanceId: string; port: number; version: string | null; status: number }[];
     setupS: number;
+    /** Seconds of traffic before the release started (the traffic report's time 0). */
+    trafficLeadS: number;
+    /** The load balancer (HAProxy) the traffic went through. */
+    loadBalancerUrl: string;
     workDir: string;
 }
+
+/** Traffic runs this long before the release starts and after it ends. */
+const TRAFFIC_LEAD_MS = 2000;
 
 export class Rehearsal {
     readonly workDir: string;
     private readonly o: Required<Omit<RehearsalOptions, "repo" | "settings" | "wsgi" | "workDir" | "log">> & RehearsalOptions;
-    private cloud: LocalCloud | null = null;
+    cloud: LocalCloud | null = null;
     private traffic: Traffic | null = null;
     private phases: RemotePhase[] = [];
     private pg: { stop(): void } | null = null;
     private cleaned: Promise<void> | null = null;
     private readonly log: (line: string) => void;
     private readonly logFile: string;
+    private env: { cloud: LocalCloud; appDir: string; remotePhase: () => Promise<RemotePhase>; inputs: (version: string) => ReleaseInputs } | null = null;
+    private deployed: Deployed | null = null;
+    private setupS = 0;
 
     constructor(opts: RehearsalOptions = {}) {
         this.o = {
@@ -125,7 +135,18 @@ export class Rehearsal {
         };
     }
 
+    /** Set-up and the release of `to` under traffic: what the CLI runs. */
     async run(): Promise<RehearsalResult> {
+        await this.setUp();
+        return this.release(this.o.to);
+    }
+
+    /**
+     * Stands up the management instance, the local cloud and the database, then brings the fleet
+     * up at `from` through the executor (a first release). Resolves with the set-up time.
+     */
+    async setUp(): Promise<number> {
+        if (this.env) throw new Error("setUp() runs once");
         const o = this.o;
         const t0 = Date.now();
         const work = this.workDir;
@@ -250,22 +271,35 @@ export class Rehearsal {
             deployed: null,
             owner: "rehearsal/local/release",
         });
-        const deployed: Deployed = first.deployed;
-        const setupS = (Date.now() - t0) / 1000;
-        this.log(`--- fleet up at ${o.from} in ${setupS.toFixed(1)} s`);
+        this.deployed = first.deployed;
+        this.setupS = Math.round((Date.now() - t0) / 100) / 10;
+        this.log(`--- fleet up at ${o.from} in ${this.setupS.toFixed(1)} s`);
+        this.env = { cloud, appDir, remotePhase, inputs };
+        return this.setupS;
+    }
 
-        // 2. Live traffic, then the release of `to`.
+    /**
+     * Releases `to` through the executor under live traffic (started 2 s before, stopped 2 s
+     * after), then asks every instance directly what it serves. Several releases may follow one
+     * set-up; each reports its own traffic.
+     */
+    async release(to: string): Promise<RehearsalResult> {
+        if (!this.env || !this.deployed) throw new Error("setUp() first");
+        const o = this.o;
+        const { cloud, remotePhase, inputs } = this.env;
+        const from = this.deployed.version;
+        // Live traffic, then the release.
         const traffic = new Traffic({ baseUrl: cloud.url, visitsPerS: o.visitsPerS });
         this.traffic = traffic;
         traffic.onFailure = (r) => this.log(`    traffic: ${r.kind} ${r.path} -> ${r.status || r.error}`);
         traffic.start();
-        await sleep(2000);
+        await sleep(TRAFFIC_LEAD_MS);
         const releaseStart = Date.now();
         const timeline: TimelineEntry[] = [];
         const steps: StepTiming[] = [];
         const at = () => Math.round((Date.now() - releaseStart) / 100) / 10;
         let lastStepAt = 0;
-        this.log(`--- release ${o.from} -> ${o.to}, ${o.instances} instance(s), maxSurge ${o.maxSurge}, under traffic`);
+        this.log(`--- release ${from} -> ${to}, ${o.instances} instance(s), maxSurge ${o.maxSurge}, under traffic`);
         const onLine = (l: string) => {
             this.log(`    ${l}`);
             const line = l.replace(/^\[release [^\]]+\] /, "");
@@ -283,31 +317,32 @@ export class Rehearsal {
         let outcome: RehearsalResult["release"]["outcome"];
         let reason: string | undefined;
         try {
-            const r: ExecResult = await runRelease({ cloud, remotePhase, clock: pollingClock(), log: onLine, inputs: inputs(o.to), deployed, owner: "rehearsal/local/release" });
+            const r: ExecResult = await runRelease({ cloud, remotePhase, clock: pollingClock(), log: onLine, inputs: inputs(to), deployed: this.deployed, owner: "rehearsal/local/release" });
             outcome = r.outcome;
             reason = r.reason;
+            if (r.outcome === "succeeded") this.deployed = r.deployed;
         } catch (e) {
             outcome = e instanceof ReleaseError ? e.outcome : "error";
             reason = (e as Error).message;
             onLine(`release ${outcome}: ${reason}`);
         }
         const releaseS = (Date.now() - releaseStart) / 1000;
-        await sleep(2000);
+        await sleep(TRAFFIC_LEAD_MS);
         const report = await traffic.stop();
         this.traffic = null;
 
-        // 3. What each instance serves now, asked directly.
+        // What each instance serves now, asked directly.
         const fleet = [];
         for (const i of cloud.fleet().filter((x) => x.lifecycleState === "InService")) {
             const r = await get(`http://127.0.0.1:${i.port}/`).catch(() => ({ status: 0, version: null as string | null }));
             fleet.push({ instanceId: i.instanceId, port: i.port, version: r.version, status: r.status });
         }
-        const expected = outcome === "succeeded" ? o.to : o.from;
+        const expected = outcome === "succeeded" ? to : from;
         const fleetOk = fleet.length === o.instances && fleet.every((f) => f.status === 200 && f.version === expected);
         return {
             ok: report.failed === 0 && fleetOk && outcome === "succeeded",
-            from: o.from,
-            to: o.to,
+            from,
+            to,
             instances: o.instances,
             maxSurge: o.maxSurge,
             database: o.database,
@@ -316,8 +351,10 @@ export class Rehearsal {
             timeline,
             traffic: report,
             fleet,
-            setupS: Math.round(setupS * 10) / 10,
-            workDir: work,
+            setupS: this.setupS,
+            trafficLeadS: TRAFFIC_LEAD_MS / 1000,
+            loadBalancerUrl: cloud.url,
+            workDir: this.workDir,
         };
     }
 

@@ -282,7 +282,7 @@ export class LocalCloud implements Cloud {
             }
             this.size.desiredCapacity -= 1;
         }
-        this.beginTermination(inst, decrementDesiredCapacity ? "terminated, desired decremented" : "terminated");
+        this.beginTermination(inst, `terminating${decrementDesiredCapacity ? ", desired decremented" : ""}`);
     }
 
     // -- images and launch templates ------------------------------------------------------------
@@ -443,7 +443,7 @@ export class LocalCloud implements Cloud {
                     .filter((i) => !i.protectedFromScaleIn)
                     .sort((a, b) => Number(a.launchTemplateVersion) - Number(b.launchTemplateVersion) || a.launchedAt - b.launchedAt)
                     .slice(0, active.length - this.size.desiredCapacity);
-                for (const v of victims) this.beginTermination(v, "scale-in");
+                for (const v of victims) this.beginTermination(v, "terminating (scale-in)");
             }
         } catch (e) {
             this.log(`supervisor: ${(e as Error).message}`);
@@ -563,7 +563,7 @@ export class LocalCloud implements Cloud {
             const at = this.instances.indexOf(inst);
             if (at >= 0) this.instances.splice(at, 1);
             this.drains.delete(inst.id);
-            this.log(`${inst.id}: terminated`);
+            this.log(`${inst.id}: terminated (gunicorn stopped)`);
         })();
         this.track(inst.stopping);
     }

@@ -1,0 +1,169 @@
+/**
+ * npm run rehearse -- [--repo PATH] [--from v1] [--to v2] [--instances 3] [--max-surge 1]
+ *                     [--json] [--keep] [--database sqlite|postgres] [...]
+ *
+ * Checks the prerequisites (and says exactly what to install), runs the rehearsal, prints the
+ * timeline and the traffic report (or one JSON object with --json; progress then goes to
+ * stderr). Exit status: 0 when the release succeeded, no request failed and every instance
+ * serves the new version; 1 otherwise; 2 for bad arguments or missing prerequisites; 130/143
+ * when interrupted. Every process it started is stopped on exit, on SIGINT/SIGTERM and on errors.
+ */
+import { MigrationPolicy } from "../providers/release/ports";
+import { formatMissing, missingPrerequisites } from "./prereqs";
+import { Rehearsal, RehearsalOptions } from "./rehearsal";
+import { formatReport } from "./report";
+
+export interface CliArgs {
+    options: RehearsalOptions;
+    json: boolean;
+    verbose: boolean;
+    help: boolean;
+}
+
+export const USAGE = `Usage: npm run rehearse -- [options]
+
+Releases a Django app through the release executor onto a local fleet (gunicorn instances
+behind HAProxy on 127.0.0.1) under live traffic, and reports what the traffic saw.
+
+  --repo PATH|URL        the app's git repository (default: the example app, tags v1..v4)
+  --from VERSION         the version the fleet starts on (default v1)
+  --to VERSION           the version released under traffic (default v2)
+  --instances N          fleet size (default 3)
+  --max-surge N|P%       new instances per wave (default 1)
+  --migration-policy P   refuse | maintenance | allow (default refuse)
+  --database D           sqlite | postgres (default sqlite; postgres starts a private server)
+  --settings MODULE      the app's settings module (default: read from manage.py)
+  --wsgi TARGET          gunicorn's WSGI target (default: <settings package>.wsgi:application)
+  --rate N               page visits per second (default 15)
+  --work-dir DIR         where the run's files go (default: a new temp dir)
+  --keep                 keep the work dir (logs, images, instances) afterwards
+  --json                 print one JSON object (progress goes to stderr)
+  --verbose              also print every remote command's output
+  --help`;
+
+export function parseArgs(argv: string[]): CliArgs {
+    const options: RehearsalOptions = {};
+    const args: CliArgs = { options, json: false, verbose: false, help: false };
+    const problems: string[] = [];
+    for (let i = 0; i < argv.length; i++) {
+        const a = argv[i];
+        const [flag, inline] = a.startsWith("--") && a.includes("=") ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a, undefined];
+        const value = () => {
+            const v = inline ?? argv[++i];
+            if (v === undefined || (inline === undefined && v.startsWith("--"))) {
+                problems.push(`${flag} needs a value`);
+                return "";
+            }
+            return v;
+        };
+        const int = (name: string, min: number) => {
+            const v = value();
+            const n = Number(v);
+            if (!Number.isInteger(n) || n < min) problems.push(`${name} must be an integer >= ${min}, got "${v}"`);
+            return n;
+        };
+        switch (flag) {
+            case "--repo": options.repo = value(); break;
+            case "--from": options.from = value(); break;
+            case "--to": options.to = value(); break;
+            case "--instances": options.instances = int("--instances", 1); break;
+            case "--max-surge": {
+                const v = value();
+                if (/^\d+$/.test(v) && Number(v) >= 1) options.maxSurge = Number(v);
+                else if (/^\d+(\.\d+)?%$/.test(v) && parseFloat(v) > 0) options.maxSurge = v;
+                else problems.push(`--max-surge must be a count >= 1 or a percentage like 25%, got "${v}"`);
+                break;
+            }
+            case "--migration-policy": {
+                const v = value();
+                if (!["refuse", "maintenance", "allow"].includes(v)) problems.push(`--migration-policy must be refuse, maintenance or allow, got "${v}"`);
+                options.migrationPolicy = v as MigrationPolicy;
+                break;
+            }
+            case "--database": {
+                const v = value();
+                if (v !== "sqlite" && v !== "postgres") problems.push(`--database must be sqlite or postgres, got "${v}"`);
+                options.database = v as "sqlite" | "postgres";
+                break;
+            }
+            case "--settings": options.settings = value(); break;
+            case "--wsgi": options.wsgi = value(); break;
+            case "--rate": options.visitsPerS = int("--rate", 1); break;
+            case "--work-dir": options.workDir = value(); break;
+            case "--keep": options.keep = true; break;
+            case "--json": args.json = true; break;
+            case "--verbose": args.verbose = true; break;
+            case "--help": case "-h": args.help = true; break;
+            default: problems.push(`unknown option "${a}"`);
+        }
+    }
+    if (problems.length) throw new UsageError(problems.join("; "));
+    return args;
+}
+
+export class UsageError extends Error {}
+
+/** Lines worth showing live: not the remote commands' own output (unless --verbose). */
+export function isHeadline(line: string): boolean {
+    return !/^\s*\[release [^\]]+\] {5,}/.test(line) && !/^ {8,}/.test(line);
+}
+
+async function main(): Promise<number> {
+    let args: CliArgs;
+    try {
+        args = parseArgs(process.argv.slice(2));
+    } catch (e) {
+        process.stderr.write(`rehearse: ${(e as Error).message}\n\n${USAGE}\n`);
+        return 2;
+    }
+    if (args.help) {
+        process.stdout.write(USAGE + "\n");
+        return 0;
+    }
+    const missing = missingPrerequisites({ database: args.options.database ?? "sqlite" });
+    if (missing.length) {
+        process.stderr.write(formatMissing(missing) + "\n");
+        return 2;
+    }
+    const started = Date.now();
+    const progress = (line: string) => {
+        if (!args.verbose && !isHeadline(line)) return;
+        const stamp = `[${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s]`;
+        (args.json ? process.stderr : process.stdout).write(`${stamp} ${line}\n`);
+    };
+    const rehearsal = new Rehearsal({ ...args.options, log: progress });
+    progress(`work dir ${rehearsal.workDir}${args.options.keep ? " (kept)" : ""}`);
+
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+        if (stopping) return;
+        stopping = true;
+        progress(`${signal}: stopping every process the rehearsal started`);
+        void rehearsal.cleanup().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+
+    try {
+        const result = await rehearsal.run();
+        await rehearsal.cleanup();
+        if (args.json) process.stdout.write(JSON.stringify(result) + "\n");
+        else process.stdout.write(formatReport(result, result.loadBalancerUrl) + "\n");
+        return result.ok ? 0 : 1;
+    } catch (e) {
+        progress(`rehearsal failed: ${(e as Error).stack ?? e}`);
+        await rehearsal.cleanup();
+        if (args.json) process.stdout.write(JSON.stringify({ ok: false, error: (e as Error).message }) + "\n");
+        return 1;
+    }
+}
+
+if (require.main === module) {
+    main().then(
+        (code) => process.exit(code),
+        (e) => {
+            process.stderr.write(`rehearse: ${(e as Error).stack ?? e}\n`);
+            process.exit(1);
+        },
+    );
+}
