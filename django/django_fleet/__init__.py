@@ -11,4 +11,3 @@
 """
 
 __version__ = "0.1.0"
-default_app_config = "django_fleet.apps.DjangoFleetConfig"

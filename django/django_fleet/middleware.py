@@ -39,8 +39,9 @@ class FleetWhiteNoiseMiddleware(WhiteNoiseMiddleware):
 
     def process_request(self, request):
         path = request.path_info
-        if self.autorefresh:
-            return super().process_request(request)
+        if self.autorefresh:  # DEBUG: WhiteNoise looks every request up on disk anyway
+            static_file = self.find_file(path)
+            return self.serve(static_file, request) if static_file is not None else None
         static_file = self.files.get(path)
         if static_file is not None and path not in self.late_urls:
             static_file = self.refresh_if_changed(path, static_file)
