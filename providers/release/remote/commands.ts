@@ -12,6 +12,12 @@
  * The shared static root (staticRoot, default /srv/static) is the app's STATIC_ROOT (EFS).
  *
  * Each command is a bash script (the transports run it with `bash -c`); values are single-quoted.
+ *
+ * The app server must be started so that a graceful reload picks up the new `current`:
+ * gunicorn with `--chdir <appDir>/current` (the unit's WorkingDirectory alone is not enough: a
+ * reload re-reads os.getcwd(), which is the *resolved* old release, so new workers would import
+ * the old code, and once that directory is pruned the reload fails). With --chdir, every HUP
+ * chdirs to the new target and puts "<appDir>/current" itself on sys.path.
  */
 import type { RemoteSettings } from "../ports";
 
