@@ -431,4 +431,4 @@ export function pollingClock(capMs = 250): Clock {
     return { now: () => Date.now(), sleep: (ms) => sleep(Math.max(0, Math.min(ms, capMs))) };
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -1,0 +1,131 @@
+/**
+ * The rehearsal's pure parts: the traffic report, the page parsing, the CLI arguments, the
+ * prerequisite messages, the HAProxy state mapping and configuration.
+ */
+import * as assert from "assert";
+import { haproxyConfig, mapState, DEFAULT_HEALTH_CHECK } from "../../providers/release/local/haproxy";
+import { parseArgs, isHeadline } from "../../rehearsal/cli";
+import { formatMissing, missingPrerequisites } from "../../rehearsal/prereqs";
+import { settingsModuleOf, sqliteSettings } from "../../rehearsal/rehearsal";
+import { hashedAssets, summarize, versionOf, RequestRecord } from "../../rehearsal/traffic";
+
+describe("rehearsal units", () => {
+    describe("traffic", () => {
+        it("finds the hashed assets a page references, under STATIC_URL only", () => {
+            const html = `<link rel="stylesheet" href="/static/css/site.959f852a0718.css">
+<script src="/static/js/app.6be8e0070660.js" defer></script>
+<link rel="icon" href="/static/favicon.ico"><img src='/media/a.1234567890ab.png'>
+<script src="/static/js/app.6be8e0070660.js?x=1"></script>`;
+            assert.deepStrictEqual(hashedAssets(html), ["/static/css/site.959f852a0718.css", "/static/js/app.6be8e0070660.js"]);
+        });
+
+        it("reads the version from a header, the page title, or a health body", () => {
+            assert.strictEqual(versionOf({ "x-app-version": "v9" }, "<title>Catalog (v2)</title>"), "v9");
+            assert.strictEqual(versionOf({}, "<html><title>Catalog (v2)</title>"), "v2");
+            assert.strictEqual(versionOf({}, '{"status": "ok", "release": "v3"}'), "v3");
+            assert.strictEqual(versionOf({}, "<title>Catalog</title>"), undefined);
+        });
+
+        it("reports failures, static 404s, percentiles and versions over time", () => {
+            const rec = (t: number, kind: "page" | "asset", status: number, ms: number, version?: string): RequestRecord => ({ t, kind, path: kind === "page" ? "/" : "/static/a.0123456789ab.js", status, ms, version });
+            const records = [
+                rec(100, "page", 200, 10, "v1"),
+                rec(120, "asset", 200, 2),
+                rec(5100, "page", 200, 20, "v1"),
+                rec(5200, "page", 200, 30, "v2"),
+                rec(5300, "asset", 404, 3),
+                rec(9000, "page", 0, 5000),
+                rec(9100, "page", 502, 40),
+            ];
+            const r = summarize(records, 10_000, 5);
+            assert.deepStrictEqual(
+                { requests: r.requests, pages: r.pages, assets: r.assets, non2xx: r.non2xx, static404: r.static404, connectionErrors: r.connectionErrors, failed: r.failed },
+                { requests: 7, pages: 5, assets: 2, non2xx: 2, static404: 1, connectionErrors: 1, failed: 3 },
+            );
+            assert.deepStrictEqual([r.p50Ms, r.p99Ms, r.maxMs], [10, 40, 40], "connection errors are not latencies");
+            assert.deepStrictEqual(r.versions, { v1: 2, v2: 1 });
+            assert.deepStrictEqual(r.timeline, [
+                { fromS: 0, toS: 5, versions: { v1: 1 } },
+                { fromS: 5, toS: 10, versions: { v1: 1, v2: 1 } },
+            ]);
+            assert.strictEqual(r.failures.length, 3);
+        });
+    });
+
+    describe("CLI arguments", () => {
+        it("parses the documented options", () => {
+            const a = parseArgs(["--repo", "/r", "--from", "v2", "--to=v3", "--instances", "4", "--max-surge", "25%", "--json", "--keep", "--database", "postgres"]);
+            assert.deepStrictEqual(a.options, { repo: "/r", from: "v2", to: "v3", instances: 4, maxSurge: "25%", keep: true, database: "postgres" });
+            assert.strictEqual(a.json, true);
+            assert.strictEqual(parseArgs(["--max-surge", "2"]).options.maxSurge, 2);
+        });
+
+        it("names every bad option and value", () => {
+            assert.throws(() => parseArgs(["--instances", "0", "--max-surge", "x", "--bogus", "--database", "mysql"]), (e: Error) => {
+                assert.strictEqual(
+                    e.message,
+                    '--instances must be an integer >= 1, got "0"; --max-surge must be a count >= 1 or a percentage like 25%, got "x"; unknown option "--bogus"; --database must be sqlite or postgres, got "mysql"',
+                );
+                return true;
+            });
+            assert.throws(() => parseArgs(["--from"]), /--from needs a value/);
+        });
+
+        it("shows the executor's steps live, not each remote command's output", () => {
+            assert.ok(isHeadline("    [release v2]   --> migrate"));
+            assert.ok(isHeadline("    [release v2] ramp wave 1/3 done"));
+            assert.ok(!isHeadline("    [release v2]       Applying catalog.0002... OK"));
+        });
+    });
+
+    describe("prerequisites", () => {
+        it("says exactly what to install for each missing piece", () => {
+            const missing = missingPrerequisites({ database: "postgres", haproxy: "/nonexistent/haproxy", initdb: "/nonexistent/initdb" });
+            assert.deepStrictEqual(missing.map((m) => m.install), ["apt-get install -y haproxy", "apt-get install -y postgresql"]);
+            const text = formatMissing(missing);
+            assert.match(text, /HAProxy \(looked for \/nonexistent\/haproxy\): apt-get install -y haproxy/);
+            assert.match(text, /All at once: apt-get update && apt-get install -y haproxy postgresql/);
+        });
+
+        it("finds nothing missing on a machine set up by scripts/setup.sh", () => {
+            assert.deepStrictEqual(missingPrerequisites({ database: "sqlite" }), []);
+        });
+    });
+
+    describe("app settings", () => {
+        it("layers SQLite over the app's settings module", () => {
+            assert.strictEqual(
+                sqliteSettings("mysite.settings", "/w/db.sqlite3"),
+                `"""The rehearsal's database: SQLite, shared by the management instance and the fleet."""\nfrom mysite.settings import *  # noqa: F401,F403\n\nDATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "/w/db.sqlite3", "OPTIONS": {"timeout": 30}}}\n`,
+            );
+        });
+
+        it("says to pass --settings when manage.py cannot be read", () => {
+            assert.throws(() => settingsModuleOf("/nonexistent/repo", "v1"), /cannot read manage.py of v1 in \/nonexistent\/repo \(pass --settings\)/);
+        });
+    });
+
+    describe("HAProxy", () => {
+        it("maps server states to the ALB's target states", () => {
+            const t = { draining: false, baseFail: 5, baseDown: 1 };
+            const s = (status: string, chkfail = 5, chkdown = 1) => ({ slot: "t1", status, checkStatus: "", chkfail, chkdown, requests: 0, current: 0 });
+            assert.strictEqual(mapState(t, s("DOWN"), 2), "initial");
+            assert.strictEqual(mapState(t, s("DOWN 1/3", 6), 2), "initial");
+            assert.strictEqual(mapState(t, s("UP"), 2), "healthy");
+            assert.strictEqual(mapState(t, s("UP 1/2"), 2), "healthy");
+            assert.strictEqual(mapState(t, s("DOWN", 7), 2), "unhealthy", "fall failed checks since registration");
+            assert.strictEqual(mapState(t, s("DOWN", 5, 2), 2), "unhealthy", "went down after being up");
+            assert.strictEqual(mapState({ ...t, draining: true }, s("UP"), 2), "draining");
+            assert.strictEqual(mapState(t, undefined, 2), "unavailable");
+        });
+
+        it("binds 127.0.0.1 only and checks the health view with the scaled-down ALB thresholds", () => {
+            const cfg = haproxyConfig({ port: 18080, socket: "/w/admin.sock", mapFile: "/w/m.map", slots: 8, health: { ...DEFAULT_HEALTH_CHECK, intervalS: 1 } });
+            assert.match(cfg, /bind 127\.0\.0\.1:18080\n/);
+            assert.match(cfg, /http-check send meth GET uri \/health\/ ver HTTP\/1\.1 hdr Host 127\.0\.0\.1/);
+            assert.match(cfg, /default-server check inter 1000ms rise 3 fall 2 init-addr none/);
+            assert.match(cfg, /server-template t 1-8 127\.0\.0\.1:1 disabled/);
+            assert.ok(!/bind (0\.0\.0\.0|\*|:)/.test(cfg));
+        });
+    });
+});
