@@ -218,6 +218,7 @@ export class Executor {
     private lockHeld = false;
     private phase: RemotePhase | null = null;
     private learnedWaveMs: number | null = null;
+    private firstLook: GroupState | null = null;
     private delayS: number | null = null;
     /** Instance ids observed in the group: used to describe a launch failure. */
     private apiSinceMs = 0;
@@ -247,6 +248,7 @@ export class Executor {
         const { cloud } = this.c;
         this.apiSinceMs = this.c.clock.now();
         const g0 = await cloud.describeGroup(this.group);
+        this.firstLook = g0;
         const resumed = this.c.progress && this.c.progress.version === this.i.version && this.c.progress.phase !== "done" ? this.c.progress : null;
 
         if (resumed) {
@@ -401,7 +403,9 @@ export class Executor {
 
     private async acquireLock() {
         const { cloud, clock } = this.c;
-        const g = await cloud.describeGroup(this.group);
+        // The run's first look at the group serves the first acquisition (one call fewer).
+        const g = this.firstLook ?? (await cloud.describeGroup(this.group));
+        this.firstLook = null;
         const cur = parseLock(g.tags[LOCK_TAG]);
         const now = clock.now();
         if (cur && cur.runId !== this.p.runId) {
@@ -644,8 +648,12 @@ export class Executor {
         const surge = resolveSurge(this.i.rollout.maxSurge, Math.max(saved.desired, 1));
         const tv = String(target);
         let wave = 0;
+        // The group as the last wave's confirmation saw it, minus the instances it terminated:
+        // saves one DescribeAutoScalingGroups per wave.
+        let known: GroupState | null = null;
         for (;;) {
-            const g = await cloud.describeGroup(this.group);
+            const g: GroupState = known ?? (await cloud.describeGroup(this.group));
+            known = null;
             this.adoptExternalChange(g, saved);
             const live = liveInstances(g).filter((x) => x.lifecycleState !== "Standby" && x.lifecycleState !== "EnteringStandby");
             const standby = liveInstances(g).filter((x) => x.lifecycleState === "Standby" && x.launchTemplateVersion !== tv);
@@ -667,8 +675,8 @@ export class Executor {
             }
             this.log(`${step} wave ${wave}/${waves}: desired ${want}, ${old.length} instance(s) left on other versions`);
             const oldIds = new Set(old.map((x) => x.instanceId));
-            const ok = await this.waitHealthy(target, oldIds, want - old.length, waveStart, step, saved);
-            if (!ok) {
+            const confirmed = await this.waitHealthy(target, oldIds, want - old.length, waveStart, step, saved);
+            if (!confirmed) {
                 wave--;
                 continue; // desired changed outside the release: re-plan this wave
             }
@@ -685,6 +693,7 @@ export class Executor {
                 await this.terminate(batch[k], k >= batch.length - dec);
             }
             saved.lastDesired = cur - dec;
+            known = { ...confirmed, desiredCapacity: saved.lastDesired, instances: confirmed.instances.filter((x) => !batch.includes(x.instanceId)) };
             this.p.replaced.push(...batch);
             this.log(`${step} wave ${wave}/${waves} done: replaced ${batch.join(", ")} (healthy after ${sec(t1 - waveStart)} s, drained ${sec(clock.now() - t1)} s)`);
             await this.save();
@@ -745,12 +754,12 @@ export class Executor {
      * expected to be ready (learned from the previous wave), then every pollIntervalS; confirms
      * with one DescribeAutoScalingGroups. Resolves false when desired changed outside the release.
      */
-    private async waitHealthy(target: number, oldIds: Set<string>, need: number, waveStart: number, step: string, saved?: SavedGroup): Promise<boolean> {
+    private async waitHealthy(target: number, oldIds: Set<string>, need: number, waveStart: number, step: string, saved?: SavedGroup): Promise<GroupState | null> {
         const { cloud, clock } = this.c;
         const i = this.i;
         const tv = String(target);
         const deadline = waveStart + i.rollout.healthyTimeoutS * 1000;
-        if (need <= 0) return true;
+        if (need <= 0) return this.c.cloud.describeGroup(this.group);
         const expected = this.learnedWaveMs ?? (await this.defaultWaveMs());
         const poll = i.rollout.pollIntervalS * 1000;
         // A rollback usually finds the old instances already healthy: look at once.
@@ -766,12 +775,12 @@ export class Executor {
                 const g = await cloud.describeGroup(this.group);
                 if (saved && saved.lastDesired >= 0 && g.desiredCapacity !== saved.lastDesired) {
                     this.adoptExternalChange(g, saved);
-                    return false;
+                    return null;
                 }
                 const ok = g.instances.filter((x) => x.lifecycleState === "InService" && x.launchTemplateVersion === tv && th[x.instanceId] === "healthy" && !oldIds.has(x.instanceId));
                 if (ok.length >= need) {
                     this.learnedWaveMs = clock.now() - waveStart;
-                    return true;
+                    return g;
                 }
             }
             if (clock.now() >= deadline) {
