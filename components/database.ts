@@ -102,7 +102,6 @@ export class Database extends pulumi.ComponentResource {
             autoMinorVersionUpgrade: true,
             allowMajorVersionUpgrade: false,
             applyImmediately: false,
-            performanceInsightsEnabled: false,
             tags,
         }, { parent: this, additionalSecretOutputs: ["password"] });
 

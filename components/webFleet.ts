@@ -65,7 +65,6 @@ export class WebFleet extends pulumi.ComponentResource {
             keyName: args.keyName,
             userData,
             updateDefaultVersion: false,
-            ebsOptimized: "true",
             monitoring: { enabled: true },
             metadataOptions: {
                 httpEndpoint: "enabled",
