@@ -45,6 +45,8 @@ import {
 /** The processes suspended during a ramp. Launch, Terminate, HealthCheck, ReplaceUnhealthy keep running. */
 export const SUSPENDED_PROCESSES = ["AZRebalance", "AlarmNotification", "ScheduledActions"];
 export const LOCK_TAG = "release:lock";
+/** Steps after the fleet runs the new version: their failures are warnings (or a plain failure), never a rollback. */
+const AFTER_FLEET = new Set<StepName>(["maintenance-off", "invalidate", "prune", "unlock"]);
 export const PROGRESS_TAG = "release:progress";
 
 export interface SavedGroup {
@@ -334,7 +336,26 @@ export class Executor {
             // The lock is (re)acquired on every run, even when an earlier run recorded it.
             if (step !== "lock" && !this.lockHeld) await this.acquireLock();
             const t0 = this.c.clock.now();
-            await this.runStep(step, g0);
+            if (AFTER_FLEET.has(step)) {
+                // The fleet already runs the new version: a failure here does not roll it back.
+                try {
+                    await this.runStep(step, g0);
+                } catch (e) {
+                    if (step === "maintenance-off") {
+                        const arn = this.p.maintenanceRuleArn;
+                        await this.releaseLock().catch(() => undefined);
+                        this.p.phase = "done";
+                        const failure = { step, cause: `the maintenance page (listener rule ${arn}) could not be removed: ${errText(e)}; delete the rule to reopen the site` };
+                        this.p.failure = failure;
+                        throw new ReleaseError(`release ${this.i.version} is on the fleet but ${failure.cause}`, "failed", this.snapshot(), failure);
+                    }
+                    this.p.warnings.push(`${step}: ${errText(e)}`);
+                    this.log(`step ${step} failed (the release stands): ${errText(e)}`);
+                    if (step === "unlock") this.lockHeld = false;
+                }
+            } else {
+                await this.runStep(step, g0);
+            }
             this.p.done.push(step);
             if (step !== "unlock") this.log(`step ${step} done in ${sec(this.c.clock.now() - t0)} s`);
             await this.save();
@@ -458,6 +479,8 @@ export class Executor {
                 this.p.launchTemplateVersion = t.t;
                 this.p.previousLaunchTemplateVersion = t.p;
             }
+        } else if (t.p && !this.p.previousLaunchTemplateVersion && !this.c.deployed) {
+            this.p.previousLaunchTemplateVersion = t.p;
         }
     }
 
@@ -546,7 +569,9 @@ export class Executor {
         if (!ami) throw new StepError("template", "no AMI: neither this release nor the previous one baked one");
         if (!this.p.launchTemplateVersion) {
             const lt = await cloud.describeLaunchTemplate(i.baseLaunchTemplateId);
-            this.p.previousLaunchTemplateVersion = lt.defaultVersion;
+            // Roll back to what the fleet was released on, not to whatever the default is now (a
+            // dead run may have switched it to its own version before dying).
+            this.p.previousLaunchTemplateVersion = this.p.previousLaunchTemplateVersion ?? this.c.deployed?.launchTemplateVersion ?? lt.defaultVersion;
             this.p.launchTemplateVersion = await cloud.createLaunchTemplateVersion(
                 i.baseLaunchTemplateId,
                 i.baseLaunchTemplateVersion,

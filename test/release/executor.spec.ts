@@ -322,6 +322,29 @@ describe("release executor on the simulated AWS", function () {
             expectKnownGood(w, { version: 2 });
         });
 
+        it("CloudFront invalidation denied after the ramp: the release stands, with a warning", async () => {
+            const w = runningFleet(2);
+            const remote = new FakeRemotePhase("v1.0.0");
+            remote.changedStaticPaths = ["/static/robots.txt"];
+            w.sim.denied.add("CreateInvalidation");
+            const r = await release(w, { remote });
+            assert.equal(r.result?.outcome, "succeeded", r.error?.message);
+            assert.match(r.result!.reason ?? "", /CloudFront invalidation of \/static\/robots.txt failed: AccessDenied/);
+            expectKnownGood(w, { version: 3 });
+        });
+
+        it("maintenance page that cannot be removed: failed (not rolled back), naming the rule, lock released", async () => {
+            const w = runningFleet(2);
+            const remote = new FakeRemotePhase("v1.0.0");
+            remote.migrations = BREAKING;
+            w.sim.denied.add("DeleteRule");
+            const r = await release(w, { remote, over: { migrationPolicy: "maintenance" } });
+            assert.equal(r.error?.outcome, "failed", String(r.error));
+            assert.match(r.error.message, /listener-rule\/.*could not be removed/);
+            assert.equal(w.sim.fleetVersions().join(), "3");
+            assert.equal(w.sim.group.tags.has(LOCK_TAG), false);
+        });
+
         it("first release whose instances never get healthy: back to 0, default back to the base", async () => {
             const sim = new SimAws();
             const w: World = { sim, deployed: null as any, before: { desired: 0, max: 4, min: 0, suspended: [] } };

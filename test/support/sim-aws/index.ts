@@ -146,6 +146,8 @@ export class SimAws {
     throttle: { rate: number; from: number; to: number } | null = null;
     /** Instance ids that vanish (terminated outside the release) at the given time. */
     vanish: { id: () => string | undefined; at: number }[] = [];
+    /** Commands that fail with AccessDenied (a permission missing in the deploy role). */
+    denied = new Set<string>();
     /** The nth instance deregistered from the target group is terminated outside the release while it drains. */
     vanishNthDrained: number | null = null;
     /** Desired-capacity changes made by "someone else" (a scaling policy) at the given time. */
@@ -406,6 +408,7 @@ export class SimAws {
         }
         this.advance();
         try {
+            if (this.denied.has(command)) throw awsError("AccessDenied", `User: arn:aws:sts::123456789012:assumed-role/deploy is not authorized to perform: ${service}:${command}`, 403);
             const h = (this as any)[`${service}_${command}`];
             if (!h) throw awsError("UnsupportedOperation", `simulator: ${service} ${command} is not simulated`);
             const out = h.call(this, input ?? {});
