@@ -125,8 +125,12 @@ def migration_plan(database="default"):
             elif kind == "RenameModel" and (migration.app_label, operation.old_name_lower) in new_models:
                 new_models.add((migration.app_label, operation.new_name_lower))
             state = to_state
+    graph_nodes = set(executor.loader.graph.nodes)
     return {
         "database": database,
         "pending": [f"{m.app_label}.{m.name}" for m, backwards in plan if not backwards],
         "operations": operations,
+        # Applied migrations this code does not know: the database is ahead of this version
+        # (e.g. a rollback target older than the schema).
+        "unknownApplied": sorted(f"{app}.{name}" for app, name in executor.loader.applied_migrations if (app, name) not in graph_nodes),
     }

@@ -18,6 +18,16 @@ class MigrationPlanTests(TransactionTestCase):
         plan = self.plan()
         self.assertEqual(plan["pending"], [])
         self.assertEqual(plan["operations"], [])
+        self.assertEqual(plan["unknownApplied"], [])
+
+    def test_applied_migrations_unknown_to_this_code_are_listed(self):
+        from django.db.migrations.recorder import MigrationRecorder
+
+        MigrationRecorder.Migration.objects.create(app="planapp", name="0099_from_a_newer_release")
+        try:
+            self.assertEqual(self.plan()["unknownApplied"], ["planapp.0099_from_a_newer_release"])
+        finally:
+            MigrationRecorder.Migration.objects.filter(name="0099_from_a_newer_release").delete()
 
     def test_reports_each_operation_with_facts(self):
         call_command("migrate", "planapp", "0001", verbosity=0)

@@ -203,6 +203,18 @@ describe("remote phase end to end (OpenSSH, PostgreSQL, Django, gunicorn)", func
         assert.ok(left.includes("v2") && left.includes("v3"), left.join(","));
     });
 
+    it("the local transport runs the same phase (inspect on this machine, no SSH)", async function () {
+        const local = await createRemotePhase({ ...settings, transport: "local", ssh: undefined });
+        try {
+            const lines: string[] = [];
+            const inspection = await local.inspect("v2", (l) => lines.push(l));
+            assert.ok(lines.includes("    warning: the database has migrations v2 does not know (its schema is ahead of this version): catalog.0003_rename_name_title"), lines.join("\n"));
+            assert.deepEqual(inspection, { currentVersion: "v3", commit: repo.tags.v2, migrations: { operations: [], verdict: "none" } });
+        } finally {
+            await local.close();
+        }
+    });
+
     it("an SSH host key that does not match the pinned fingerprint is refused", async function () {
         const wrong = await createRemotePhase({ ...settings, ssh: { ...settings.ssh!, hostKeySha256: "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" } });
         await assert.rejects(wrong.inspect("v2"), (e: unknown) => {

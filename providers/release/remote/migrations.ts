@@ -61,6 +61,8 @@ export interface MigrationPlan {
     database: string;
     pending: string[];
     operations: PlannedOperation[];
+    /** Applied migrations the version's code does not know (the database is ahead of it). */
+    unknownApplied?: string[];
 }
 
 const ALWAYS_SAFE = new Set([

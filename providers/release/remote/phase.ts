@@ -113,7 +113,11 @@ export class RemoteReleasePhase implements RemotePhase {
         const planOut = await this.step("migrations", cmd.migrationPlan(this.cfg, version), log);
         let migrations: MigrationReport;
         try {
-            migrations = classifyPlan(parseMigrationPlan(planOut.stdout));
+            const plan = parseMigrationPlan(planOut.stdout);
+            if (plan.unknownApplied?.length) {
+                log(`    warning: the database has migrations ${version} does not know (its schema is ahead of this version): ${plan.unknownApplied.join(", ")}`);
+            }
+            migrations = classifyPlan(plan);
         } catch (e) {
             const cut = planOut.truncated ? " (the transport cut the output)" : "";
             throw new RemotePhaseError(`cannot read the migration plan${cut}: ${(e as Error).message}`, "migrations", tail(planOut.stderr));
