@@ -195,8 +195,10 @@ export class DjangoStack extends pulumi.ComponentResource {
             healthCheckGracePeriod: args.healthCheckGracePeriod,
             instanceProfileArn: role.instanceProfileArn,
             tags,
-        }, { parent: this, dependsOn: [this.staticFiles, this.database, appSettings] });
+        }, o); // The group starts empty: nothing boots from it before a release.
 
+        // The management instance boots at once: its boot script mounts EFS and reads every
+        // parameter, so those must exist first.
         this.management = new ManagementInstance(`${name}-mgmt`, {
             launchTemplateId: this.webFleet.launchTemplateId,
             subnetId: this.network.privateSubnetIds.apply((ids) => ids[0]),

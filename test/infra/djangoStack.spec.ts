@@ -50,11 +50,9 @@ describe("component: DjangoStack", () => {
         assert.deepStrictEqual(built.resources.ofType("command:local:Command"), [], "no boot wait when waitForBoot is false");
     });
 
-    it("boots the web fleet and the management instance only after the file system, database and settings exist", () => {
-        for (const type of ["django-fleet:index:WebFleet", "django-fleet:index:ManagementInstance"]) {
-            const deps = (built.children.find((c) => c.type === type)!.opts.dependsOn as any[]).map((d) => d.constructor.name);
-            assert.deepStrictEqual(deps, ["StaticFiles", "Database", "AppSettings"], type);
-        }
+    it("boots the management instance only after the file system, database and settings exist", () => {
+        const deps = (built.children.find((c) => c.type === "django-fleet:index:ManagementInstance")!.opts.dependsOn as any[]).map((d) => d.constructor.name);
+        assert.deepStrictEqual(deps, ["StaticFiles", "Database", "AppSettings"]);
     });
 
     it("tags every taggable resource with the project and the stack", () => {
