@@ -29,6 +29,8 @@ function main() {
     const site = new DjangoStack(PROJECT, {
         ...project,
         dbPassword: dbPassword === undefined ? undefined : pulumi.secret(dbPassword),
+        // The boot wait calls AWS from this machine: give it the provider's profile, if any.
+        awsProfile: new pulumi.Config("aws").get("profile"),
     });
 
     // The Release resource (providers/release/resource.ts) is wired here: it takes

@@ -21,6 +21,8 @@ export type DjangoStackArgs = Omit<ProjectSettings, "dbPassword"> & {
     readonly dbPassword?: pulumi.Input<string>;
     /** Wait for the management instance's first boot with @pulumi/command. @default true */
     readonly waitForBoot?: boolean;
+    /** The stack's `aws:profile`, for the boot wait's SDK calls. @default - the environment's credentials */
+    readonly awsProfile?: string;
     /** Tags added to every taggable resource. @default { Project: "django-fleet", Stack: <stack> } */
     readonly tags?: Record<string, string>;
 };
@@ -206,7 +208,7 @@ export class DjangoStack extends pulumi.ComponentResource {
             instanceType: args.managementInstanceType,
             rootVolumeSize: args.rootVolumeSize,
             terminationProtection: args.deletionProtection,
-            waitForBoot: args.waitForBoot === false ? undefined : { region },
+            waitForBoot: args.waitForBoot === false ? undefined : { region, profile: args.awsProfile },
             tags,
         }, { parent: this, dependsOn: [this.staticFiles, this.database, appSettings] });
 

@@ -21,7 +21,13 @@ export interface ManagementInstanceArgs {
      * finished its first boot: EC2 status checks ok, then `cloud-init status --wait` over SSM.
      * @default { region } required to enable; no wait when undefined
      */
-    readonly waitForBoot?: { readonly region: pulumi.Input<string>; /** @default 1800 */ readonly timeoutS?: number };
+    readonly waitForBoot?: {
+        readonly region: pulumi.Input<string>;
+        /** @default 1800 */
+        readonly timeoutS?: number;
+        /** AWS profile for the wait's SDK calls (the stack's `aws:profile`). @default - the environment's credentials */
+        readonly profile?: string;
+    };
     /** @default {} */
     readonly tags?: Record<string, string>;
 }
@@ -75,6 +81,7 @@ export class ManagementInstance extends pulumi.ComponentResource {
                     INSTANCE_ID: this.instance.id,
                     AWS_REGION: args.waitForBoot.region,
                     BOOT_TIMEOUT_S: String(args.waitForBoot.timeoutS ?? 1800),
+                    ...(args.waitForBoot.profile ? { AWS_PROFILE: args.waitForBoot.profile } : {}),
                 },
                 // Only a new instance needs waiting for.
                 triggers: [this.instance.id],

@@ -52,6 +52,11 @@ describe("component: ManagementInstance", () => {
         });
     });
 
+    it("passes the stack's AWS profile to the wait", async () => {
+        const built = await buildComponent((opts) => new ManagementInstance("mgmt", { ...ARGS, waitForBoot: { region: "eu-west-1", profile: "ops" } }, opts));
+        assert.strictEqual(built.resources.one("command:local:Command").inputs.environment.AWS_PROFILE, "ops");
+    });
+
     it("creates no command without the wait", async () => {
         const built = await buildComponent((opts) => new ManagementInstance("mgmt", ARGS, opts));
         assert.deepStrictEqual(built.resources.ofType("command:local:Command"), []);

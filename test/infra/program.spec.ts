@@ -200,6 +200,11 @@ describe("program: config is validated before anything is created", () => {
         assert.ok(run.resources.ofType(T.sg).every((sg) => sg.inputs.vpcId === "vpc-0123456789abcdef0"));
     });
 
+    it("gives the boot wait the stack's aws:profile", async () => {
+        const run = await runProgram("staging", { "aws:profile": "deploy" });
+        assert.strictEqual(run.resources.one(T.command).inputs.environment.AWS_PROFILE, "deploy");
+    });
+
     it("boots a configured base AMI instead of looking up Debian", async () => {
         const run = await runProgram("staging", { "django-fleet:baseAmiId": "ami-0fedcba9876543210" });
         assert.strictEqual(run.resources.one(T.lt).inputs.imageId, "ami-0fedcba9876543210");

@@ -41,6 +41,10 @@ describe("component: user data (the boot script)", () => {
         assert.ok(!/set -x|set -o xtrace/.test(script), "tracing would log the secrets it loads");
     });
 
+    it("fits EC2's 16 KB user-data limit, with the Celery unit too", () => {
+        assert.ok(Buffer.byteLength(renderUserData({ ...OPTS, celeryApp: "mysite" })) < 16 * 1024);
+    });
+
     it("reads its Role tag from instance metadata with an IMDSv2 token", () => {
         assert.match(script, /-X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 300" http:\/\/169\.254\.169\.254\/latest\/api\/token/);
         assert.match(script, /ROLE=\$\(imds tags\/instance\/Role/);
