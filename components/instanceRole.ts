@@ -11,7 +11,7 @@ export interface InstanceRoleArgs {
 /**
  * The IAM role and instance profile shared by the web and management instances: SSM core
  * (Session Manager, Run Command for the release) and read access to the stack's own
- * parameters. EFS mount rights are granted by the file system's policy (StaticFiles).
+ * parameters, and to no other parameter of the account. EFS mount rights are granted by the file system's policy (StaticFiles).
  */
 export class InstanceRole extends pulumi.ComponentResource {
     readonly role: aws.iam.Role;
@@ -39,16 +39,28 @@ export class InstanceRole extends pulumi.ComponentResource {
             role: this.role.name,
             policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/AmazonSSMManagedInstanceCore`,
         }, o);
+        const ownParameters = pulumi.interpolate`arn:${partition}:ssm:${region}:${account}:parameter${args.parameterPrefix}/*`;
         new aws.iam.RolePolicy(`${name}-settings`, {
             role: this.role.id,
             policy: pulumi.jsonStringify({
                 Version: "2012-10-17",
-                Statement: [{
-                    Sid: "ReadOwnSettings",
-                    Effect: "Allow",
-                    Action: ["ssm:GetParameter", "ssm:GetParameters"],
-                    Resource: pulumi.interpolate`arn:${partition}:ssm:${region}:${account}:parameter${args.parameterPrefix}/*`,
-                }],
+                Statement: [
+                    {
+                        Sid: "ReadOwnSettings",
+                        Effect: "Allow",
+                        Action: ["ssm:GetParameter", "ssm:GetParameters"],
+                        Resource: ownParameters,
+                    },
+                    {
+                        // AmazonSSMManagedInstanceCore allows ssm:GetParameter(s) on "*" (and the
+                        // aws/ssm key decrypts for any account principal): take that back for
+                        // every parameter but the stack's own.
+                        Sid: "NoOtherParameters",
+                        Effect: "Deny",
+                        Action: ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath", "ssm:GetParameterHistory"],
+                        NotResource: ownParameters,
+                    },
+                ],
             }),
         }, o);
         this.instanceProfile = new aws.iam.InstanceProfile(`${name}-profile`, { role: this.role.name, tags }, o);

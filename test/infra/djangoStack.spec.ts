@@ -4,16 +4,17 @@ import { AppSettings, DjangoStack, InstanceRole } from "../../components";
 import { buildComponent, plain, promiseOf } from "../support/pulumi-mocks";
 
 describe("component: InstanceRole", () => {
-    it("lets EC2 assume it, attaches SSM core, and reads only the stack's own parameters", async () => {
+    it("lets EC2 assume it, attaches SSM core, and reads only the stack's own parameters (denying the rest SSM core would allow)", async () => {
         const built = await buildComponent((opts) => new InstanceRole("instances", { parameterPrefix: "/django-fleet/unit" }, opts));
         const trust = JSON.parse(built.resources.one("aws:iam/role:Role").inputs.assumeRolePolicy);
         assert.deepStrictEqual(trust.Statement[0].Principal, { Service: "ec2.amazonaws.com" });
         assert.strictEqual(built.resources.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment").inputs.policyArn, "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore");
         const policy = JSON.parse(plain(built.resources.one("aws:iam/rolePolicy:RolePolicy").inputs.policy));
-        assert.deepStrictEqual(policy.Statement, [{
-            Sid: "ReadOwnSettings", Effect: "Allow", Action: ["ssm:GetParameter", "ssm:GetParameters"],
-            Resource: "arn:aws:ssm:eu-west-1:123456789012:parameter/django-fleet/unit/*",
-        }]);
+        const own = "arn:aws:ssm:eu-west-1:123456789012:parameter/django-fleet/unit/*";
+        assert.deepStrictEqual(policy.Statement, [
+            { Sid: "ReadOwnSettings", Effect: "Allow", Action: ["ssm:GetParameter", "ssm:GetParameters"], Resource: own },
+            { Sid: "NoOtherParameters", Effect: "Deny", Action: ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath", "ssm:GetParameterHistory"], NotResource: own },
+        ]);
         assert.strictEqual(built.resources.one("aws:iam/instanceProfile:InstanceProfile").inputs.role, built.resources.one("aws:iam/role:Role").state.name);
     });
 });

@@ -140,9 +140,13 @@ for (const [title, stack, overrides, secretKeys] of VARIANTS) {
         it("stores DATABASE_URL and SECRET_KEY as SecureStrings and lets the instances read only the stack's own parameters", () => {
             const params = run.resources.ofType(T.param);
             for (const name of ["DATABASE_URL", "SECRET_KEY"]) assert.strictEqual(params.find((p) => p.inputs.name.endsWith(`/${name}`))!.inputs.type, "SecureString", name);
+            const own = `arn:aws:ssm:eu-west-1:123456789012:parameter/django-fleet/${stack}/*`;
             const policy = JSON.parse(plain(run.resources.one(T.rolePolicy).inputs.policy));
-            assert.deepStrictEqual(policy.Statement.map((s: any) => s.Resource), [`arn:aws:ssm:eu-west-1:123456789012:parameter/django-fleet/${stack}/*`]);
-            assert.deepStrictEqual(policy.Statement[0].Action, ["ssm:GetParameter", "ssm:GetParameters"]);
+            const allows = policy.Statement.filter((s: any) => s.Effect === "Allow");
+            assert.deepStrictEqual(allows.map((s: any) => [s.Action, s.Resource]), [[["ssm:GetParameter", "ssm:GetParameters"], own]]);
+            const deny = policy.Statement.find((s: any) => s.Effect === "Deny");
+            assert.strictEqual(deny.NotResource, own, "SSM core's GetParameter on * is taken back");
+            assert.ok(deny.Action.includes("ssm:GetParameter") && deny.Action.includes("ssm:GetParametersByPath"));
         });
     });
 }
