@@ -834,7 +834,9 @@ export class Executor {
         const interval = t?.healthCheckIntervalS ?? 30;
         const threshold = t?.healthyThreshold ?? 3;
         if (t) this.delayS = t.deregistrationDelayS;
-        return (60 + interval * threshold) * 1000;
+        // No instance can be healthy before `threshold` checks `interval` apart; the boot time is
+        // unknown until the first wave measured it (then learnedWaveMs takes over).
+        return interval * threshold * 1000;
     }
 
     private async invalidate() {
