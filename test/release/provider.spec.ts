@@ -181,6 +181,8 @@ describe("Release provider", () => {
                 const text = sf.text;
                 assert.ok(text.includes('require("@aws-sdk/client-ec2")'), "SDK required inside methods");
                 assert.ok(!/middlewareStack\s*[:=]/.test(text), "no SDK client instance captured");
+                // The provider host cannot resolve the program's relative paths: local code must be inlined.
+                assert.deepEqual(text.match(/require\("\.{1,2}\/[^"]*"\)/g), null, "no relative require left in the serialized code");
                 assert.ok(text.length < 400_000, `serialized provider is ${text.length} characters`);
             } finally {
                 vc = installVirtualClock();
