@@ -65,7 +65,7 @@ export const PROJECT_SETTINGS = {
     dbMaxAllocatedStorage: { type: "integer", default: 100, description: "Storage autoscaling ceiling in GiB (>= dbAllocatedStorage)." },
     dbName: { type: "string", default: "django", description: "Database name." },
     dbUsername: { type: "string", default: "django", description: "Database master user name." },
-    dbPassword: { type: "string", secret: true, description: "Database password (set with --secret); generated and kept in the stack state when unset." },
+    dbPassword: { type: "string", secret: true, description: "Database password (set with --secret; 16-128 letters, digits or - _ . + , =); generated and kept in the stack state when unset." },
     dbMultiAz: { type: "boolean", default: false, description: "Run the database as a Multi-AZ deployment." },
     dbBackupRetentionDays: { type: "integer", default: 7, description: "Days of automated database backups (1-35)." },
     deletionProtection: { type: "boolean", default: true, description: "Protect the database from deletion and keep a final snapshot; turn off only for throw-away stacks." },
@@ -421,8 +421,10 @@ export function parseConfig(raw: Raw, stack: string): StackSettings {
     const dbPassword = p.rawOf("dbPassword");
     if (dbPassword !== undefined) {
         // The value itself is a secret: never echo it in the error.
-        if (dbPassword.length < 8 || dbPassword.length > 128) problems.push(`dbPassword (secret, ${dbPassword.length} characters) must be 8 to 128 characters`);
-        else if (/[\/@"\s]/.test(dbPassword) || /[^\x20-\x7e]/.test(dbPassword)) problems.push("dbPassword (secret) must be printable ASCII without \"/\", \"@\", '\"' or spaces (RDS rule)");
+        // Letters, digits and - _ . + , = only: safe unquoted in the env file (systemd, shell,
+        // Python) the instances load, and accepted by RDS. Long, since the alphabet is small.
+        if (dbPassword.length < 16 || dbPassword.length > 128) problems.push(`dbPassword (secret, ${dbPassword.length} characters) must be 16 to 128 characters`);
+        else if (!/^[A-Za-z0-9._+,=-]+$/.test(dbPassword)) problems.push("dbPassword (secret) may hold only letters, digits and - _ . + , = (it is written unquoted into the instances' env file)");
     }
     const dbMultiAz = p.bool("dbMultiAz");
     const dbBackupRetentionDays = p.int("dbBackupRetentionDays", 1, 35);

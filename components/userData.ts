@@ -11,15 +11,22 @@
  *     at STATIC_ROOT;
  *  4. installs /usr/local/sbin/django-fleet-env, which reads the app's settings (DATABASE_URL,
  *     SECRET_KEY, ...) from SSM Parameter Store (SecureString, decrypted with the instance role)
- *     into ENV_FILE (0640 root:django); the app unit runs it before every start, so a rotated
- *     secret needs only a restart. No secret is ever written into this script;
+ *     into ENV_FILE (0640 root:django) and adds DATABASE_HOST/PORT/NAME/USER/PASSWORD parsed
+ *     from DATABASE_URL (for settings without a URL parser). ENV_FILE is on tmpfs (/run), so
+ *     no secret is ever on disk, nor in an AMI baked from the instance; it is rewritten at every
+ *     boot (django-fleet-env.service) and before every start of the app, so a rotated secret
+ *     needs only a restart. SHARED_ENV_LINK points at it for commands run outside systemd
+ *     (manage.py in the release's remote phase). No secret is ever written into this script;
  *  5. installs the systemd unit `django-app` (gunicorn; `systemctl reload` = HUP, a graceful
  *     restart) and starts it when a release is present in APP_DIR/current;
  *  6. management role: cron and celery beat run; web role: both are disabled.
  */
 
 export const APP_DIR = "/srv/app";
-export const ENV_FILE = "/etc/django-app/env";
+/** On tmpfs: regenerated at boot, never baked into an AMI. */
+export const ENV_FILE = "/run/django-app/env";
+/** Where the app's settings look for KEY=VALUE lines when not started by systemd. */
+export const SHARED_ENV_LINK = `${APP_DIR}/shared/env`;
 export const APP_USER = "django";
 /** Fixed ids: the same on every instance that shares the EFS file system. */
 export const APP_UID = 2000;
@@ -141,13 +148,16 @@ mountpoint -q "$STATIC_ROOT" || mount -t efs -o tls,iam "$EFS_ID":/ "$STATIC_ROO
 chown "$APP_USER:$APP_USER" "$STATIC_ROOT"
 
 # --- settings from SSM Parameter Store --------------------------------------------------
-install -d -m 0750 -o root -g "$APP_USER" /etc/django-app
+install -d -m 0755 /etc/django-app
+install -d -m 0755 -o "$APP_USER" -g "$APP_USER" "$APP_DIR/shared"
 cat > /usr/local/sbin/django-fleet-env <<'LOADER'
 #!/bin/bash
-# Writes ${ENV_FILE} from SSM Parameter Store (SecureString values decrypted with the
-# instance role, which may read only ${o.parameterPrefix}/*). Run by django-app before it starts.
+# Writes ${ENV_FILE} (tmpfs) from SSM Parameter Store (SecureString values decrypted with
+# the instance role, which may read only ${o.parameterPrefix}/*). Run at boot and before
+# every start of django-app.
 set -euo pipefail
 umask 027
+install -d -m 0750 -o root -g ${APP_USER} ${ENV_FILE.replace(/\/[^/]+$/, "")}
 tmp=$(mktemp ${ENV_FILE}.XXXXXX)
 trap 'rm -f "$tmp"' EXIT
 for name in ${o.parameterNames.join(" ")}; do
@@ -158,6 +168,19 @@ cat >> "$tmp" <<'PLAIN'
 ${plainEnv.map(([k, v]) => `${k}=${v}`).join("\n")}
 PLAIN
 printf 'FLEET_ROLE=%s\\n' "$(cat /etc/django-app/role)" >> "$tmp"
+if grep -q '^DATABASE_URL=' "$tmp"; then
+  python3 - "$tmp" <<'PY'
+import sys
+from urllib.parse import unquote, urlsplit
+path = sys.argv[1]
+url = next(line.split("=", 1)[1].strip() for line in open(path) if line.startswith("DATABASE_URL="))
+u = urlsplit(url)
+parts = {"DATABASE_HOST": u.hostname or "", "DATABASE_PORT": str(u.port or 5432), "DATABASE_NAME": unquote(u.path.lstrip("/")),
+         "DATABASE_USER": unquote(u.username or ""), "DATABASE_PASSWORD": unquote(u.password or "")}
+with open(path, "a") as out:
+    out.writelines(f"{k}={v}\\n" for k, v in parts.items())
+PY
+fi
 chown root:${APP_USER} "$tmp"
 chmod 0640 "$tmp"
 mv "$tmp" ${ENV_FILE}
@@ -165,14 +188,32 @@ trap - EXIT
 LOADER
 chmod 0750 /usr/local/sbin/django-fleet-env
 echo "$ROLE" > /etc/django-app/role
+ln -sfn ${ENV_FILE} ${SHARED_ENV_LINK}
+cat > /etc/systemd/system/django-fleet-env.service <<'UNIT'
+[Unit]
+Description=Django settings from SSM Parameter Store into ${ENV_FILE}
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/usr/local/sbin/django-fleet-env
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+systemctl daemon-reload
+systemctl enable django-fleet-env.service
 /usr/local/sbin/django-fleet-env
 
 # --- the app server ---------------------------------------------------------------------
 cat > /etc/systemd/system/django-app.service <<'UNIT'
 [Unit]
 Description=Django app (gunicorn)
-After=network-online.target remote-fs.target
+After=network-online.target remote-fs.target django-fleet-env.service
 Wants=network-online.target
+Requires=django-fleet-env.service
 RequiresMountsFor=${o.staticRoot}
 ConditionPathExists=${APP_DIR}/current
 

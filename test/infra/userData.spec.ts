@@ -3,7 +3,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { APP_DIR, ENV_FILE, renderUserData, sh, UserDataOptions } from "../../components";
+import { APP_DIR, ENV_FILE, renderUserData, sh, SHARED_ENV_LINK, UserDataOptions } from "../../components";
 
 const OPTS: UserDataOptions = {
     region: "eu-west-1",
@@ -63,24 +63,71 @@ describe("component: user data (the boot script)", () => {
         assert.ok(script.includes("if ! command -v mount.efs >/dev/null; then"));
     });
 
-    it("loads every setting from SSM Parameter Store, decrypted, into an env file only root and the app group read", () => {
+    it("loads every setting from SSM Parameter Store, decrypted, into an env file on tmpfs only root and the app group read", () => {
         const loader = fileIn(script, "/usr/local/sbin/django-fleet-env");
+        assert.strictEqual(ENV_FILE, "/run/django-app/env", "tmpfs: never on disk, never in a baked AMI");
         assert.ok(loader.includes("for name in DATABASE_URL SECRET_KEY ALLOWED_HOSTS; do"));
         assert.ok(loader.includes('aws ssm get-parameter --region eu-west-1 --with-decryption --name "/django-fleet/prod/$name" --query Parameter.Value --output text'));
         assert.ok(loader.includes("umask 027"));
         assert.ok(loader.includes("chown root:django \"$tmp\"") && loader.includes("chmod 0640 \"$tmp\""));
         assert.ok(loader.includes(`mv "$tmp" ${ENV_FILE}`));
-        assert.ok(loader.includes("STATIC_ROOT=/srv/static\nSTATIC_URL=/static/\nDJANGO_SETTINGS_MODULE=mysite.settings.production"));
+        assert.ok(script.includes(`ln -sfn ${ENV_FILE} ${SHARED_ENV_LINK}`), "manage.py outside systemd finds it at <app dir>/shared/env");
+        const boot = fileIn(script, "/etc/systemd/system/django-fleet-env.service");
+        assert.ok(boot.includes("ExecStart=/usr/local/sbin/django-fleet-env") && boot.includes("WantedBy=multi-user.target"), "rewritten at every boot");
+    });
+
+    it("the loader writes KEY=VALUE lines, with the database URL also split into DATABASE_* parts", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "env-loader-"));
+        try {
+            const values: Record<string, string> = {
+                DATABASE_URL: "postgres://django:Abc-123_x.y%2Bz@db.example.eu-west-1.rds.amazonaws.com:5432/site?sslmode=require",
+                SECRET_KEY: "k".repeat(64),
+                ALLOWED_HOSTS: "www.example.com",
+            };
+            fs.mkdirSync(path.join(dir, "bin"));
+            // A fake aws CLI answering get-parameter from the table above.
+            fs.writeFileSync(path.join(dir, "bin", "aws"), `#!/bin/bash\nwhile [ $# -gt 0 ]; do [ "$1" = --name ] && name=$2; shift; done\ncase "\${name##*/}" in\n${Object.entries(values).map(([k, v]) => `  ${k}) echo '${v}' ;;`).join("\n")}\n  *) exit 254 ;;\nesac\n`, { mode: 0o755 });
+            fs.writeFileSync(path.join(dir, "role"), "management\n");
+            const loader = fileIn(script, "/usr/local/sbin/django-fleet-env")
+                .replace(/install -d -m 0750 -o root -g django \/run\/django-app\n/, "")
+                .replace(/\/run\/django-app/g, dir)
+                .replace(/\/etc\/django-app\/role/g, path.join(dir, "role"))
+                .replace(/chown root:django/g, "true");
+            fs.writeFileSync(path.join(dir, "loader.sh"), loader);
+            execFileSync("bash", [path.join(dir, "loader.sh")], { env: { ...process.env, PATH: `${path.join(dir, "bin")}:/usr/bin:/bin` } });
+            const env = fs.readFileSync(path.join(dir, "env"), "utf8");
+            assert.strictEqual(env, [
+                `DATABASE_URL=${values.DATABASE_URL}`,
+                `SECRET_KEY=${values.SECRET_KEY}`,
+                "ALLOWED_HOSTS=www.example.com",
+                "STATIC_ROOT=/srv/static",
+                "STATIC_URL=/static/",
+                "DJANGO_SETTINGS_MODULE=mysite.settings.production",
+                "FLEET_ROLE=management",
+                "DATABASE_HOST=db.example.eu-west-1.rds.amazonaws.com",
+                "DATABASE_PORT=5432",
+                "DATABASE_NAME=site",
+                "DATABASE_USER=django",
+                "DATABASE_PASSWORD=Abc-123_x.y+z",
+                "",
+            ].join("\n"));
+            assert.strictEqual(fs.statSync(path.join(dir, "env")).mode & 0o777, 0o640);
+            assert.deepStrictEqual(fs.readdirSync(dir).filter((f) => f.startsWith("env.")), [], "no temp file left");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 
     it("never contains a database URL or password, only parameter names", () => {
         assert.ok(!/postgres:\/\//.test(script));
-        assert.ok(!/PASSWORD/i.test(script));
+        assert.ok(!/PASSWORD=/i.test(script), "no password assignment");
+        assert.ok(!/SECRET_KEY=/.test(script), "no SECRET_KEY assignment");
     });
 
     it("installs django-app: gunicorn from the current release, HUP on reload, settings re-read at every start", () => {
         const unit = fileIn(script, "/etc/systemd/system/django-app.service");
         assert.ok(unit.includes(`ConditionPathExists=${APP_DIR}/current`));
+        assert.ok(unit.includes("Requires=django-fleet-env.service"));
         assert.ok(unit.includes("RequiresMountsFor=/srv/static"));
         assert.ok(unit.includes("User=django"));
         assert.ok(unit.includes("ExecStartPre=+/usr/local/sbin/django-fleet-env"));
