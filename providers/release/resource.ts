@@ -380,7 +380,19 @@ export class ReleaseProvider implements pulumi.dynamic.ResourceProvider {
                         reason: e.message,
                     },
                 ];
-                const props = base({ state, reason: e.message, at: now }, deployed, e.progress, h, undefined);
+                // A failure after the fleet step (the maintenance page could not be removed) leaves the
+                // fleet on the new release: record it as deployed so the next run does not redo it.
+                const onFleet = e.progress.done.some((s) => s === "ramp" || s === "scale-out");
+                const now_deployed: Deployed | null = onFleet
+                    ? {
+                          version: inputs.version,
+                          amiId: e.progress.amiId ?? deployed?.amiId ?? "",
+                          baseLaunchTemplateVersion: inputs.baseLaunchTemplateVersion,
+                          launchTemplateVersion: e.progress.launchTemplateVersion ?? deployed?.launchTemplateVersion ?? 0,
+                          capacity: { ...inputs.capacity },
+                      }
+                    : deployed;
+                const props = base({ state, reason: e.message, at: now }, now_deployed, e.progress, h, onFleet ? e.progress.previousLaunchTemplateVersion : undefined);
                 throw new ReleaseFailed(e.message, id, { ...props, __provider: news.__provider });
             }
             if ((e as any)?.interrupted) throw e;
