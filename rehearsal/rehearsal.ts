@@ -23,7 +23,7 @@ import * as path from "path";
 import * as http from "http";
 import { runRelease, ReleaseError, ExecResult } from "../providers/release/executor";
 import { normalizeInputs, Deployed, ReleaseInputs } from "../providers/release/planner";
-import { Clock, MigrationPolicy, RemotePhase } from "../providers/release/ports";
+import { Clock, MigrationPolicy, RemotePhase, RemotePhaseError } from "../providers/release/ports";
 import { LocalCloud } from "../providers/release/local/cloud";
 import { killMentioning, freePort } from "../providers/release/local/procs";
 import { createRemotePhase, RemotePhaseSettings } from "../providers/release/remote";
@@ -51,6 +51,8 @@ export interface RehearsalOptions {
     wsgi?: string;
     /** Page visits per second. @default 15 */
     visitsPerS?: number;
+    /** How long a wave's new instances may take to be healthy before the release rolls back. @default 60 */
+    healthyTimeoutS?: number;
     /** Where everything of the run goes. @default a new directory under the OS temp dir */
     workDir?: string;
     /** Keep the work directory (logs, images, instances) after the run. @default false */
@@ -108,7 +110,7 @@ export class Rehearsal {
     private cleaned: Promise<void> | null = null;
     private readonly log: (line: string) => void;
     private readonly logFile: string;
-    private env: { cloud: LocalCloud; appDir: string; remotePhase: () => Promise<RemotePhase>; inputs: (version: string) => ReleaseInputs } | null = null;
+    private env: { cloud: LocalCloud; appDir: string; remotePhase: () => Promise<RemotePhase>; inputs: (version: string, healthyTimeoutS?: number) => ReleaseInputs } | null = null;
     private deployed: Deployed | null = null;
     private setupS = 0;
 
@@ -121,6 +123,7 @@ export class Rehearsal {
             migrationPolicy: "refuse",
             database: "sqlite",
             visitsPerS: 15,
+            healthyTimeoutS: 60,
             keep: false,
             ...opts,
         };
@@ -238,7 +241,7 @@ export class Rehearsal {
             return phase;
         };
 
-        const inputs = (version: string): ReleaseInputs => {
+        const inputs = (version: string, healthyTimeoutS = o.healthyTimeoutS): ReleaseInputs => {
             const { inputs, failures } = normalizeInputs({
                 version,
                 baseLaunchTemplateId: cloud.launchTemplateId,
@@ -251,7 +254,7 @@ export class Rehearsal {
                 region: "local",
                 capacity: { minSize: 1, maxSize, desiredCapacity: o.instances },
                 remote,
-                rollout: { maxSurge: o.maxSurge, bakeTimeoutS: 120, healthyTimeoutS: 60, drainTimeoutS: 30, lockTtlS: 600, pollIntervalS: 0.5 },
+                rollout: { maxSurge: o.maxSurge, bakeTimeoutS: 120, healthyTimeoutS, drainTimeoutS: 30, lockTtlS: 600, pollIntervalS: 0.5 },
                 migrationPolicy: o.migrationPolicy,
                 keepImages: 3,
                 providerVersion: "rehearsal",
@@ -267,7 +270,7 @@ export class Rehearsal {
             remotePhase,
             clock: pollingClock(),
             log: (l) => this.log(`    ${l}`),
-            inputs: inputs(o.from),
+            inputs: inputs(o.from, Math.max(60, o.healthyTimeoutS)),
             deployed: null,
             owner: "rehearsal/local/release",
         });
@@ -322,7 +325,8 @@ export class Rehearsal {
             reason = r.reason;
             if (r.outcome === "succeeded") this.deployed = r.deployed;
         } catch (e) {
-            outcome = e instanceof ReleaseError ? e.outcome : "error";
+            // A remote phase that fails before the lock (the inspection) changed nothing: "failed".
+            outcome = e instanceof ReleaseError ? e.outcome : e instanceof RemotePhaseError ? "failed" : "error";
             reason = (e as Error).message;
             onLine(`release ${outcome}: ${reason}`);
         }

@@ -67,6 +67,8 @@ export interface TrafficReport {
     versions: Record<string, number>;
     /** Which version answered over time. */
     timeline: VersionBucket[];
+    /** For each version, when it answered a page first and last (seconds since the traffic started). */
+    versionSpans: Record<string, { firstS: number; lastS: number }>;
     /** Up to 10 failed requests, for the diagnosis. */
     failures: RequestRecord[];
 }
@@ -108,10 +110,14 @@ export function summarize(records: RequestRecord[], durationMs: number, bucketS 
     const latencies = records.filter((r) => r.status !== 0).map((r) => r.ms).sort((a, b) => a - b);
     const pages = records.filter((r) => r.kind === "page");
     const versions: Record<string, number> = {};
+    const versionSpans: Record<string, { firstS: number; lastS: number }> = {};
     const buckets = new Map<number, Record<string, number>>();
     for (const r of pages) {
         if (!r.version) continue;
         versions[r.version] = (versions[r.version] ?? 0) + 1;
+        const span = (versionSpans[r.version] ??= { firstS: r.t / 1000, lastS: r.t / 1000 });
+        span.firstS = Math.min(span.firstS, r.t / 1000);
+        span.lastS = Math.max(span.lastS, r.t / 1000);
         const b = Math.floor(r.t / 1000 / bucketS);
         const row = buckets.get(b) ?? {};
         row[r.version] = (row[r.version] ?? 0) + 1;
@@ -137,6 +143,7 @@ export function summarize(records: RequestRecord[], durationMs: number, bucketS 
         maxMs: round1(latencies[latencies.length - 1] ?? 0),
         versions,
         timeline,
+        versionSpans,
         failures: failures.slice(0, 10),
     };
 }

@@ -170,6 +170,31 @@ describe("local cloud (Cloud port on HAProxy + gunicorn)", function () {
         assert.deepStrictEqual(g.suspendedProcesses, []);
     });
 
+    it("an instance whose app fails at start goes InService with a target that turns unhealthy, never healthy", async () => {
+        const mgmt = path.join(work, "mgmt");
+        const dir = writeTinyRelease(mgmt, "broken");
+        fs.writeFileSync(path.join(dir, "tinyapp.py"), "raise RuntimeError('fails at start')\n");
+        const ami = await cloud.createImage("i-mgmt", "rel-broken", { version: "broken" });
+        await cloud.waitForImage(ami, 10);
+        const good = (await cloud.describeLaunchTemplate("lt-local")).defaultVersion;
+        await cloud.setDefaultLaunchTemplateVersion("lt-local", await cloud.createLaunchTemplateVersion("lt-local", 1, ami, "broken"));
+        const before = new Set((await cloud.describeGroup(G)).instances.map((i) => i.instanceId));
+        await cloud.updateGroupSize(G, { desiredCapacity: 3 });
+        let fresh = "";
+        const seen: string[] = [];
+        await until("the new target unhealthy", async () => {
+            fresh = (await cloud.describeGroup(G)).instances.find((i) => !before.has(i.instanceId))?.instanceId ?? "";
+            const state = fresh ? (await cloud.describeTargetHealth(TG))[fresh] : undefined;
+            if (state && seen[seen.length - 1] !== state) seen.push(state);
+            return state === "unhealthy";
+        }, 10_000, 50);
+        assert.deepStrictEqual(seen, ["initial", "unhealthy"]);
+        assert.strictEqual((await cloud.describeGroup(G)).instances.find((i) => i.instanceId === fresh)?.lifecycleState, "InService");
+        await cloud.setDefaultLaunchTemplateVersion("lt-local", good);
+        await cloud.terminateInstance(fresh, true);
+        await until("gone", async () => (await cloud.describeGroup(G)).instances.length === 2, 10_000, 50);
+    });
+
     it("the maintenance rule answers 503 with the page, and is removed again", async () => {
         const rule = await cloud.addMaintenanceRule(cloud.listenerArn, "<h1>Back soon</h1>\n<p>100% sure</p>");
         const down = await httpGet(cloud.url + "/");

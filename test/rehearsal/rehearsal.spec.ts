@@ -1,8 +1,9 @@
 /**
  * The local rehearsal end to end: the example app (v1..v4), released through the executor onto
  * a local fleet of gunicorn instances behind HAProxy, under live traffic. One fleet serves the
- * three releases in turn (v1 -> v2, v2 -> v4, v2 -> v3) to keep the suite short; then the CLI is
- * interrupted with SIGINT mid-run.
+ * releases in turn (v1 -> v2, v2 -> v4, v2 -> v3, then a version that only breaks on the fleet,
+ * which exercises the executor's rollback) to keep the suite short; then the CLI is interrupted
+ * with SIGINT mid-run.
  */
 import * as assert from "assert";
 import { execFileSync, spawn } from "child_process";
@@ -10,10 +11,31 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { processesMentioning } from "../../providers/release/local/procs";
+import { buildExampleRepo } from "../../example/build-repo";
 import { Rehearsal, RehearsalResult } from "../../rehearsal/rehearsal";
 import { verdict } from "../../rehearsal/report";
 
 const ROOT = path.join(__dirname, "..", "..");
+
+/**
+ * The example repository plus a tag `v2-fleet-broken`: v2 whose WSGI module refuses to load on
+ * fleet instances (the local cloud sets INSTANCE_ID there) while the management instance's
+ * checks pass, so the release gets as far as the ramp and must roll back.
+ */
+function exampleRepoWithFleetBreakage(dir: string): string {
+    const repo = buildExampleRepo(dir);
+    const git = (...args: string[]) =>
+        execFileSync("git", ["-C", dir, ...args], {
+            encoding: "utf8",
+            env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@example.com", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@example.com" },
+        });
+    git("checkout", "-q", "-b", "fleet-broken", "v2");
+    fs.appendFileSync(path.join(dir, "mysite", "wsgi.py"), '\nif os.environ.get("INSTANCE_ID"):\n    raise RuntimeError("this build cannot start on the fleet")\n');
+    git("commit", "-q", "-am", "v2, broken on the fleet only");
+    git("tag", "v2-fleet-broken");
+    git("checkout", "-q", "main");
+    return repo.dir;
+}
 
 function sqlite(db: string, sql: string): string {
     return execFileSync("/usr/bin/python3", ["-c", "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchall())", db, sql], { encoding: "utf8" }).trim();
@@ -27,7 +49,8 @@ describe("rehearsal: the example app released onto a local fleet under live traf
 
     before(async function () {
         work = fs.mkdtempSync(path.join(os.tmpdir(), "rehearsal-test-"));
-        rehearsal = new Rehearsal({ from: "v1", instances: 3, maxSurge: 1, visitsPerS: 20, workDir: work, log: (l) => lines.push(l) });
+        const repo = exampleRepoWithFleetBreakage(path.join(work, "repo"));
+        rehearsal = new Rehearsal({ repo, from: "v1", instances: 3, maxSurge: 1, visitsPerS: 20, healthyTimeoutS: 15, workDir: work, log: (l) => lines.push(l) });
         await rehearsal.setUp();
     });
 
@@ -52,11 +75,11 @@ describe("rehearsal: the example app released onto a local fleet under live traf
         assert.strictEqual(r.traffic.failed, 0, explain(r));
         assert.strictEqual(r.traffic.static404, 0, explain(r));
         assert.ok(r.traffic.assets > 0 && r.traffic.assets >= r.traffic.pages, "the hashed assets of each page were requested");
-        // Both versions answered while the ramp ran, v1 first, v2 last.
-        assert.ok(r.traffic.versions.v1 > 0 && r.traffic.versions.v2 > 0, JSON.stringify(r.traffic.versions));
-        const answered = r.traffic.timeline.filter((b) => Object.keys(b.versions).length);
-        assert.deepStrictEqual(Object.keys(answered[0].versions), ["v1"]);
-        assert.deepStrictEqual(Object.keys(answered[answered.length - 1].versions), ["v2"]);
+        // Both versions answered while the ramp ran: v1 first, v2 last, no v1 page after the release.
+        const { v1, v2 } = r.traffic.versionSpans;
+        assert.ok(v1 && v2, JSON.stringify(r.traffic.versions));
+        assert.ok(v1.firstS < v2.firstS && v1.lastS < v2.lastS, JSON.stringify(r.traffic.versionSpans));
+        assert.ok(v1.lastS <= r.trafficLeadS + r.release.durationS, `v1 answered at ${v1.lastS} s, after the release ended`);
         assert.deepStrictEqual(r.fleet.map((f) => [f.status, f.version]), [[200, "v2"], [200, "v2"], [200, "v2"]]);
         assert.deepStrictEqual(r.steps.filter((s) => s.step.startsWith("wave")).map((s) => s.step), ["wave 1/3", "wave 2/3", "wave 3/3"]);
         assert.ok(r.ok, explain(r));
@@ -88,6 +111,21 @@ describe("rehearsal: the example app released onto a local fleet under live traf
         assert.match(sqlite(path.join(work, "db.sqlite3"), "SELECT name FROM pragma_table_info('catalog_product') ORDER BY cid"), /'name'/, "the column is not renamed");
         assert.strictEqual(r.traffic.failed, 0, explain(r));
         assert.deepStrictEqual(r.fleet.map((f) => f.version), ["v2", "v2", "v2"]);
+    });
+
+    it("a version that never gets healthy on the fleet is rolled back mid-ramp: 0 failed requests, every instance serves v2", async () => {
+        const template = await rehearsal.cloud!.describeLaunchTemplate(rehearsal.cloud!.launchTemplateId);
+        const r = await rehearsal.release("v2-fleet-broken");
+        assert.strictEqual(r.release.outcome, "rolled-back", explain(r));
+        assert.match(r.release.reason ?? "", /healthy|unhealthy/, r.release.reason);
+        assert.strictEqual(r.traffic.failed, 0, explain(r));
+        assert.deepStrictEqual(Object.keys(r.traffic.versions), ["v2"], "no page came from the broken build");
+        assert.deepStrictEqual(r.fleet.map((f) => [f.status, f.version]), [[200, "v2"], [200, "v2"], [200, "v2"]]);
+        assert.strictEqual((await rehearsal.cloud!.describeLaunchTemplate(rehearsal.cloud!.launchTemplateId)).defaultVersion, template.defaultVersion);
+        const g = await rehearsal.cloud!.describeGroup(rehearsal.cloud!.groupName);
+        assert.deepStrictEqual([g.desiredCapacity, g.maxSize, g.suspendedProcesses, g.tags["release:lock"]], [3, 4, [], undefined]);
+        assert.ok(g.instances.every((i) => i.launchTemplateVersion === String(template.defaultVersion)), "every instance on the v2 template version");
+        assert.strictEqual(currentOfManagement(), "releases/v2", "the management instance is back on v2");
     });
 });
 

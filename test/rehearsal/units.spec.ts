@@ -44,6 +44,7 @@ describe("rehearsal units", () => {
             );
             assert.deepStrictEqual([r.p50Ms, r.p99Ms, r.maxMs], [10, 40, 40], "connection errors are not latencies");
             assert.deepStrictEqual(r.versions, { v1: 2, v2: 1 });
+            assert.deepStrictEqual(r.versionSpans, { v1: { firstS: 0.1, lastS: 5.1 }, v2: { firstS: 5.2, lastS: 5.2 } });
             assert.deepStrictEqual(r.timeline, [
                 { fromS: 0, toS: 5, versions: { v1: 1 } },
                 { fromS: 5, toS: 10, versions: { v1: 1, v2: 1 } },
@@ -107,16 +108,19 @@ describe("rehearsal units", () => {
 
     describe("HAProxy", () => {
         it("maps server states to the ALB's target states", () => {
-            const t = { draining: false, baseFail: 5, baseDown: 1 };
-            const s = (status: string, chkfail = 5, chkdown = 1) => ({ slot: "t1", status, checkStatus: "", chkfail, chkdown, requests: 0, current: 0 });
-            assert.strictEqual(mapState(t, s("DOWN"), 2), "initial");
-            assert.strictEqual(mapState(t, s("DOWN 1/3", 6), 2), "initial");
-            assert.strictEqual(mapState(t, s("UP"), 2), "healthy");
-            assert.strictEqual(mapState(t, s("UP 1/2"), 2), "healthy");
-            assert.strictEqual(mapState(t, s("DOWN", 7), 2), "unhealthy", "fall failed checks since registration");
-            assert.strictEqual(mapState(t, s("DOWN", 5, 2), 2), "unhealthy", "went down after being up");
-            assert.strictEqual(mapState({ ...t, draining: true }, s("UP"), 2), "draining");
-            assert.strictEqual(mapState(t, undefined, 2), "unavailable");
+            const t = { draining: false, baseDown: 1, registeredAt: 10_000 };
+            const s = (status: string, checkStatus = "L7OK", chkdown = 1) => ({ slot: "t1", status, checkStatus, chkfail: 0, chkdown, requests: 0, current: 0 });
+            const at = (ms: number) => ({ fall: 2, intervalMs: 1000, timeoutMs: 500, now: 10_000 + ms });
+            assert.strictEqual(mapState(t, s("DOWN", "INI"), at(100)), "initial");
+            assert.strictEqual(mapState(t, s("DOWN 1/3", "* L7OK"), at(2000)), "initial", "rising");
+            assert.strictEqual(mapState(t, s("DOWN", "L4CON"), at(1000)), "initial", "not yet fall intervals to fail");
+            assert.strictEqual(mapState(t, s("DOWN", "L4CON"), at(2500)), "unhealthy", "never came up");
+            assert.strictEqual(mapState(t, s("DOWN", "* L7STS"), at(9000)), "unhealthy");
+            assert.strictEqual(mapState(t, s("UP"), at(3000)), "healthy");
+            assert.strictEqual(mapState(t, s("UP 1/2", "L7STS"), at(3000)), "healthy", "going down, still taking traffic");
+            assert.strictEqual(mapState(t, s("DOWN", "L7OK", 2), at(100)), "unhealthy", "went down after being up");
+            assert.strictEqual(mapState({ ...t, draining: true }, s("UP"), at(0)), "draining");
+            assert.strictEqual(mapState(t, undefined, at(0)), "unavailable");
         });
 
         it("binds 127.0.0.1 only and checks the health view with the scaled-down ALB thresholds", () => {

@@ -12,7 +12,7 @@
  *                                     instances start from
  *   describeGroup / updateGroupSize   a supervisor (reconcile loop every 200 ms) keeping
  *   suspend/resumeProcesses           `desiredCapacity` gunicorn instances, each from its own
- *   terminateInstance                 copy of the image, on its own 127.0.0.1 port; honours
+ *   terminateInstance                 (hard-linked) copy of the image, on its own 127.0.0.1 port; honours
  *   set/deleteGroupTag                Launch, Terminate, ReplaceUnhealthy suspension, min/max,
  *                                     scale-in protection, tags (the deploy lock)
  *   describeTargetHealth              HAProxy's server states in the ALB's terms
@@ -496,7 +496,9 @@ export class LocalCloud implements Cloud {
                 const releaseDir = path.join(appDir, "releases", inst.release);
                 fs.mkdirSync(path.join(appDir, "releases"), { recursive: true });
                 fs.mkdirSync(path.join(appDir, "shared"), { recursive: true });
-                await run("cp", ["-a", path.join(image.dir, image.release), releaseDir]);
+                // Hard links: instant, and the image stays intact (nothing rewrites a file in place;
+                // Python's bytecode cache writes new files).
+                await run("cp", ["-al", path.join(image.dir, image.release), releaseDir]);
                 fs.symlinkSync(path.join("releases", inst.release), path.join(appDir, "current"));
                 const env = this.opts.app.env;
                 fs.writeFileSync(path.join(appDir, "shared", "env"), Object.entries(env).map(([k, v]) => `${k}=${v}`).join("\n") + "\n");

@@ -13,9 +13,10 @@
  *                                   the deregistration delay (the slot is free again)
  *   fixed-response 503 rule         `http-request return 503` while a map holds the page
  *
- * Target states map to the ALB's: UP -> healthy; DOWN before any UP->DOWN transition and
- * fewer than `fall` failed checks since registration -> initial; other DOWN -> unhealthy;
- * drain -> draining.
+ * Target states map to the ALB's: UP -> healthy; drain -> draining; DOWN after having been UP
+ * -> unhealthy; DOWN since registration -> initial while the checks pass on their way up (or
+ * have not had `fall` intervals to fail), unhealthy once the last check failed after that long
+ * (HAProxy counts failed checks only while a server is up, hence the time-based rule).
  */
 import * as fs from "fs";
 import * as net from "net";
@@ -50,13 +51,13 @@ export interface HaproxyOptions {
     binary?: string;
 }
 
-interface Target {
+export interface Target {
     slot: string;
     port: number;
     draining: boolean;
-    /** Check counters at registration: the stats counters are per slot and slots are reused. */
-    baseFail: number;
+    /** UP->DOWN transitions of the slot at registration: the stats counters are per slot and slots are reused. */
     baseDown: number;
+    registeredAt: number;
 }
 
 export interface ServerStat {
@@ -189,7 +190,7 @@ export class Haproxy {
         const answer = await this.runtime(`set server ${s} addr 127.0.0.1 port ${port}; set server ${s} state ready; set server ${s} health down`);
         if (/unknown|error|not found/i.test(answer)) throw new Error(`HAProxy refused to register ${targetId} in ${s}: ${answer.trim()}`);
         const stat = (await this.stats()).get(slot);
-        this.targets.set(targetId, { slot, port, draining: false, baseFail: stat?.chkfail ?? 0, baseDown: stat?.chkdown ?? 0 });
+        this.targets.set(targetId, { slot, port, draining: false, baseDown: stat?.chkdown ?? 0, registeredAt: Date.now() });
     }
 
     /** Stops new requests to the target; requests in flight finish. */
@@ -244,7 +245,8 @@ export class Haproxy {
     async targetHealth(): Promise<Record<string, TargetHealthState>> {
         const stats = await this.stats();
         const out: Record<string, TargetHealthState> = {};
-        for (const [id, t] of this.targets) out[id] = mapState(t, stats.get(t.slot), this.health.unhealthyThreshold);
+        const rule = { fall: this.health.unhealthyThreshold, intervalMs: this.health.intervalS * 1000, timeoutMs: this.health.timeoutS * 1000, now: Date.now() };
+        for (const [id, t] of this.targets) out[id] = mapState(t, stats.get(t.slot), rule);
         return out;
     }
 
@@ -274,14 +276,23 @@ export class Haproxy {
     }
 }
 
-export function mapState(t: { draining: boolean; baseFail: number; baseDown: number }, s: ServerStat | undefined, fall: number): TargetHealthState {
+/** Check results that are failures (HAProxy's check_status; "* " marks a check in progress). */
+const FAILED_CHECK = /^(SOCKERR|L4TOUT|L4CON|L6TOUT|L6RSP|L7TOUT|L7RSP|L7STS)$/;
+
+export function mapState(
+    t: Pick<Target, "draining" | "baseDown" | "registeredAt">,
+    s: ServerStat | undefined,
+    rule: { fall: number; intervalMs: number; timeoutMs: number; now: number },
+): TargetHealthState {
     if (t.draining) return "draining";
     if (!s) return "unavailable";
     if (s.status.startsWith("UP")) return "healthy";
     if (s.status.startsWith("MAINT")) return "unused";
     if (s.status.startsWith("DOWN")) {
-        const failedAfterRegistration = s.chkfail - t.baseFail >= fall;
-        return s.chkdown > t.baseDown || failedAfterRegistration ? "unhealthy" : "initial";
+        if (s.chkdown > t.baseDown) return "unhealthy";
+        const failing = FAILED_CHECK.test(s.checkStatus.replace(/^\* /, ""));
+        const hadTimeToFail = rule.now - t.registeredAt >= rule.fall * rule.intervalMs + rule.timeoutMs;
+        return failing && hadTimeToFail ? "unhealthy" : "initial";
     }
     return "unavailable";
 }
