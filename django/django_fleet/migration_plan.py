@@ -62,7 +62,7 @@ def operation_sql(connection, app_label, operation, from_state, to_state):
         return None
 
 
-def describe_operation(app_label, migration_name, operation, from_state, to_state, connection, new_models=frozenset(), new_app=False):
+def describe_operation(app_label, migration_name, operation, from_state, to_state, connection, new_models=frozenset(), new_app=False, include_sql=False):
     kind = type(operation).__name__
     model_name = (getattr(operation, "model_name", None) or getattr(operation, "name", None) or "").lower()
     entry = {
@@ -93,11 +93,12 @@ def describe_operation(app_label, migration_name, operation, from_state, to_stat
         entry["addsUniqueTogether"] = bool(after - before)
     sql = operation_sql(connection, app_label, operation, from_state, to_state)
     entry["sqlCount"] = None if sql is None else len(sql)
-    entry["sql"] = None if sql is None else [s[:MAX_SQL_CHARS] for s in sql[:MAX_SQL_STATEMENTS]]
+    if include_sql:
+        entry["sql"] = None if sql is None else [s[:MAX_SQL_CHARS] for s in sql[:MAX_SQL_STATEMENTS]]
     return entry
 
 
-def migration_plan(database="default"):
+def migration_plan(database="default", include_sql=False):
     """Every operation of every pending migration, in the order ``migrate`` would apply them."""
     connection = connections[database]
     executor = MigrationExecutor(connection)
@@ -116,7 +117,7 @@ def migration_plan(database="default"):
             operations.append(
                 describe_operation(
                     migration.app_label, migration.name, operation, state, to_state, connection,
-                    new_models=frozenset(new_models), new_app=migration.app_label not in applied_apps,
+                    new_models=frozenset(new_models), new_app=migration.app_label not in applied_apps, include_sql=include_sql,
                 )
             )
             kind = type(operation).__name__

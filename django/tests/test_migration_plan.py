@@ -6,9 +6,9 @@ from django.test import TransactionTestCase
 
 
 class MigrationPlanTests(TransactionTestCase):
-    def plan(self):
+    def plan(self, *args):
         out = io.StringIO()
-        call_command("fleet_migration_plan", stdout=out)
+        call_command("fleet_migration_plan", *args, stdout=out)
         return json.loads(out.getvalue())
 
     def tearDown(self):
@@ -61,6 +61,19 @@ class MigrationPlanTests(TransactionTestCase):
         self.assertTrue(all(o["newApp"] for o in ops))
         self.assertFalse(ops[0]["newModel"])
         self.assertTrue(all(o["newModel"] for o in ops[1:] if o["operation"] != "RunPython"))
+
+    def test_sql_on_request_and_output_file(self):
+        import os
+        import tempfile
+
+        call_command("migrate", "planapp", "0001", verbosity=0)
+        self.assertNotIn("sql", self.plan()["operations"][0])
+        with tempfile.TemporaryDirectory() as tmp:
+            target = os.path.join(tmp, "plan.json")
+            with_sql = self.plan("--sql", "--output", target)
+            self.assertIn("NICKNAME", with_sql["operations"][0]["sql"][0].upper())  # SQLite rebuilds the table
+            with open(target) as handle:
+                self.assertEqual(json.load(handle), with_sql)
 
     def test_plan_applies_nothing(self):
         call_command("migrate", "planapp", "0001", verbosity=0)

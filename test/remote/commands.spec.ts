@@ -96,7 +96,7 @@ describe("remote commands", function () {
     });
 
     it("migration plan and migrate run manage.py in the release with the settings module", function () {
-        assert.equal(c.migrationPlan(cfg, "v2"), `cd /srv/app/releases/v2 && DJANGO_SETTINGS_MODULE=shop.settings.prod venv/bin/python manage.py fleet_migration_plan`);
+        assert.equal(c.migrationPlan(cfg, "v2"), `cd /srv/app/releases/v2 && DJANGO_SETTINGS_MODULE=shop.settings.prod venv/bin/python manage.py fleet_migration_plan --output .fleet-plan.json`);
         assert.equal(c.migrate(cfg, "v2"), `cd /srv/app/releases/v2 && DJANGO_SETTINGS_MODULE=shop.settings.prod venv/bin/python manage.py migrate --noinput`);
         const plain = c.resolveSettings({ transport: "ssm", repositoryUrl: "u", appDir: "/opt/my app/" });
         assert.equal(c.migrate(plain, "v1"), `cd '/opt/my app/releases/v1' && venv/bin/python manage.py migrate --noinput`);
@@ -146,7 +146,22 @@ describe("remote commands", function () {
         );
     });
 
+    it("readChunk reads a byte range of a file", function () {
+        assert.equal(c.readChunk("/srv/app/releases/v2/.fleet-plan.json", 20000, 20000), `tail -c +20001 /srv/app/releases/v2/.fleet-plan.json | head -c 20000`);
+    });
+
     describe("run for real with bash and python3", function () {
+        it("readChunk returns the exact slices of a file", function () {
+            const file = path.join(os.tmpdir(), `fleet-chunk-${process.pid}`);
+            fs.writeFileSync(file, "0123456789");
+            try {
+                const read = (o: number, n: number) => execFileSync("bash", ["-c", c.readChunk(file, o, n)], { encoding: "utf8" });
+                assert.deepEqual([read(0, 4), read(4, 4), read(8, 4), read(12, 4)], ["0123", "4567", "89", ""]);
+            } finally {
+                fs.rmSync(file);
+            }
+        });
+
         let dir: string;
         beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-cmd-"))));
         afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -176,6 +176,24 @@ describe("remote phase sequencing", function () {
         assert.ok(lines.some((l) => l.startsWith("    warning: pruning old releases failed")));
     });
 
+    it("a plan the transport cut is read back from the plan file in chunks", async function () {
+        const full = planJson(...Array.from({ length: 300 }, (_, i) => ({ ...addNullable, description: `Add field f${i} to product` })));
+        assert.ok(full.length > 40000);
+        const file = `/srv/app/releases/v2/${c.PLAN_FILE}`;
+        const remote = new ScriptedRemote((command) => {
+            if (command === c.migrationPlan(cfg, "v2")) return { stdout: full.slice(0, 24000), truncated: true };
+            const m = /^tail -c \+(\d+) (\S+) \| head -c (\d+)$/.exec(command);
+            if (m && m[2] === file) return { stdout: `${full}\n`.slice(Number(m[1]) - 1, Number(m[1]) - 1 + Number(m[3])) };
+            return script("v2")(command);
+        });
+        const lines: string[] = [];
+        const inspection = await new RemoteReleasePhase(cfg, remote).inspect("v2", (l) => lines.push(l));
+        assert.equal(inspection.migrations.operations.length, 300);
+        assert.equal(inspection.migrations.operations[299].description, "Add field f299 to product");
+        assert.deepEqual(remote.commands.slice(3), [c.readChunk(file, 0, 20000), c.readChunk(file, 20000, 20000), c.readChunk(file, 40000, 20000)]);
+        assert.ok(lines.includes(`    the transport cut the output: reading ${file} back in 20000-character chunks`));
+    });
+
     it("inspect resolves and classifies without migrating or switching", async function () {
         const remote = new ScriptedRemote(script("v3", {}, planJson(addNullable, rename)));
         const inspection = await new RemoteReleasePhase(cfg, remote).inspect("v3");

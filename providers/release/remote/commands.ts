@@ -131,9 +131,17 @@ export function install(cfg: ResolvedRemoteSettings, version: string): string {
     ].join("\n");
 }
 
-/** Prints the pending-migration plan as one JSON line (django_fleet's management command). */
+/** Where migrationPlan also writes the plan, in the release directory (read back in chunks when a transport cuts it). */
+export const PLAN_FILE = ".fleet-plan.json";
+
+/** Prints the pending-migration plan as one ASCII JSON line (django_fleet's management command) and keeps it in PLAN_FILE. */
 export function migrationPlan(cfg: ResolvedRemoteSettings, version: string): string {
-    return manage(cfg, version, "fleet_migration_plan");
+    return manage(cfg, version, `fleet_migration_plan --output ${PLAN_FILE}`);
+}
+
+/** Prints `length` bytes of a file from `offset`: reads back output a transport cut (SSM keeps 24,000 characters). */
+export function readChunk(path: string, offset: number, length: number): string {
+    return `tail -c +${offset + 1} ${shq(path)} | head -c ${length}`;
 }
 
 export function migrate(cfg: ResolvedRemoteSettings, version: string): string {

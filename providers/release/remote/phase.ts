@@ -35,6 +35,8 @@ import { RemoteTimeoutError } from "./errors";
 import { blockingOperations, classifyPlan, describeOperations, parseMigrationPlan } from "./migrations";
 
 type Log = (line: string) => void;
+/** Below SSM's 24,000-character stdout limit. */
+const CHUNK = 20000;
 const quiet: Log = () => undefined;
 
 /** Keeps the last part of a long stderr (pip and tracebacks put the cause at the end). */
@@ -111,9 +113,11 @@ export class RemoteReleasePhase implements RemotePhase {
         if (!checkout.commit) throw new RemotePhaseError("checkout printed no commit", "checkout");
         await this.step("install", cmd.install(this.cfg, version), log);
         const planOut = await this.step("migrations", cmd.migrationPlan(this.cfg, version), log);
+        let planText = planOut.stdout;
+        if (planOut.truncated) planText = await this.readBack(`${cmd.releaseDir(this.cfg, version)}/${cmd.PLAN_FILE}`, log);
         let migrations: MigrationReport;
         try {
-            const plan = parseMigrationPlan(planOut.stdout);
+            const plan = parseMigrationPlan(planText);
             if (plan.unknownApplied?.length) {
                 log(`    warning: the database has migrations ${version} does not know (its schema is ahead of this version): ${plan.unknownApplied.join(", ")}`);
             }
@@ -127,6 +131,19 @@ export class RemoteReleasePhase implements RemotePhase {
         }
         log(`    verdict: ${migrations.verdict}`);
         return { current: checkout.current || null, commit: checkout.commit, migrations };
+    }
+
+    /** Reads a file the transport could not return whole (SSM), in chunks below its output limit. */
+    private async readBack(path: string, log: Log, chunk = CHUNK): Promise<string> {
+        log(`    the transport cut the output: reading ${path} back in ${chunk}-character chunks`);
+        const remote = await this.remote();
+        let text = "";
+        for (let offset = 0; ; offset += chunk) {
+            const r = await remote.run(cmd.readChunk(path, offset, chunk), { timeoutS: 60 });
+            if (r.exitCode !== 0 || r.truncated) throw new RemotePhaseError(`cannot read ${path} back (exit ${r.exitCode})`, "migrations", tail(r.stderr));
+            text += r.stdout;
+            if (r.stdout.length < chunk) return text;
+        }
     }
 
     async inspect(version: string, log: Log = quiet): Promise<RemoteInspection> {

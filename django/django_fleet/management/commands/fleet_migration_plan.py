@@ -1,4 +1,5 @@
 import json
+import os
 
 from django.core.management.base import BaseCommand
 
@@ -6,10 +7,22 @@ from django_fleet.migration_plan import migration_plan
 
 
 class Command(BaseCommand):
-    help = "Prints the pending migrations and their operations as one JSON object (for the release provider)."
+    help = (
+        "Prints the pending migrations and their operations as one line of JSON (ASCII) for the "
+        "release provider; --output also writes it to a file."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--database", default="default")
+        parser.add_argument("--sql", action="store_true", help="include the first SQL statements of each operation")
+        parser.add_argument("--output", help="also write the JSON to this file (atomically)")
 
     def handle(self, *args, **options):
-        self.stdout.write(json.dumps(migration_plan(options["database"]), sort_keys=True))
+        plan = migration_plan(options["database"], include_sql=options["sql"])
+        text = json.dumps(plan, sort_keys=True, separators=(",", ":"))
+        if options["output"]:
+            tmp = options["output"] + ".tmp"
+            with open(tmp, "w") as handle:
+                handle.write(text + "\n")
+            os.replace(tmp, options["output"])
+        self.stdout.write(text)
