@@ -19,7 +19,9 @@
  *     (manage.py in the release's remote phase). No secret is ever written into this script;
  *  5. installs the systemd unit `django-app` (gunicorn; `systemctl reload` = HUP, a graceful
  *     restart) and starts it when a release is present in APP_DIR/current;
- *  6. management role: cron and celery beat run; web role: both are disabled.
+ *  6. management role: cron and celery beat run; web role: both are disabled;
+ *  7. a `deploy` user for the release's SSH transport: in the app group, allowed only
+ *     `sudo systemctl reload|restart django-app`, logging in with the EC2 key pair's key.
  */
 
 export const APP_DIR = "/srv/app";
@@ -28,6 +30,8 @@ export const ENV_FILE = "/run/django-app/env";
 /** Where the app's settings look for KEY=VALUE lines when not started by systemd. */
 export const SHARED_ENV_LINK = `${APP_DIR}/shared/env`;
 export const APP_USER = "django";
+/** The SSH transport's user (release:sshUser's default): in the app group, may reload the app. */
+export const DEPLOY_USER = "deploy";
 /** Fixed ids: the same on every instance that shares the EFS file system. */
 export const APP_UID = 2000;
 /** amazon-efs-utils is not packaged for Debian; the last release buildable without Rust. */
@@ -137,7 +141,8 @@ systemctl enable --now amazon-ssm-agent
 # --- app user and directories -----------------------------------------------------------
 getent group "$APP_USER" >/dev/null || groupadd --gid ${APP_UID} "$APP_USER"
 id -u "$APP_USER" >/dev/null 2>&1 || useradd --uid ${APP_UID} --gid ${APP_UID} --home-dir "$APP_DIR" --no-create-home --shell /usr/sbin/nologin "$APP_USER"
-install -d -m 0755 -o "$APP_USER" -g "$APP_USER" "$APP_DIR" "$APP_DIR/releases"
+# The release writes here as root (SSM) or as the deploy user (SSH, in the app group).
+install -d -m 2775 -o "$APP_USER" -g "$APP_USER" "$APP_DIR" "$APP_DIR/releases"
 
 # --- shared static root: EFS over TLS ---------------------------------------------------
 install -d -m 0755 "$STATIC_ROOT"
@@ -146,6 +151,7 @@ if ! grep -qs "^$EFS_ID:/ $STATIC_ROOT " /etc/fstab; then
 fi
 mountpoint -q "$STATIC_ROOT" || mount -t efs -o tls,iam "$EFS_ID":/ "$STATIC_ROOT"
 chown "$APP_USER:$APP_USER" "$STATIC_ROOT"
+chmod 2775 "$STATIC_ROOT"
 
 # --- settings from SSM Parameter Store --------------------------------------------------
 install -d -m 0755 /etc/django-app
@@ -247,6 +253,19 @@ if [ "$ROLE" = management ]; then
 ${o.celeryApp ? "  systemctl enable django-app-beat.service\n  if [ -e \"$APP_DIR/current\" ]; then systemctl restart django-app-beat.service; fi\n" : ""}else
   systemctl disable --now cron || true
 ${o.celeryApp ? "  systemctl disable --now django-app-beat.service || true\n" : ""}fi
+
+# --- the release's SSH user ---------------------------------------------------------------
+id -u ${DEPLOY_USER} >/dev/null 2>&1 || useradd --create-home --shell /bin/bash --groups "$APP_USER" ${DEPLOY_USER}
+cat > /etc/sudoers.d/django-fleet <<'SUDO'
+${DEPLOY_USER} ALL=(root) NOPASSWD: /usr/bin/systemctl reload django-app, /usr/bin/systemctl restart django-app, /usr/bin/systemctl reload django-app.service, /usr/bin/systemctl restart django-app.service
+SUDO
+chmod 0440 /etc/sudoers.d/django-fleet
+visudo -cf /etc/sudoers.d/django-fleet
+# The EC2 key pair (keyName) lands with Debian's default user; the deploy user accepts it too.
+if [ -s /home/admin/.ssh/authorized_keys ]; then
+  install -d -m 0700 -o ${DEPLOY_USER} -g ${DEPLOY_USER} /home/${DEPLOY_USER}/.ssh
+  install -m 0600 -o ${DEPLOY_USER} -g ${DEPLOY_USER} /home/admin/.ssh/authorized_keys /home/${DEPLOY_USER}/.ssh/authorized_keys
+fi
 
 echo "django-fleet boot: done"
 `;

@@ -3,7 +3,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { APP_DIR, ENV_FILE, renderUserData, sh, SHARED_ENV_LINK, UserDataOptions } from "../../components";
+import { APP_DIR, DEPLOY_USER, ENV_FILE, renderUserData, sh, SHARED_ENV_LINK, UserDataOptions } from "../../components";
 
 const OPTS: UserDataOptions = {
     region: "eu-west-1",
@@ -153,6 +153,15 @@ describe("component: user data (the boot script)", () => {
         assert.ok(management.includes("systemctl enable django-app-beat.service"));
         assert.ok(web.includes("systemctl disable --now django-app-beat.service"));
         assert.ok(!withBeat.slice(0, withBeat.indexOf('if [ "$ROLE" = management ]; then')).includes("systemctl enable django-app-beat"));
+    });
+
+    it("creates the SSH transport's deploy user: app group, sudo only to reload or restart the app", () => {
+        assert.strictEqual(DEPLOY_USER, "deploy");
+        assert.ok(script.includes('useradd --create-home --shell /bin/bash --groups "$APP_USER" deploy'));
+        const sudoers = fileIn(script, "/etc/sudoers.d/django-fleet");
+        assert.strictEqual(sudoers, "deploy ALL=(root) NOPASSWD: /usr/bin/systemctl reload django-app, /usr/bin/systemctl restart django-app, /usr/bin/systemctl reload django-app.service, /usr/bin/systemctl restart django-app.service");
+        assert.ok(script.includes("visudo -cf /etc/sudoers.d/django-fleet"));
+        assert.ok(script.includes('install -d -m 2775 -o "$APP_USER" -g "$APP_USER" "$APP_DIR" "$APP_DIR/releases"'), "group-writable for the deploy user");
     });
 
     it("refuses parameter names that are not environment variable names", () => {
