@@ -10,8 +10,8 @@ import { DjangoStack } from "./components";
 
 /**
  * Every set key of our two namespaces, as plain strings (unknown ones included, so typos are
- * reported). Secret values (dbPassword, release:sshPrivateKey) are wrapped in pulumi.secret
- * before any resource sees them.
+ * reported). Secret values come back plain too: dbPassword is wrapped in pulumi.secret below,
+ * and settings.release.ssh.privateKey must be wrapped where the Release resource takes it.
  */
 function rawConfig(): Record<string, string | undefined> {
     const raw: Record<string, string | undefined> = {};
