@@ -676,6 +676,7 @@ export class Executor {
         // The group as the last wave's confirmation saw it, minus the instances it terminated:
         // saves one DescribeAutoScalingGroups per wave.
         let known: GroupState | null = null;
+        let maxWaves = 0;
         for (;;) {
             const g: GroupState = known ?? (await cloud.describeGroup(this.group));
             known = null;
@@ -689,6 +690,11 @@ export class Executor {
             const old = live.filter((x) => x.launchTemplateVersion !== tv);
             if (old.length === 0) break;
             wave++;
+            if (maxWaves === 0) maxWaves = 2 * Math.ceil(old.length / surge) + 5;
+            if (wave > maxWaves) {
+                // A safety net: never churn the fleet forever (e.g. instances reporting no version).
+                throw new StepError(step, `the ramp does not converge after ${wave - 1} waves: ${old.map((x) => `${x.instanceId} (v${x.launchTemplateVersion})`).join(", ")} still not on v${tv}`, old[0].instanceId);
+            }
             const waves = wave - 1 + Math.ceil(old.length / surge);
             const b = Math.min(surge, old.length);
             const want = saved.desired + b;

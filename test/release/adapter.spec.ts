@@ -20,6 +20,7 @@ import {
     DeleteSnapshotCommand,
     DeregisterImageCommand,
     DescribeImagesCommand,
+    DescribeInstancesCommand,
     DescribeLaunchTemplateVersionsCommand,
     EC2Client,
     ModifyLaunchTemplateCommand,
@@ -184,6 +185,21 @@ describe("AWS adapter: exact calls", () => {
         assert.deepEqual(g.suspendedProcesses, ["AZRebalance"]);
         assert.deepEqual(g.tags, { "release:lock": "x" });
         assert.deepEqual(g.launchTemplate, { id: "lt-0abc", version: "$Default" });
+    });
+
+    it("describeGroup resolves a version reported as \"$Default\" from EC2's aws:ec2launchtemplate:version tag", async () => {
+        asg.on(DescribeAutoScalingGroupsCommand).resolves({
+            AutoScalingGroups: [
+                {
+                    AutoScalingGroupName: "web", MinSize: 1, MaxSize: 2, DesiredCapacity: 1, DefaultCooldown: 300, AvailabilityZones: [], HealthCheckType: "ELB", CreatedTime: new Date(0),
+                    Instances: [{ InstanceId: "i-9", LifecycleState: "InService", HealthStatus: "Healthy", AvailabilityZone: "a", ProtectedFromScaleIn: false, LaunchTemplate: { LaunchTemplateId: "lt", Version: "$Default" } }],
+                },
+            ],
+        });
+        ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ InstanceId: "i-9", Tags: [{ Key: "aws:ec2launchtemplate:version", Value: "12" }] }] }] });
+        const g = await cloud().describeGroup("web");
+        assert.equal(g.instances[0].launchTemplateVersion, "12");
+        assert.deepEqual(ec2.commandCalls(DescribeInstancesCommand)[0].args[0].input, { InstanceIds: ["i-9"] });
     });
 
     it("deleteImage: deregisters the image, then deletes its snapshots", async () => {

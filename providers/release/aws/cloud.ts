@@ -6,7 +6,8 @@
  * Clients are `require`d inside methods, never at module scope: the Release provider is
  * serialized by Pulumi's closure serializer, which cannot capture SDK client instances.
  *
- *   describeGroup            autoscaling:DescribeAutoScalingGroups
+ *   describeGroup            autoscaling:DescribeAutoScalingGroups (ec2:DescribeInstances if a
+ *                            version is reported unresolved)
  *   setGroupTag/deleteGroupTag  autoscaling:CreateOrUpdateTags / DeleteTags (the deploy lock)
  *   updateGroupSize          autoscaling:SetDesiredCapacity (desired only) / UpdateAutoScalingGroup
  *   suspend/resumeProcesses  autoscaling:SuspendProcesses / ResumeProcesses
@@ -86,19 +87,34 @@ export class AwsCloud implements Cloud {
         if (!g) throw new Error(`auto scaling group ${groupName} not found`);
         const tags: Record<string, string> = {};
         for (const t of g.Tags ?? []) if (t.Key) tags[t.Key] = t.Value ?? "";
+        const instances = (g.Instances ?? []).map((i: any) => ({
+            instanceId: i.InstanceId,
+            lifecycleState: i.LifecycleState,
+            healthStatus: i.HealthStatus,
+            launchTemplateVersion: i.LaunchTemplate?.Version ?? null,
+            protectedFromScaleIn: !!i.ProtectedFromScaleIn,
+            availabilityZone: i.AvailabilityZone,
+        }));
+        // The version should be the resolved number; should a group report "$Default"/"$Latest",
+        // EC2's own aws:ec2launchtemplate:version tag on the instance says which one it ran.
+        const unresolved = instances.filter((i: any) => i.launchTemplateVersion !== null && !/^\d+$/.test(i.launchTemplateVersion));
+        if (unresolved.length) {
+            const out2 = await this.ec2("DescribeInstancesCommand", { InstanceIds: unresolved.map((i: any) => i.instanceId) });
+            const byId: Record<string, string> = {};
+            for (const r of out2.Reservations ?? []) {
+                for (const x of r.Instances ?? []) {
+                    const t = (x.Tags ?? []).find((t: any) => t.Key === "aws:ec2launchtemplate:version");
+                    if (t?.Value) byId[x.InstanceId] = t.Value;
+                }
+            }
+            for (const i of unresolved) i.launchTemplateVersion = byId[i.instanceId] ?? null;
+        }
         return {
             name: g.AutoScalingGroupName,
             minSize: g.MinSize,
             maxSize: g.MaxSize,
             desiredCapacity: g.DesiredCapacity,
-            instances: (g.Instances ?? []).map((i: any) => ({
-                instanceId: i.InstanceId,
-                lifecycleState: i.LifecycleState,
-                healthStatus: i.HealthStatus,
-                launchTemplateVersion: i.LaunchTemplate?.Version ?? null,
-                protectedFromScaleIn: !!i.ProtectedFromScaleIn,
-                availabilityZone: i.AvailabilityZone,
-            })),
+            instances,
             suspendedProcesses: (g.SuspendedProcesses ?? []).map((p: any) => p.ProcessName),
             tags,
             launchTemplate: g.LaunchTemplate ? { id: g.LaunchTemplate.LaunchTemplateId, version: g.LaunchTemplate.Version } : null,
