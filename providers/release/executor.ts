@@ -247,6 +247,15 @@ export class Executor {
     }
 
     async run(): Promise<ExecResult> {
+        try {
+            return await this.runInner();
+        } finally {
+            this.stopHeartbeat();
+            if (this.phase) await this.phase.close().catch(() => undefined);
+        }
+    }
+
+    private async runInner(): Promise<ExecResult> {
         const { cloud } = this.c;
         this.apiSinceMs = this.c.clock.now();
         const g0 = await cloud.describeGroup(this.group);
@@ -262,9 +271,13 @@ export class Executor {
             let migrations;
             const pre = plan(this.i, this.c.deployed, { group: g0 });
             if (pre.kind === "release" || pre.kind === "first") {
-                const ph = await this.remote();
-                const insp = await ph.inspect(this.i.version, (l) => this.log(`  ${l}`));
-                migrations = insp.migrations;
+                try {
+                    const ph = await this.remote();
+                    const insp = await ph.inspect(this.i.version, (l) => this.log(`  ${l}`));
+                    migrations = insp.migrations;
+                } catch (e) {
+                    throw new ReleaseError(`release refused: inspecting ${this.i.version} on ${this.i.managementInstanceId} failed: ${errText(e)}`, "refused", null);
+                }
             }
             const pl = plan(this.i, this.c.deployed, { group: g0, migrations });
             if (pl.refusals.length) throw new ReleaseError(`release refused: ${pl.refusals.join("; ")}`, "refused", null);
@@ -289,26 +302,21 @@ export class Executor {
             return { outcome: "succeeded", progress: this.snapshot(), deployed: this.deployedAfter() };
         }
 
-        try {
-            if (this.p.phase === "forward") {
-                try {
-                    await this.forward(g0);
-                } catch (e: any) {
-                    // A refusal changed nothing; an interruption models a killed process (no rollback).
-                    if (e instanceof ReleaseError || e?.interrupted) throw e;
-                    return await this.onForwardFailure(e);
-                }
-            } else if (this.p.phase === "rollback") {
-                return await this.rollback(this.p.failure ?? { step: "resume", cause: "resumed rollback" });
+        if (this.p.phase === "forward") {
+            try {
+                await this.forward(g0);
+            } catch (e: any) {
+                // A refusal changed nothing; an interruption models a killed process (no rollback).
+                if (e instanceof ReleaseError || e?.interrupted) throw e;
+                return await this.onForwardFailure(e);
             }
-            this.p.phase = "done";
-            const warn = this.p.warnings.length ? ` (warnings: ${this.p.warnings.join("; ")})` : "";
-            this.log(`released ${this.i.version}: AMI ${this.p.amiId ?? this.c.deployed?.amiId}, launch template v${this.p.launchTemplateVersion ?? this.c.deployed?.launchTemplateVersion}, ${this.p.replaced.length} instance(s) replaced${warn}`);
-            return { outcome: "succeeded", progress: this.snapshot(), deployed: this.deployedAfter(), reason: this.p.warnings.join("; ") || undefined };
-        } finally {
-            this.stopHeartbeat();
-            if (this.phase) await this.phase.close().catch(() => undefined);
+        } else if (this.p.phase === "rollback") {
+            return await this.rollback(this.p.failure ?? { step: "resume", cause: "resumed rollback" });
         }
+        this.p.phase = "done";
+        const warn = this.p.warnings.length ? ` (warnings: ${this.p.warnings.join("; ")})` : "";
+        this.log(`released ${this.i.version}: AMI ${this.p.amiId ?? this.c.deployed?.amiId}, launch template v${this.p.launchTemplateVersion ?? this.c.deployed?.launchTemplateVersion}, ${this.p.replaced.length} instance(s) replaced${warn}`);
+        return { outcome: "succeeded", progress: this.snapshot(), deployed: this.deployedAfter(), reason: this.p.warnings.join("; ") || undefined };
     }
 
     private deployedAfter(): Deployed {

@@ -157,6 +157,17 @@ describe("release executor on the simulated AWS", function () {
             assert.equal(w.sim.apiCalls((c) => !/^Describe/.test(c.command)).length, 0, "only reads");
         });
 
+        it("a version the repository does not have: refused before anything changes, the remote phase closed", async () => {
+            const w = runningFleet(2);
+            const remote = new FakeRemotePhase("v1.0.0");
+            remote.failInspect = "checkout failed (exit 128)";
+            const r = await release(w, { remote, over: { version: "v9.9.9" } });
+            assert.equal(r.error?.outcome, "refused", String(r.error));
+            assert.match(r.error.message, /inspecting v9\.9\.9 on i-0management000000 failed: checkout failed \(exit 128\): fatal: couldn't find remote ref v9\.9\.9/);
+            assert.equal(remote.calls[remote.calls.length - 1], "close");
+            assert.equal(w.sim.apiCalls((c) => !/^Describe/.test(c.command)).length, 0);
+        });
+
         it("maintenance policy with breaking migrations: 503 rule on during the release, off after", async () => {
             const w = runningFleet(2);
             const remote = new FakeRemotePhase("v1.0.0");

@@ -26,8 +26,12 @@ export class FakeRemotePhase implements RemotePhase {
         this.current = current;
     }
 
+    /** Make inspect fail (e.g. the version does not exist). */
+    failInspect: string | null = null;
+
     async inspect(version: string): Promise<RemoteInspection> {
         this.calls.push(`inspect ${version}`);
+        if (this.failInspect) throw new RemotePhaseError(this.failInspect, "checkout", `fatal: couldn't find remote ref ${version}`);
         return { currentVersion: this.current, commit: `c0ffee-${version}`, migrations: this.migrations };
     }
 
