@@ -201,6 +201,7 @@ describe("remote commands", function () {
             write("new.json", { "js/app.js": "js/app.222222222222.js", "robots.txt": "robots.111111111111.txt", "new.css": "new.333333333333.css" });
             const run = (...args: string[]) => spawnSync("python3", ["-c", c.CHANGED_STATIC_SCRIPT, ...args], { encoding: "utf8", cwd: dir });
             assert.equal(run("old.json", "new.json", root, "/static/").stdout, `changed-static-paths=["/static/js/app.js"]\n`);
+            assert.equal(fs.readFileSync(path.join(dir, c.CHANGED_STATIC_FILE), "utf8"), `["/static/js/app.js"]`);
             assert.equal(run("", "new.json", root, "/static/").stdout, `changed-static-paths=[]\n`);
             fs.rmSync(path.join(root, "new.333333333333.css"));
             const missing = run("old.json", "new.json", root, "/static/");

@@ -194,6 +194,21 @@ describe("remote phase sequencing", function () {
         assert.ok(lines.includes(`    the transport cut the output: reading ${file} back in 20000-character chunks`));
     });
 
+    it("changed static paths the transport cut are read back from their file", async function () {
+        const paths = Array.from({ length: 1500 }, (_, i) => `/static/img/picture-${i}.png`);
+        const text = JSON.stringify(paths);
+        const file = `/srv/app/releases/v2/${c.CHANGED_STATIC_FILE}`;
+        const remote = new ScriptedRemote((command) => {
+            if (command === c.collectStatic(cfg, "v2", "v1")) return { stdout: `1500 static files copied\nchanged-static-paths=${text}`.slice(0, 24000), truncated: true };
+            if (command === c.readChunk(file, 0, 20000)) return { stdout: text.slice(0, 20000) };
+            if (command === c.readChunk(file, 20000, 20000)) return { stdout: text.slice(20000, 40000) };
+            if (command === c.readChunk(file, 40000, 20000)) return { stdout: text.slice(40000) };
+            return script("v2")(command);
+        });
+        const result = await new RemoteReleasePhase(cfg, remote).apply("v2", { migrationPolicy: "refuse", log: () => undefined });
+        assert.deepEqual(result.changedStaticPaths, paths);
+    });
+
     it("inspect resolves and classifies without migrating or switching", async function () {
         const remote = new ScriptedRemote(script("v3", {}, planJson(addNullable, rename)));
         const inspection = await new RemoteReleasePhase(cfg, remote).inspect("v3");

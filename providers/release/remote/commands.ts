@@ -148,7 +148,13 @@ export function migrate(cfg: ResolvedRemoteSettings, version: string): string {
     return manage(cfg, version, "migrate --noinput");
 }
 
-/** Python run by collectStatic: checks the new manifest's files are in the static root, prints the changed non-hashed paths. */
+/** Where collectStatic also writes the changed paths (JSON), in the release directory. */
+export const CHANGED_STATIC_FILE = ".fleet-changed-static.json";
+
+/**
+ * Python run by collectStatic (in the release directory): checks the new manifest's files are in
+ * the static root, prints the changed non-hashed paths and writes them to CHANGED_STATIC_FILE.
+ */
 export const CHANGED_STATIC_SCRIPT = [
     `import json, os, sys`,
     `prev, new, root, prefix = sys.argv[1:5]`,
@@ -161,6 +167,7 @@ export const CHANGED_STATIC_SCRIPT = [
     `missing = [h for h in cur.values() if not os.path.isfile(os.path.join(root, h))]`,
     `if missing: sys.exit("%d hashed files of the manifest are not in %s (is STATIC_ROOT the shared root?), e.g. %s" % (len(missing), root, missing[0]))`,
     `changed = [] if old is None else sorted(prefix + k for k, v in cur.items() if k in old and old[k] != v)`,
+    `with open(".fleet-changed-static.json", "w") as f: json.dump(changed, f)`,
     `print("changed-static-paths=" + json.dumps(changed))`,
 ].join("\n");
 

@@ -134,13 +134,13 @@ export class RemoteReleasePhase implements RemotePhase {
     }
 
     /** Reads a file the transport could not return whole (SSM), in chunks below its output limit. */
-    private async readBack(path: string, log: Log, chunk = CHUNK): Promise<string> {
+    private async readBack(path: string, log: Log, chunk = CHUNK, step = "migrations"): Promise<string> {
         log(`    the transport cut the output: reading ${path} back in ${chunk}-character chunks`);
         const remote = await this.remote();
         let text = "";
         for (let offset = 0; ; offset += chunk) {
             const r = await remote.run(cmd.readChunk(path, offset, chunk), { timeoutS: 60 });
-            if (r.exitCode !== 0 || r.truncated) throw new RemotePhaseError(`cannot read ${path} back (exit ${r.exitCode})`, "migrations", tail(r.stderr));
+            if (r.exitCode !== 0 || r.truncated) throw new RemotePhaseError(`cannot read ${path} back (exit ${r.exitCode})`, step, tail(r.stderr));
             text += r.stdout;
             if (r.stdout.length < chunk) return text;
         }
@@ -170,7 +170,11 @@ export class RemoteReleasePhase implements RemotePhase {
                 await this.step("migrate", cmd.migrate(this.cfg, version), log);
             }
             const collected = await this.step("collectstatic", cmd.collectStatic(this.cfg, version, previous), log);
-            const changedStaticPaths = JSON.parse(cmd.parseKeyValues(collected.stdout)["changed-static-paths"] ?? "[]") as string[];
+            const changedText = collected.truncated
+                ? await this.readBack(`${cmd.releaseDir(this.cfg, version)}/${cmd.CHANGED_STATIC_FILE}`, log, CHUNK, "collectstatic")
+                : cmd.parseKeyValues(collected.stdout)["changed-static-paths"];
+            if (changedText === undefined) throw new RemotePhaseError("collectstatic printed no changed-static-paths line", "collectstatic", tail(collected.stderr));
+            const changedStaticPaths = JSON.parse(changedText) as string[];
 
             await this.step("switch", cmd.switchCurrent(this.cfg, version), log);
             try {

@@ -11,8 +11,10 @@
  *    reject with RemoteTimeoutError.
  *  - Output limits: GetCommandInvocation returns only the first 24,000 characters of stdout and
  *    the first 8,000 of stderr. Anything past them is cut: the result says `truncated: true` and a
- *    note is added to the progress output. (The phase's own machine-readable output, the plan
- *    JSON and "key=value" lines, stays far below that; long pip/migrate logs are what gets cut.)
+ *    note is added to the progress output. The phase's machine-readable outputs (the migration
+ *    plan, the changed static paths) are also written to files in the release directory and
+ *    read back in 20,000-character chunks when cut; what is lost is the middle and end of long
+ *    pip/migrate logs in the progress output (stderr's first 8,000 characters stay in errors).
  *  - SSM does not stream: output lines are emitted when the command finishes.
  */
 import type { SSMClient } from "@aws-sdk/client-ssm";
