@@ -55,7 +55,7 @@ export const PROJECT_SETTINGS = {
     healthCheckPath: { type: "string", default: "/health/", description: "Path of the Django health view the target group checks (must answer 200)." },
     deregistrationDelay: { type: "integer", default: 30, description: "Seconds the load balancer drains an instance before it is removed (0-3600)." },
     certificateArn: { type: "string", description: "ACM certificate (in the stack's region) covering domainName: enables HTTPS on the load balancer (HTTP redirects) and HTTPS from CloudFront to it." },
-    albIngress: { type: "string", default: "cloudfront", description: "Who may reach the load balancer: cloudfront (CloudFront origin-facing prefix list, origin port only) or internet (0.0.0.0/0 on 80 and 443)." },
+    albIngress: { type: "string", default: "cloudfront", description: "Who may reach the load balancer: cloudfront (CloudFront origin-facing prefix list on the origin port, and only requests carrying this distribution's secret X-Origin-Verify header are served) or internet (0.0.0.0/0 on 80 and 443)." },
     domainName: { type: "string", description: "Public host name of the site (CloudFront alias); requires cdnCertificateArn. The CloudFront domain is used when unset." },
     cdnCertificateArn: { type: "string", description: "ACM certificate in us-east-1 covering domainName, for CloudFront." },
     cdnPriceClass: { type: "string", default: "PriceClass_100", description: "CloudFront price class: PriceClass_100, PriceClass_200 or PriceClass_All." },

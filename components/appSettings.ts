@@ -33,7 +33,7 @@ export class AppSettings extends pulumi.ComponentResource {
         // 64 letters and digits: ~380 bits, and nothing to quote in an env file.
         const secretKey = new random.RandomPassword(`${name}-secret-key`, { length: 64, special: false }, o);
         const params = [
-            param("SECRET_KEY", "SecureString", secretKey.result, "Django SECRET_KEY"),
+            param("SECRET_KEY", "SecureString", pulumi.secret(secretKey.result), "Django SECRET_KEY"),
             param("ALLOWED_HOSTS", "String", pulumi.output(args.allowedHosts).apply((h) => h.join(",")), "Django ALLOWED_HOSTS, comma-separated"),
             param("CSRF_TRUSTED_ORIGINS", "String", args.siteUrl, "Django CSRF_TRUSTED_ORIGINS, comma-separated"),
             param("SITE_URL", "String", args.siteUrl, "Public URL of the site"),

@@ -24,6 +24,8 @@ export interface CdnArgs {
     readonly certificateArn?: pulumi.Input<string>;
     /** @default "PriceClass_100" */
     readonly priceClass?: string;
+    /** Header sent with every origin request (the load balancer's proof that it comes from here). @default - none */
+    readonly originHeader?: { readonly name: string; readonly value: pulumi.Input<string> };
     /** @default {} */
     readonly tags?: Record<string, string>;
 }
@@ -58,6 +60,7 @@ export class Cdn extends pulumi.ComponentResource {
             origins: [{
                 originId,
                 domainName: args.originDomainName,
+                customHeaders: args.originHeader ? [{ name: args.originHeader.name, value: args.originHeader.value }] : undefined,
                 customOriginConfig: {
                     httpPort: 80,
                     httpsPort: 443,

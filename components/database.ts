@@ -67,7 +67,7 @@ export class Database extends pulumi.ComponentResource {
         // Letters and digits only: nothing to escape anywhere (URL, env file, shell).
         const password = args.password !== undefined
             ? pulumi.secret(args.password)
-            : new random.RandomPassword(`${name}-password`, { length: 32, special: false }, o).result;
+            : pulumi.secret(new random.RandomPassword(`${name}-password`, { length: 32, special: false }, o).result);
 
         const subnetGroup = new aws.rds.SubnetGroup(`${name}-subnets`, { subnetIds: args.subnetIds, description: "Private subnets of the Django database", tags }, o);
         const major = (args.engineVersion ?? "16").split(".")[0];

@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import type { ProjectSettings } from "../config";
 import { AppSettings, APP_PARAMETER_NAMES } from "./appSettings";
 import { Cdn } from "./cdn";
@@ -12,6 +13,9 @@ import { SecurityGroups } from "./securityGroups";
 import { StaticFiles } from "./staticFiles";
 import { APP_DIR, renderUserData } from "./userData";
 import { WebFleet } from "./webFleet";
+
+/** The header CloudFront adds to origin requests when the load balancer takes only CloudFront traffic. */
+export const ORIGIN_HEADER_NAME = "X-Origin-Verify";
 
 /** Owner of the official Debian cloud images (https://wiki.debian.org/Cloud/AmazonEC2Image). */
 export const DEBIAN_OWNER = "136693071363";
@@ -129,6 +133,12 @@ export class DjangoStack extends pulumi.ComponentResource {
             tags,
         }, o);
 
+        // CloudFront-only ingress: the prefix list admits every CloudFront distribution, the
+        // secret header only this one.
+        const originHeader = args.albIngress === "cloudfront"
+            ? { name: ORIGIN_HEADER_NAME, value: pulumi.secret(new random.RandomPassword(`${name}-origin-secret`, { length: 40, special: false }, o).result) }
+            : undefined;
+
         this.loadBalancer = new LoadBalancer(`${name}-lb`, {
             vpcId: this.network.vpcId,
             subnetIds: this.network.publicSubnetIds,
@@ -137,6 +147,7 @@ export class DjangoStack extends pulumi.ComponentResource {
             healthCheckPath: args.healthCheckPath,
             deregistrationDelay: args.deregistrationDelay,
             certificateArn: args.certificateArn,
+            originHeader,
             tags,
         }, o);
 
@@ -147,6 +158,7 @@ export class DjangoStack extends pulumi.ComponentResource {
             aliases: args.domainName ? [args.domainName] : [],
             certificateArn: args.cdnCertificateArn,
             priceClass: args.cdnPriceClass,
+            originHeader,
             tags,
         }, o);
 

@@ -19,9 +19,19 @@ export interface LoadBalancerArgs {
      * permanent redirect to HTTPS. @default - HTTP only, forwarding to the target group
      */
     readonly certificateArn?: pulumi.Input<string>;
+    /**
+     * A header only CloudFront sends (a secret value): traffic without it gets 403, so the load
+     * balancer serves only this stack's distribution, not other CloudFront distributions that
+     * share the origin-facing prefix list. The forward rule sits at priority 100, leaving 1-99
+     * for the release's maintenance rule. @default - every request is forwarded
+     */
+    readonly originHeader?: { readonly name: string; readonly value: pulumi.Input<string> };
     /** @default {} */
     readonly tags?: Record<string, string>;
 }
+
+/** Priority of the forward rule that checks the origin header. */
+export const ORIGIN_RULE_PRIORITY = 100;
 
 /**
  * The internet-facing ALB, its target group (health check on the Django health view: 2 x 30 s
@@ -75,6 +85,9 @@ export class LoadBalancer extends pulumi.ComponentResource {
         }, o);
 
         const forward = [{ type: "forward", targetGroupArn: this.targetGroup.arn }];
+        const serve = args.originHeader
+            ? [{ type: "fixed-response", fixedResponse: { statusCode: "403", contentType: "text/plain", messageBody: "Forbidden" } }]
+            : forward;
         if (args.certificateArn !== undefined) {
             this.listener = new aws.lb.Listener(`${name}-https`, {
                 loadBalancerArn: this.loadBalancer.arn,
@@ -82,7 +95,7 @@ export class LoadBalancer extends pulumi.ComponentResource {
                 protocol: "HTTPS",
                 sslPolicy: TLS_POLICY,
                 certificateArn: args.certificateArn,
-                defaultActions: forward,
+                defaultActions: serve,
                 tags,
             }, o);
             new aws.lb.Listener(`${name}-http`, {
@@ -97,7 +110,16 @@ export class LoadBalancer extends pulumi.ComponentResource {
                 loadBalancerArn: this.loadBalancer.arn,
                 port: 80,
                 protocol: "HTTP",
-                defaultActions: forward,
+                defaultActions: serve,
+                tags,
+            }, o);
+        }
+        if (args.originHeader) {
+            new aws.lb.ListenerRule(`${name}-from-cdn`, {
+                listenerArn: this.listener.arn,
+                priority: ORIGIN_RULE_PRIORITY,
+                conditions: [{ httpHeader: { httpHeaderName: args.originHeader.name, values: [args.originHeader.value] } }],
+                actions: forward,
                 tags,
             }, o);
         }

@@ -61,6 +61,11 @@ describe("component: Cdn", () => {
         assert.strictEqual(d.orderedCacheBehaviors[0].pathPattern, "/assets/*");
     });
 
+    it("sends the origin header with every origin request", async () => {
+        const built = await buildComponent((opts) => new Cdn("cdn", { originDomainName: "alb", originHeader: { name: "X-Origin-Verify", value: "s3cret" } }, opts));
+        assert.deepStrictEqual(built.resources.one(DIST).inputs.origins[0].customHeaders, [{ name: "X-Origin-Verify", value: "s3cret" }]);
+    });
+
     it("refuses aliases without a certificate", () => {
         assert.throws(() => new Cdn("cdn", { originDomainName: "alb", aliases: ["www.example.com"] }), /aliases \(www\.example\.com\) need a certificateArn/);
     });

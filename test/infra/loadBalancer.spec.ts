@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { LoadBalancer, TLS_POLICY } from "../../components";
+import { LoadBalancer, ORIGIN_RULE_PRIORITY, TLS_POLICY } from "../../components";
 import { buildComponent, promiseOf } from "../support/pulumi-mocks";
 
 const ARGS = { vpcId: "vpc-1", subnetIds: ["subnet-a", "subnet-b"], securityGroupId: "sg-alb" };
@@ -38,6 +38,18 @@ describe("component: LoadBalancer", () => {
             assert.strictEqual(await promiseOf(built.component.listenerArn), listener.state.arn);
             assert.strictEqual(built.component.https, false);
         });
+    });
+
+    it("with an origin header: 403 by default, forward only when the header matches (below the maintenance rule's priority)", async () => {
+        const built = await buildComponent((opts) => new LoadBalancer("lb", { ...ARGS, originHeader: { name: "X-Origin-Verify", value: "s3cret" } }, opts));
+        const listener = built.resources.one("aws:lb/listener:Listener");
+        assert.deepStrictEqual(listener.inputs.defaultActions, [{ type: "fixed-response", fixedResponse: { statusCode: "403", contentType: "text/plain", messageBody: "Forbidden" } }]);
+        const rule = built.resources.one("aws:lb/listenerRule:ListenerRule").inputs;
+        assert.strictEqual(rule.listenerArn, listener.state.arn);
+        assert.strictEqual(rule.priority, ORIGIN_RULE_PRIORITY);
+        assert.ok(ORIGIN_RULE_PRIORITY > 1, "priority 1 stays free for the release's maintenance rule");
+        assert.deepStrictEqual(rule.conditions, [{ httpHeader: { httpHeaderName: "X-Origin-Verify", values: ["s3cret"] } }]);
+        assert.deepStrictEqual(rule.actions, [{ type: "forward", targetGroupArn: built.resources.one("aws:lb/targetGroup:TargetGroup").state.arn }]);
     });
 
     describe("with a certificate and custom settings", () => {

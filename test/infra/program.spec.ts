@@ -61,7 +61,8 @@ for (const stack of ["prod", "staging"] as const) {
             assert.strictEqual(c[T.ingress], want.ingressRules);
             assert.strictEqual(c[T.listener], want.listeners);
             assert.strictEqual(c[T.param], 5, "DATABASE_URL, SECRET_KEY, ALLOWED_HOSTS, CSRF_TRUSTED_ORIGINS, SITE_URL");
-            assert.strictEqual(c[T.random], 2, "database password and SECRET_KEY (none configured)");
+            assert.strictEqual(c[T.random], 3, "database password, SECRET_KEY and the origin header's secret");
+            assert.strictEqual(c["aws:lb/listenerRule:ListenerRule"], 1, "forward only with CloudFront's origin header");
         });
 
         it("exports the outputs the operator and the release need", () => {
@@ -126,8 +127,10 @@ for (const stack of ["prod", "staging"] as const) {
             const alb = run.resources.one(T.alb);
             assert.deepStrictEqual([...alb.inputs.subnets].sort(), subnetIds(run, "public").sort());
             const main = run.resources.named(`django-fleet-lb-${want.listenerName}`);
-            assert.strictEqual(main.inputs.defaultActions[0].type, "forward");
-            assert.strictEqual(main.inputs.defaultActions[0].targetGroupArn, run.resources.one(T.tg).state.arn);
+            assert.strictEqual(main.inputs.defaultActions[0].type, "fixed-response", "requests without CloudFront's header get 403");
+            const rule = run.resources.one("aws:lb/listenerRule:ListenerRule");
+            assert.strictEqual(rule.inputs.listenerArn, main.state.arn);
+            assert.deepStrictEqual(rule.inputs.actions, [{ type: "forward", targetGroupArn: run.resources.one(T.tg).state.arn }]);
             if (stack === "prod") {
                 assert.strictEqual(main.inputs.protocol, "HTTPS");
                 assert.strictEqual(main.inputs.sslPolicy, TLS_POLICY);
@@ -141,9 +144,15 @@ for (const stack of ["prod", "staging"] as const) {
 
         it("fronts the load balancer with CloudFront", () => {
             const cdn = run.resources.one(T.cdn);
-            assert.strictEqual(cdn.inputs.origins[0].domainName, run.values.albDnsName);
-            assert.strictEqual(cdn.inputs.origins[0].customOriginConfig.originProtocolPolicy, want.originPolicy);
+            const origins = plain(cdn.inputs.origins); // secret: they carry the origin header's value
+            assert.strictEqual(origins[0].domainName, run.values.albDnsName);
+            assert.strictEqual(origins[0].customOriginConfig.originProtocolPolicy, want.originPolicy);
             assert.deepStrictEqual(cdn.inputs.aliases ?? [], stack === "prod" ? ["www.example.com"] : []);
+            const header = origins[0].customHeaders[0];
+            assert.strictEqual(header.name, "X-Origin-Verify");
+            const rule = run.resources.one("aws:lb/listenerRule:ListenerRule");
+            assert.deepStrictEqual(plain(rule.inputs.conditions), [{ httpHeader: { httpHeaderName: "X-Origin-Verify", values: [header.value] } }]);
+            assert.strictEqual(header.value, run.resources.named("django-fleet-origin-secret").state.result);
         });
 
         it("stores the app settings under /django-fleet/<stack>/ and points the boot script at them and at EFS", () => {

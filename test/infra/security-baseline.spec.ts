@@ -5,7 +5,7 @@
  * private subnets; the database password never outside a secret (user data, inputs, outputs).
  */
 import * as assert from "assert";
-import { plain, plainOccurrences, ProgramRun, runProgram } from "../support/pulumi-mocks";
+import { isSecretValue, plain, plainOccurrences, ProgramRun, runProgram } from "../support/pulumi-mocks";
 
 const CONFIGURED_PASSWORD = "Configured-db-Passw0rd-42";
 const ADMIN = "198.51.100.0/24";
@@ -83,6 +83,21 @@ for (const [title, stack, overrides, secretKeys] of VARIANTS) {
             }
             if (overrides["django-fleet:albIngress"] === "internet") assert.strictEqual(open.length, 4);
             else assert.strictEqual(open.length, 0, "CloudFront-only: the prefix list, not 0.0.0.0/0");
+        });
+
+        it("with CloudFront-only ingress, forwards only requests carrying this distribution's secret header", () => {
+            const rules = run.resources.ofType("aws:lb/listenerRule:ListenerRule");
+            const origins = run.resources.one("aws:cloudfront/distribution:Distribution").inputs.origins;
+            const cdnHeaders = plain(origins)[0].customHeaders ?? [];
+            if (overrides["django-fleet:albIngress"] === "internet") {
+                assert.deepStrictEqual([rules.length, cdnHeaders.length], [0, 0]);
+                return;
+            }
+            assert.strictEqual(rules.length, 1);
+            assert.ok(isSecretValue(rules[0].inputs.conditions), "the header value travels as a secret in the rule");
+            assert.ok(isSecretValue(origins), "and in the distribution's origins");
+            assert.strictEqual(plain(rules[0].inputs.conditions)[0].httpHeader.values[0], cdnHeaders[0].value);
+            for (const l of run.resources.ofType("aws:lb/listener:Listener")) assert.notStrictEqual(l.inputs.defaultActions[0].type, "forward", l.name);
         });
 
         it("never opens SSH to anywhere: port 22 only from the admin range", () => {
