@@ -32,6 +32,9 @@ behind HAProxy on 127.0.0.1) under live traffic, and reports what the traffic sa
   --max-surge N|P%       new instances per wave (default 1)
   --migration-policy P   refuse | maintenance | allow (default refuse)
   --database D           sqlite | postgres (default sqlite; postgres starts a private server)
+  --transport T          local | ssh: how the remote phase reaches the management instance
+                         (default local; ssh starts a private sshd on 127.0.0.1)
+  --healthy-timeout S    seconds a wave's new instances may take to be healthy (default 60)
   --settings MODULE      the app's settings module (default: read from manage.py)
   --wsgi TARGET          gunicorn's WSGI target (default: <settings package>.wsgi:application)
   --rate N               page visits per second (default 15)
@@ -86,6 +89,13 @@ export function parseArgs(argv: string[]): CliArgs {
                 options.database = v as "sqlite" | "postgres";
                 break;
             }
+            case "--transport": {
+                const v = value();
+                if (v !== "local" && v !== "ssh") problems.push(`--transport must be local or ssh, got "${v}"`);
+                options.transport = v as "local" | "ssh";
+                break;
+            }
+            case "--healthy-timeout": options.healthyTimeoutS = int("--healthy-timeout", 1); break;
             case "--settings": options.settings = value(); break;
             case "--wsgi": options.wsgi = value(); break;
             case "--rate": options.visitsPerS = int("--rate", 1); break;
@@ -120,7 +130,7 @@ async function main(): Promise<number> {
         process.stdout.write(USAGE + "\n");
         return 0;
     }
-    const missing = missingPrerequisites({ database: args.options.database ?? "sqlite" });
+    const missing = missingPrerequisites({ database: args.options.database ?? "sqlite", transport: args.options.transport });
     if (missing.length) {
         process.stderr.write(formatMissing(missing) + "\n");
         return 2;

@@ -35,7 +35,7 @@ function runs(cmd: string, args: string[]): boolean {
 }
 
 /** Returns the missing prerequisites (empty when all is there). */
-export function missingPrerequisites(opts: { database: "sqlite" | "postgres" } & PrereqPaths): Prerequisite[] {
+export function missingPrerequisites(opts: { database: "sqlite" | "postgres"; transport?: "local" | "ssh" } & PrereqPaths): Prerequisite[] {
     const haproxy = opts.haproxy ?? "/usr/sbin/haproxy";
     const python = opts.python ?? "/usr/bin/python3";
     const git = opts.git ?? "git";
@@ -61,6 +61,10 @@ export function missingPrerequisites(opts: { database: "sqlite" | "postgres" } &
     if (opts.database === "postgres") {
         const initdb = opts.initdb ?? "/usr/lib/postgresql/15/bin/initdb";
         if (!fs.existsSync(initdb)) missing.push({ name: "PostgreSQL 15", probe: initdb, install: apt("postgresql") });
+    }
+    if (opts.transport === "ssh") {
+        if (!fs.existsSync("/usr/sbin/sshd")) missing.push({ name: "OpenSSH server", probe: "/usr/sbin/sshd", install: apt("openssh-server") });
+        if (!fs.existsSync("/usr/bin/ssh-keygen")) missing.push({ name: "ssh-keygen", probe: "/usr/bin/ssh-keygen", install: apt("openssh-client") });
     }
     return missing;
 }

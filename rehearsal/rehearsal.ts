@@ -45,6 +45,12 @@ export interface RehearsalOptions {
     migrationPolicy?: MigrationPolicy;
     /** @default "sqlite" */
     database?: "sqlite" | "postgres";
+    /**
+     * How the remote phase reaches the management instance: the local shell, or SSH to a private
+     * sshd on 127.0.0.1 (fresh host key, pinned; key-only login) started for the run.
+     * @default "local"
+     */
+    transport?: "local" | "ssh";
     /** The app's settings module. @default read from manage.py */
     settings?: string;
     /** gunicorn's WSGI target. @default "<settings package>.wsgi:application" */
@@ -107,6 +113,7 @@ export class Rehearsal {
     private traffic: Traffic | null = null;
     private phases: RemotePhase[] = [];
     private pg: { stop(): void } | null = null;
+    private sshd: { stop(): Promise<void> } | null = null;
     private cleaned: Promise<void> | null = null;
     private readonly log: (line: string) => void;
     private readonly logFile: string;
@@ -122,6 +129,7 @@ export class Rehearsal {
             maxSurge: 1,
             migrationPolicy: "refuse",
             database: "sqlite",
+            transport: "local",
             visitsPerS: 15,
             healthyTimeoutS: 60,
             keep: false,
@@ -235,8 +243,17 @@ export class Rehearsal {
             commandTimeoutS: 300,
             healthTimeoutS: 30,
         };
+        if (o.transport === "ssh") {
+            const { startSshd } = await import("../test/support/services");
+            const sshd = await startSshd();
+            this.sshd = sshd;
+            remote.transport = "ssh";
+            remote.ssh = { host: sshd.host, port: sshd.port, user: sshd.user, privateKey: sshd.privateKey, hostKeySha256: sshd.hostKeySha256 };
+            this.log(`management instance: over SSH to ${sshd.user}@127.0.0.1:${sshd.port} (host key ${sshd.hostKeySha256} pinned)`);
+        }
         const remotePhase = async () => {
-            const phase = await createRemotePhase(remote, { remote: new LocalRemote({ cwd: appDir, defaultTimeoutS: 300 }) });
+            const transport = o.transport === "ssh" ? {} : { remote: new LocalRemote({ cwd: appDir, defaultTimeoutS: 300 }) };
+            const phase = await createRemotePhase(remote, transport);
             this.phases.push(phase);
             return phase;
         };
@@ -286,7 +303,7 @@ export class Rehearsal {
      * after), then asks every instance directly what it serves. Several releases may follow one
      * set-up; each reports its own traffic.
      */
-    async release(to: string): Promise<RehearsalResult> {
+    async release(to: string, opts: { healthyTimeoutS?: number } = {}): Promise<RehearsalResult> {
         if (!this.env || !this.deployed) throw new Error("setUp() first");
         const o = this.o;
         const { cloud, remotePhase, inputs } = this.env;
@@ -320,7 +337,7 @@ export class Rehearsal {
         let outcome: RehearsalResult["release"]["outcome"];
         let reason: string | undefined;
         try {
-            const r: ExecResult = await runRelease({ cloud, remotePhase, clock: pollingClock(), log: onLine, inputs: inputs(to), deployed: this.deployed, owner: "rehearsal/local/release" });
+            const r: ExecResult = await runRelease({ cloud, remotePhase, clock: pollingClock(), log: onLine, inputs: inputs(to, opts.healthyTimeoutS ?? o.healthyTimeoutS), deployed: this.deployed, owner: "rehearsal/local/release" });
             outcome = r.outcome;
             reason = r.reason;
             if (r.outcome === "succeeded") this.deployed = r.deployed;
@@ -376,6 +393,7 @@ export class Rehearsal {
         // remote command still running: everything whose command line names the work directory.
         const killed = await killMentioning(this.workDir);
         if (killed.length) this.log(`cleanup: stopped ${killed.length} more process(es) of the run`);
+        if (this.sshd) await this.sshd.stop().catch((e) => this.log(`cleanup: sshd: ${(e as Error).message}`));
         if (this.pg) {
             try {
                 this.pg.stop();

@@ -50,7 +50,7 @@ describe("rehearsal: the example app released onto a local fleet under live traf
     before(async function () {
         work = fs.mkdtempSync(path.join(os.tmpdir(), "rehearsal-test-"));
         const repo = exampleRepoWithFleetBreakage(path.join(work, "repo"));
-        rehearsal = new Rehearsal({ repo, from: "v1", instances: 3, maxSurge: 1, visitsPerS: 20, healthyTimeoutS: 15, workDir: work, log: (l) => lines.push(l) });
+        rehearsal = new Rehearsal({ repo, from: "v1", instances: 3, maxSurge: 1, visitsPerS: 20, workDir: work, log: (l) => lines.push(l) });
         await rehearsal.setUp();
     });
 
@@ -115,7 +115,8 @@ describe("rehearsal: the example app released onto a local fleet under live traf
 
     it("a version that never gets healthy on the fleet is rolled back mid-ramp: 0 failed requests, every instance serves v2", async () => {
         const template = await rehearsal.cloud!.describeLaunchTemplate(rehearsal.cloud!.launchTemplateId);
-        const r = await rehearsal.release("v2-fleet-broken");
+        // The broken build's target is unhealthy about 3 s after it registers; a healthy one takes 4 s.
+        const r = await rehearsal.release("v2-fleet-broken", { healthyTimeoutS: 6 });
         assert.strictEqual(r.release.outcome, "rolled-back", explain(r));
         assert.match(r.release.reason ?? "", /healthy|unhealthy/, r.release.reason);
         assert.strictEqual(r.traffic.failed, 0, explain(r));
