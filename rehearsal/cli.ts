@@ -144,7 +144,7 @@ async function main(): Promise<number> {
     const rehearsal = new Rehearsal({ ...args.options, log: progress });
     progress(`work dir ${rehearsal.workDir}${args.options.keep ? " (kept)" : ""}`);
 
-    let stopping = false;
+    let stopping = false; // set by SIGINT/SIGTERM: cleanup runs, then the process exits 130/143
     const onSignal = (signal: NodeJS.Signals) => {
         if (stopping) return;
         stopping = true;
@@ -161,7 +161,9 @@ async function main(): Promise<number> {
         else process.stdout.write(formatReport(result, result.loadBalancerUrl) + "\n");
         return result.ok ? 0 : 1;
     } catch (e) {
-        progress(`rehearsal failed: ${(e as Error).stack ?? e}`);
+        if (stopping) return new Promise<number>(() => undefined); // the signal handler exits
+        const err = e as Error;
+        (args.json ? process.stderr : process.stdout).write(`rehearsal failed: ${args.verbose ? err.stack : err.message}\n`);
         await rehearsal.cleanup();
         if (args.json) process.stdout.write(JSON.stringify({ ok: false, error: (e as Error).message }) + "\n");
         return 1;

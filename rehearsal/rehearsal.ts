@@ -176,6 +176,7 @@ export class Rehearsal {
         } else if (fs.existsSync(repoUrl)) {
             repoUrl = path.resolve(repoUrl);
         }
+        checkVersions(repoUrl, [o.from, o.to]);
         const settings = o.settings ?? settingsModuleOf(repoUrl, o.from);
         const wsgi = o.wsgi ?? `${settings.split(".").slice(0, -1).join(".") || settings}.wsgi:application`;
 
@@ -402,6 +403,19 @@ export class Rehearsal {
             }
         }
         if (!this.o.keep) fs.rmSync(this.workDir, { recursive: true, force: true });
+    }
+}
+
+/** Fails early, naming the version, when `from` or `to` is not in a local repository. */
+export function checkVersions(repoUrl: string, versions: string[]): void {
+    const dir = repoUrl.replace(/^file:\/\//, "");
+    if (!fs.existsSync(dir)) return; // a remote URL: the remote phase's checkout reports it
+    for (const v of versions) {
+        try {
+            execFileSync("git", ["-C", dir, "rev-parse", "--verify", "--quiet", `${v}^{commit}`], { stdio: "ignore" });
+        } catch {
+            throw new Error(`version "${v}" is not a tag, branch or commit of ${dir}`);
+        }
     }
 }
 

@@ -6,7 +6,11 @@ import * as assert from "assert";
 import { haproxyConfig, mapState, DEFAULT_HEALTH_CHECK } from "../../providers/release/local/haproxy";
 import { parseArgs, isHeadline } from "../../rehearsal/cli";
 import { formatMissing, missingPrerequisites } from "../../rehearsal/prereqs";
-import { settingsModuleOf, sqliteSettings } from "../../rehearsal/rehearsal";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { buildExampleRepo } from "../../example/build-repo";
+import { checkVersions, settingsModuleOf, sqliteSettings } from "../../rehearsal/rehearsal";
 import { hashedAssets, summarize, versionOf, RequestRecord } from "../../rehearsal/traffic";
 
 describe("rehearsal units", () => {
@@ -99,6 +103,18 @@ describe("rehearsal units", () => {
                 sqliteSettings("mysite.settings", "/w/db.sqlite3"),
                 `"""The rehearsal's database: SQLite, shared by the management instance and the fleet."""\nfrom mysite.settings import *  # noqa: F401,F403\n\nDATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "/w/db.sqlite3", "OPTIONS": {"timeout": 30}}}\n`,
             );
+        });
+
+        it("reads the example's settings module from manage.py and names a version the repository lacks", () => {
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rehearsal-units-"));
+            try {
+                const repo = buildExampleRepo(path.join(dir, "repo"));
+                assert.strictEqual(settingsModuleOf(repo.url, "v1"), "mysite.settings");
+                checkVersions(repo.url, ["v1", "v4"]);
+                assert.throws(() => checkVersions(repo.url, ["v1", "v9"]), /version "v9" is not a tag, branch or commit of /);
+            } finally {
+                fs.rmSync(dir, { recursive: true, force: true });
+            }
         });
 
         it("says to pass --settings when manage.py cannot be read", () => {
