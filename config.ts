@@ -518,8 +518,3 @@ export function parseConfig(raw: Raw, stack: string): StackSettings {
         release: { version, maxSurge, migrationPolicy, transport, ssh, bakeTimeout, healthyTimeout, keepImages, installCommand, keepReleases },
     };
 }
-
-/** The full config keys parseConfig understands, for index.ts to read them. */
-export function allKeys(): { project: ProjectKey[]; release: ReleaseKey[] } {
-    return { project: Object.keys(PROJECT_SETTINGS) as ProjectKey[], release: Object.keys(RELEASE_SETTINGS) as ReleaseKey[] };
-}

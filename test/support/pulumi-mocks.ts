@@ -70,9 +70,6 @@ export class Recorder {
         for (const r of this.resources) counts[r.type] = (counts[r.type] ?? 0) + 1;
         return counts;
     }
-    byId(id: string): RecordedResource | undefined {
-        return this.resources.find((r) => r.id === id);
-    }
 }
 
 export const recorded = new Recorder();
