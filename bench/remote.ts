@@ -121,7 +121,7 @@ async function main() {
         await recorded.apply("v2", { migrationPolicy: "refuse", log: () => undefined });
         await recorded.close();
         const commands = recorder.commands;
-        say(`bench:remote: ${commands.length} commands per release (${commands.map((c) => c.split("\n")[0].slice(0, 40)).length} recorded), ${runs} runs each, interleaved`);
+        say(`bench:remote: ${commands.length} commands per release, ${runs} runs of each variant, interleaved`);
 
         const phaseTimes: number[] = [];
         const bareTimes: number[] = [];
