@@ -1,7 +1,10 @@
 /** The django_fleet package's own tests (Django's test runner, Debian's Django), run inside npm test. */
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
+import { execFileSync, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
+import { releaseVenvSettings } from "../support/services";
 
 describe("django_fleet (Python tests with Django's test runner)", function () {
     this.timeout(60000);
@@ -16,5 +19,20 @@ describe("django_fleet (Python tests with Django's test runner)", function () {
         assert.match(r.stderr, /^OK$/m);
         assert.ok(count >= 25, `only ${count} Python tests ran`);
         this.test!.title += ` (${count} Python tests)`;
+    });
+
+    it("is pip-installable (offline, into a virtualenv), management command included", function () {
+        const work = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-pip-"));
+        try {
+            fs.cpSync(path.join(__dirname, "..", "..", "django"), path.join(work, "src"), { recursive: true });
+            const venv = releaseVenvSettings();
+            execFileSync(venv.python, ["-m", "venv", ...venv.venvArgs.split(" "), path.join(work, "venv")]);
+            const py = path.join(work, "venv", "bin", "python");
+            execFileSync(py, ["-m", "pip", "install", "-q", "--no-index", "--no-build-isolation", "--disable-pip-version-check", path.join(work, "src")], { stdio: "pipe" });
+            const where = execFileSync(py, ["-c", "import django_fleet.management.commands.fleet_migration_plan as m, django_fleet; print(django_fleet.__file__)"], { cwd: work, encoding: "utf8" });
+            assert.match(where.trim(), new RegExp(`^${path.join(work, "venv", "lib")}/python3\\.\\d+/site-packages/django_fleet/__init__\\.py$`));
+        } finally {
+            fs.rmSync(work, { recursive: true, force: true });
+        }
     });
 });
