@@ -7,8 +7,8 @@ hashed files appear in the shared root while old instances keep running: a CDN t
 - on a miss under STATIC_URL, looks the file up on disk, for hashed names only
   (``name.<12 hex>.ext``), inside STATIC_ROOT only (no traversal), and remembers it: a
   hashed file never changes, so it is served ``immutable`` like the others;
-- re-reads a non-hashed file (``robots.txt``) whose size or mtime changed since start-up,
-  instead of serving the new content cut to the old length;
+- re-reads a non-hashed file (``robots.txt``) whose size or mtime changed since start-up
+  (checked at most once a second), instead of serving the new content cut to the old length;
 - marks every 404 under STATIC_URL ``Cache-Control: no-store`` so the CDN does not keep it.
 
 Use it in place of ``whitenoise.middleware.WhiteNoiseMiddleware``.
@@ -17,6 +17,7 @@ Use it in place of ``whitenoise.middleware.WhiteNoiseMiddleware``.
 import os
 import re
 import stat
+import time
 
 from whitenoise.middleware import WhiteNoiseMiddleware
 
@@ -24,9 +25,13 @@ HASHED_NAME = re.compile(r"\.[0-9a-f]{12}(\.[A-Za-z0-9]+)?$")
 
 
 class FleetWhiteNoiseMiddleware(WhiteNoiseMiddleware):
+    #: Seconds between two checks of a non-hashed file for changes.
+    RECHECK_S = 1.0
+
     def __init__(self, *args, **kwargs):
         self.late_urls = set()
         self.file_paths = {}
+        self.last_checked = {}
         super().__init__(*args, **kwargs)
 
     def __call__(self, request):
@@ -100,6 +105,10 @@ class FleetWhiteNoiseMiddleware(WhiteNoiseMiddleware):
         if known is None or self.is_hashed_url(url):
             return static_file
         path, size, mtime_ns = known
+        now = time.monotonic()
+        if now - self.last_checked.get(url, 0.0) < self.RECHECK_S:
+            return static_file  # at most one stat per file and second (STATIC_ROOT may be on EFS)
+        self.last_checked[url] = now
         try:
             st = os.stat(path)
         except OSError:

@@ -92,7 +92,17 @@ class FleetWhiteNoiseTests(SimpleTestCase):
         self.assertEqual(self.get("/static/link.0123456789ab.txt").status_code, 404)
 
     def test_changed_unhashed_file_is_served_whole(self):
+        self.middleware.RECHECK_S = 0
         path = self.write("robots.txt", "User-agent: *\nDisallow: /admin/\n")
         os.utime(path, ns=(1, 1))
         response = self.get("/static/robots.txt")
         self.assertEqual(self.body(response), b"User-agent: *\nDisallow: /admin/\n")
+        self.assertEqual(response["Content-Length"], "32")  # not the start-up length (14): clients would cut the body
+
+    def test_unhashed_files_are_rechecked_at_most_once_a_second(self):
+        self.assertEqual(self.get("/static/robots.txt")["Content-Length"], "14")  # checked now
+        path = self.write("robots.txt", "changed within the second\n")
+        os.utime(path, ns=(2, 2))
+        self.assertEqual(self.get("/static/robots.txt")["Content-Length"], "14")  # not re-checked yet
+        self.middleware.last_checked.clear()  # a second later
+        self.assertEqual(self.get("/static/robots.txt")["Content-Length"], "26")
