@@ -157,6 +157,22 @@ describe("release executor on the simulated AWS", function () {
             assert.equal(w.sim.apiCalls((c) => !/^Describe/.test(c.command)).length, 0, "only reads");
         });
 
+        it("a long release keeps its lock alive (refreshed every third of its TTL)", async () => {
+            const w = runningFleet(4);
+            let expiredSeen = false;
+            const r = await release(w, {
+                over: { rollout: { lockTtlS: 240 } },
+                checkpoint: () => {
+                    const v = w.sim.group.tags.get(LOCK_TAG);
+                    if (v && Date.parse(v.split(";")[2]) <= Date.now()) expiredSeen = true;
+                },
+            });
+            assert.equal(r.result?.outcome, "succeeded", r.error?.message);
+            assert.equal(expiredSeen, false, "the lock never looked stale while the release ran");
+            const refreshes = w.sim.apiCalls((c) => c.command === "CreateOrUpdateTags" && c.input.Tags[0].Key === LOCK_TAG).length;
+            assert.ok(refreshes >= 10, `lock written ${refreshes} times over a ~17 min release`);
+        });
+
         it("a version the repository does not have: refused before anything changes, the remote phase closed", async () => {
             const w = runningFleet(2);
             const remote = new FakeRemotePhase("v1.0.0");
