@@ -30,7 +30,7 @@
  *    once (one SetDesiredCapacity per release, not per wave); the last batch decrements back to D.
  */
 import type { Clock, Cloud, GroupInstance, GroupState, RemotePhase, RemotePhaseResult, TargetHealthState } from "./ports";
-import { RemotePhaseError } from "./ports";
+import { MAINTENANCE_MARKER, RemotePhaseError } from "./ports";
 import {
     Deployed,
     PlanKind,
@@ -449,6 +449,7 @@ export class Executor {
             const why = cur.owner === this.c.owner ? "an interrupted run of this release" : `a stale lock of ${cur.owner} (expired ${new Date(cur.expiresMs).toISOString()})`;
             this.log(`taking over ${why} (run ${cur.runId})`);
             this.inherit(decodeTagProgress(g.tags[PROGRESS_TAG]));
+            await this.adoptMaintenancePage();
         } else if (!cur && this.p.done.length === 0) {
             // A tag progress without a lock: a run died between unlocking steps; inherit it too.
             this.inherit(decodeTagProgress(g.tags[PROGRESS_TAG]));
@@ -464,6 +465,26 @@ export class Executor {
         this.lockHeld = true;
         if (!this.p.done.includes("lock")) this.log(`lock acquired on ${this.group} (run ${this.p.runId})`);
         this.startHeartbeat();
+    }
+
+    /**
+     * A dead run may have left the maintenance page on: adopt it, so this run removes it after its
+     * ramp (or on rollback) even if its own plan needs no maintenance.
+     */
+    private async adoptMaintenancePage() {
+        if (this.p.maintenanceRuleArn || !this.c.cloud.findMaintenanceRules) return;
+        const arns = await this.c.cloud.findMaintenanceRules(this.i.listenerArn);
+        if (!arns.length) return;
+        this.p.maintenanceRuleArn = arns[0];
+        this.log(`maintenance page ${arns[0]} left on by the earlier run: it goes off after this release`);
+        if (!this.p.steps.includes("maintenance-off")) {
+            const at = this.p.steps.findIndex((s) => s === "invalidate" || s === "prune" || s === "unlock");
+            this.p.steps.splice(at < 0 ? this.p.steps.length : at, 0, "maintenance-off");
+        }
+        if (!this.p.steps.includes("maintenance-on")) {
+            this.p.steps.splice(1, 0, "maintenance-on");
+        }
+        if (!this.p.done.includes("maintenance-on")) this.p.done.push("maintenance-on");
     }
 
     /** Takes over what a dead run recorded on the group. */
@@ -995,6 +1016,7 @@ function defaultRunId(): string {
 }
 
 export const MAINTENANCE_HTML =
+    MAINTENANCE_MARKER +
     "<!doctype html><html><head><title>Under maintenance</title></head><body><h1>We'll be right back</h1><p>The site is being updated. Please try again in a few minutes.</p></body></html>";
 
 /**

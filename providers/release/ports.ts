@@ -185,6 +185,9 @@ export interface ImageState {
     creationDate?: string;
 }
 
+/** Marks the maintenance page's body, so a later run can find a rule a killed run left behind. */
+export const MAINTENANCE_MARKER = "<!-- release:maintenance -->";
+
 export interface TargetGroupTimings {
     deregistrationDelayS: number;
     healthCheckIntervalS: number;
@@ -220,6 +223,12 @@ export interface Cloud {
     /** Adds a highest-priority fixed-response 503 rule (the maintenance page); resolves with its ARN. */
     addMaintenanceRule(listenerArn: string, html: string): Promise<string>;
     removeMaintenanceRule(ruleArn: string): Promise<void>;
+    /**
+     * Optional (additive): ARNs of maintenance rules this engine added to the listener (recognised by
+     * MAINTENANCE_MARKER in the fixed-response body), so a run that takes over from a killed one can
+     * remove a maintenance page the dead run left on.
+     */
+    findMaintenanceRules?(listenerArn: string): Promise<string[]>;
 
     /**
      * Optional (additive): the target group's health-check timings and deregistration delay, for the

@@ -286,6 +286,20 @@ describe("release executor on the simulated AWS", function () {
             expectKnownGood(w, { version: 3 });
         });
 
+        it("killed during a maintenance release: the next run takes the page off even though its migrations are applied", async () => {
+            const w = runningFleet(2);
+            const remote = new FakeRemotePhase("v1.0.0");
+            remote.migrations = BREAKING;
+            const first = await release(w, { remote, over: { migrationPolicy: "maintenance" }, interruptAfterReplaced: 1 });
+            assert.equal(first.error?.interrupted, true);
+            assert.equal(w.sim.rules.size, 1, "the dead run left the page on");
+            remote.migrations = { operations: [], verdict: "none" }; // applied by the dead run
+            const second = await release(w, { remote, over: { migrationPolicy: "maintenance" }, progress: null });
+            assert.equal(second.result?.outcome, "succeeded", second.error?.message);
+            assert.ok(second.lines.some((l) => /left on by the earlier run/.test(l)));
+            expectKnownGood(w, { version: 3 });
+        });
+
         it("concurrent release refused: names the holder, changes nothing", async () => {
             const w = runningFleet(3);
             const until = new Date(Date.now() + 600_000).toISOString();

@@ -20,10 +20,12 @@
  *                            ModifyLaunchTemplate (DefaultVersion)
  *   target group             elbv2:DescribeTargetHealth, DeregisterTargets,
  *                            DescribeTargetGroups, DescribeTargetGroupAttributes
- *   maintenance page         elbv2:DescribeRules, CreateRule (fixed-response 503), DeleteRule
+ *   maintenance page         elbv2:DescribeRules, CreateRule (fixed-response 503), DeleteRule;
+ *                            findMaintenanceRules: DescribeRules (the marker in the body)
  *   CDN                      cloudfront:CreateInvalidation / waitUntilInvalidationCompleted
  */
 import type { Cloud, GroupState, ImageState, LaunchTemplateState, TargetGroupTimings, TargetHealthState } from "../ports";
+import { MAINTENANCE_MARKER } from "../ports";
 
 export interface AwsCloudOptions {
     region: string;
@@ -283,6 +285,13 @@ export class AwsCloud implements Cloud {
             Tags: [{ Key: "release:maintenance", Value: "true" }],
         });
         return out.Rules[0].RuleArn;
+    }
+
+    async findMaintenanceRules(listenerArn: string): Promise<string[]> {
+        const rules = await this.elb("DescribeRulesCommand", { ListenerArn: listenerArn });
+        return (rules.Rules ?? [])
+            .filter((r: any) => (r.Actions ?? []).some((a: any) => a.Type === "fixed-response" && String(a.FixedResponseConfig?.MessageBody ?? "").includes(MAINTENANCE_MARKER)))
+            .map((r: any) => r.RuleArn);
     }
 
     async removeMaintenanceRule(ruleArn: string): Promise<void> {

@@ -683,7 +683,11 @@ export class SimAws {
     elbv2_DescribeRules() {
         return {
             Rules: [
-                ...[...this.rules].map(([RuleArn, r]) => ({ RuleArn, Priority: String(r.priority) })),
+                ...[...this.rules].map(([RuleArn, r]) => ({
+                    RuleArn,
+                    Priority: String(r.priority),
+                    Actions: [{ Type: "fixed-response", FixedResponseConfig: { StatusCode: "503", ContentType: "text/html", MessageBody: r.body } }],
+                })),
                 { RuleArn: `${this.listenerArn}/default`, Priority: "default", IsDefault: true },
             ],
         };
