@@ -331,7 +331,8 @@ export class Rehearsal {
                 steps.push({ step: stepDone[1], atS: a, durationS: Math.round((a - lastStepAt) * 10) / 10 });
                 lastStepAt = a;
             } else if (wave) {
-                steps.push({ step: `wave ${wave[2]}/${wave[3]}`, atS: a, durationS: Math.round((a - (steps.filter((s) => s.step.startsWith("wave")).pop()?.atS ?? lastStepAt)) * 10) / 10 });
+                const previousWave = steps.filter((s) => / wave /.test(s.step)).pop()?.atS ?? lastStepAt;
+                steps.push({ step: `${wave[1]} wave ${wave[2]}/${wave[3]}`, atS: a, durationS: Math.round((a - previousWave) * 10) / 10 });
             }
             if (!line.startsWith("      ")) timeline.push({ atS: a, line: line.replace(/^\s+/, (s) => s.slice(0, 2)) });
         };

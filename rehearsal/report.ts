@@ -29,7 +29,7 @@ export function formatReport(r: RehearsalResult, lbUrl?: string): string {
     out.push("");
     out.push("Timeline (seconds since the release started)");
     for (const s of r.steps) {
-        const label = s.step.startsWith("wave") ? `  ${s.step}` : STEP_LABELS[s.step] ?? s.step;
+        const label = / wave /.test(s.step) ? `  ${s.step}` : STEP_LABELS[s.step] ?? s.step;
         out.push(`  ${lpad(s.atS.toFixed(1), 6)}  ${pad(label, 26)} ${lpad(s.durationS.toFixed(1), 5)} s`);
     }
     out.push(`  ${lpad(r.release.durationS.toFixed(1), 6)}  release ${r.release.outcome}${r.release.reason ? `: ${r.release.reason}` : ""}`);

@@ -81,7 +81,7 @@ describe("rehearsal: the example app released onto a local fleet under live traf
         assert.ok(v1.firstS < v2.firstS && v1.lastS < v2.lastS, JSON.stringify(r.traffic.versionSpans));
         assert.ok(v1.lastS <= r.trafficLeadS + r.release.durationS, `v1 answered at ${v1.lastS} s, after the release ended`);
         assert.deepStrictEqual(r.fleet.map((f) => [f.status, f.version]), [[200, "v2"], [200, "v2"], [200, "v2"]]);
-        assert.deepStrictEqual(r.steps.filter((s) => s.step.startsWith("wave")).map((s) => s.step), ["wave 1/3", "wave 2/3", "wave 3/3"]);
+        assert.deepStrictEqual(r.steps.filter((s) => / wave /.test(s.step)).map((s) => s.step), ["ramp wave 1/3", "ramp wave 2/3", "ramp wave 3/3"]);
         assert.ok(r.ok, explain(r));
         assert.strictEqual(currentOfManagement(), "releases/v2");
     });
@@ -118,6 +118,7 @@ describe("rehearsal: the example app released onto a local fleet under live traf
         // The broken build's target is unhealthy about 3 s after it registers; a healthy one takes 4 s.
         const r = await rehearsal.release("v2-fleet-broken", { healthyTimeoutS: 6 });
         assert.strictEqual(r.release.outcome, "rolled-back", explain(r));
+        assert.deepStrictEqual(r.steps.filter((s) => / wave /.test(s.step)).map((s) => s.step), ["rollback wave 1/1"], "the ramp's first wave never completed; the rollback's did");
         assert.match(r.release.reason ?? "", /healthy|unhealthy/, r.release.reason);
         assert.strictEqual(r.traffic.failed, 0, explain(r));
         assert.deepStrictEqual(Object.keys(r.traffic.versions), ["v2"], "no page came from the broken build");

@@ -201,8 +201,11 @@ export class LocalCloud implements Cloud {
         if (this.stopped) return;
         this.stopped = true;
         if (this.timer) clearInterval(this.timer);
-        await Promise.allSettled([...this.pending]);
+        // Instances first (a boot waiting for its port ends when its process does), then the
+        // activities in flight (drains), then HAProxy.
         await Promise.allSettled(this.instances.map((i) => (i.proc ? stopGroup(i.proc, 3000) : Promise.resolve())));
+        await Promise.allSettled([...this.pending]);
+        await Promise.allSettled(this.instances.map((i) => (i.proc ? stopGroup(i.proc, 3000) : Promise.resolve()))); // started meanwhile
         if (this.lb) await this.lb.stop();
     }
 
