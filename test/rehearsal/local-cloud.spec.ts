@@ -201,7 +201,9 @@ describe("local cloud (Cloud port on HAProxy + gunicorn)", function () {
         assert.strictEqual(down.status, 503);
         assert.strictEqual(down.body, "<h1>Back soon</h1> <p>100% sure</p>");
         assert.strictEqual(down.headers["retry-after"], "60");
+        assert.deepStrictEqual(await cloud.findMaintenanceRules(cloud.listenerArn), [rule]);
         await cloud.removeMaintenanceRule(rule);
+        assert.deepStrictEqual(await cloud.findMaintenanceRules(cloud.listenerArn), []);
         await until("serving again", async () => (await httpGet(cloud.url + "/")).status === 200, 5_000, 50);
     });
 });

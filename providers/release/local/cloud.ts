@@ -18,7 +18,7 @@
  *   describeTargetHealth              HAProxy's server states in the ALB's terms
  *   deregisterTargets                 HAProxy drain, slot freed after the deregistration delay
  *   describeTargetGroup               the health-check interval/threshold and the delay above
- *   add/removeMaintenanceRule         HAProxy answers 503 with the page for every request
+ *   add/remove/findMaintenanceRule(s) HAProxy answers 503 with the page for every request
  *   createInvalidation / wait         no CDN locally: recorded (`invalidations`), complete at once
  *
  * Instance lifecycle: Pending (copying the image, starting gunicorn) -> InService (registered
@@ -409,6 +409,11 @@ export class LocalCloud implements Cloud {
         this.maintenanceRule = `${this.listenerArn}/rule/maintenance-${newId("", 8)}`;
         this.log("listener: maintenance page on");
         return this.maintenanceRule;
+    }
+
+    async findMaintenanceRules(listenerArn: string): Promise<string[]> {
+        if (listenerArn !== this.listenerArn) throw new CloudError("ListenerNotFound", `One or more listeners not found: ${listenerArn}`);
+        return this.maintenanceRule ? [this.maintenanceRule] : [];
     }
 
     async removeMaintenanceRule(ruleArn: string): Promise<void> {
