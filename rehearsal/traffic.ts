@@ -6,7 +6,8 @@
  *
  * It records every request (kind, status, latency, the version that answered) and reports:
  * requests, non-2xx responses, static 404s, connection errors, p50/p99 latency, and which
- * version answered over time.
+ * version answered over time. A 503 with Retry-After is the maintenance page (shown on purpose
+ * when breaking migrations go out under the "maintenance" policy): counted apart, not a failure.
  */
 import * as http from "http";
 
@@ -39,6 +40,8 @@ export interface RequestRecord {
     ms: number;
     /** The version the page names (pages only). */
     version?: string;
+    /** A 503 with Retry-After: the maintenance page, shown on purpose (migration policy "maintenance"). */
+    maintenance?: boolean;
     error?: string;
 }
 
@@ -55,7 +58,10 @@ export interface TrafficReport {
     requests: number;
     pages: number;
     assets: number;
+    /** Non-2xx responses other than the maintenance page. */
     non2xx: number;
+    /** Maintenance pages (503 with Retry-After): by design, not failures. */
+    maintenance: number;
     static404: number;
     connectionErrors: number;
     /** non2xx + connectionErrors. */
@@ -126,15 +132,16 @@ export function summarize(records: RequestRecord[], durationMs: number, bucketS 
     const nBuckets = Math.ceil(durationMs / 1000 / bucketS);
     const timeline: VersionBucket[] = [];
     for (let b = 0; b < nBuckets; b++) timeline.push({ fromS: b * bucketS, toS: (b + 1) * bucketS, versions: buckets.get(b) ?? {} });
-    const non2xx = records.filter((r) => r.status !== 0 && (r.status < 200 || r.status > 299)).length;
+    const failures = records.filter((r) => !r.maintenance && (r.status === 0 || r.status < 200 || r.status > 299));
     const connectionErrors = records.filter((r) => r.status === 0).length;
-    const failures = records.filter((r) => r.status === 0 || r.status < 200 || r.status > 299);
+    const non2xx = failures.length - connectionErrors;
     return {
         durationS: Math.round(durationMs / 100) / 10,
         requests: records.length,
         pages: pages.length,
         assets: records.length - pages.length,
         non2xx,
+        maintenance: records.filter((r) => r.maintenance).length,
         static404: records.filter((r) => r.kind === "asset" && r.status === 404).length,
         connectionErrors,
         failed: non2xx + connectionErrors,
@@ -234,7 +241,7 @@ export class Traffic {
                 rec.ms = Date.now() - t0;
                 if (error) rec.error = error;
                 this.records.push(rec);
-                if (status === 0 || status < 200 || status > 299) this.onFailure(rec);
+                if (!rec.maintenance && (status === 0 || status < 200 || status > 299)) this.onFailure(rec);
                 resolve({ status, body });
             };
             const req = http.get(this.o.baseUrl + path, { agent: this.agent, headers: { Host: this.o.host, "User-Agent": "rehearsal-traffic" }, timeout: this.o.timeoutMs }, (res) => {
@@ -245,6 +252,7 @@ export class Traffic {
                 res.on("end", () => {
                     const body = Buffer.concat(chunks).toString("utf8");
                     if (kind === "page") rec.version = versionOf(res.headers, body);
+                    if (res.statusCode === 503 && res.headers["retry-after"] !== undefined) rec.maintenance = true;
                     done(res.statusCode ?? 0, body);
                 });
                 res.on("error", (e) => done(0, "", e.message));

@@ -40,11 +40,12 @@ describe("rehearsal units", () => {
                 rec(5300, "asset", 404, 3),
                 rec(9000, "page", 0, 5000),
                 rec(9100, "page", 502, 40),
+                { ...rec(9200, "page", 503, 1), maintenance: true },
             ];
             const r = summarize(records, 10_000, 5);
             assert.deepStrictEqual(
-                { requests: r.requests, pages: r.pages, assets: r.assets, non2xx: r.non2xx, static404: r.static404, connectionErrors: r.connectionErrors, failed: r.failed },
-                { requests: 7, pages: 5, assets: 2, non2xx: 2, static404: 1, connectionErrors: 1, failed: 3 },
+                { requests: r.requests, pages: r.pages, assets: r.assets, non2xx: r.non2xx, maintenance: r.maintenance, static404: r.static404, connectionErrors: r.connectionErrors, failed: r.failed },
+                { requests: 8, pages: 6, assets: 2, non2xx: 2, maintenance: 1, static404: 1, connectionErrors: 1, failed: 3 },
             );
             assert.deepStrictEqual([r.p50Ms, r.p99Ms, r.maxMs], [10, 40, 40], "connection errors are not latencies");
             assert.deepStrictEqual(r.versions, { v1: 2, v2: 1 });
