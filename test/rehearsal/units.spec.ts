@@ -3,7 +3,9 @@
  * prerequisite messages, the HAProxy state mapping and configuration.
  */
 import * as assert from "assert";
+import { execFileSync, spawn } from "child_process";
 import { haproxyConfig, mapState, DEFAULT_HEALTH_CHECK } from "../../providers/release/local/haproxy";
+import { killMentioning, processesMentioning } from "../../providers/release/local/procs";
 import { parseArgs, isHeadline } from "../../rehearsal/cli";
 import { formatMissing, missingPrerequisites } from "../../rehearsal/prereqs";
 import * as fs from "fs";
@@ -147,6 +149,23 @@ describe("rehearsal units", () => {
             assert.match(cfg, /default-server check inter 1000ms rise 3 fall 2 init-addr none/);
             assert.match(cfg, /server-template t 1-8 127\.0\.0\.1:1 disabled/);
             assert.ok(!/bind (0\.0\.0\.0|\*|:)/.test(cfg));
+        });
+    });
+
+    describe("process clean-up", () => {
+        it("stops what the run started and leaves alone what merely names its directory", async () => {
+            const marker = `/tmp/rehearsal-procs-${process.pid}-${Date.now()}`;
+            const ours = spawn("bash", ["-c", `exec -a "worker ${marker}" sleep 30`], { stdio: "ignore" });
+            const stranger = Number(execFileSync("bash", ["-c", `(exec -a "tail -f ${marker}/rehearsal.log" sleep 30) >/dev/null 2>&1 & echo $!`], { encoding: "utf8" }).trim());
+            try {
+                await new Promise((r) => setTimeout(r, 200));
+                assert.deepStrictEqual(processesMentioning(marker).sort(), [ours.pid!, stranger].sort());
+                assert.deepStrictEqual(await killMentioning(marker, 1000), [ours.pid]);
+                assert.deepStrictEqual(processesMentioning(marker), [stranger]);
+            } finally {
+                ours.kill("SIGKILL");
+                process.kill(stranger, "SIGKILL");
+            }
         });
     });
 });

@@ -104,15 +104,33 @@ export async function waitFor(what: string, probe: () => Promise<boolean> | bool
     }
 }
 
+function parentOf(pid: number): number {
+    try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+        return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    } catch {
+        return 0;
+    }
+}
+
+/** This process and its ancestors (npm, the shell that started it): never candidates. */
+function selfAndAncestors(): Set<number> {
+    const out = new Set<number>();
+    for (let pid = process.pid; pid > 1 && !out.has(pid); pid = parentOf(pid)) out.add(pid);
+    return out;
+}
+
 /**
- * Pids of live processes whose command line contains `marker` (e.g. the run's directory):
+ * Pids of live processes whose command line contains `marker` (e.g. the run's directory),
+ * other than this process and its ancestors (whose arguments may name the directory too):
  * how the rehearsal finds daemons it started indirectly (the management instance's gunicorn,
  * started by the remote phase's restart command) and proves that none is left.
  */
 export function processesMentioning(marker: string): number[] {
+    const skip = selfAndAncestors();
     const pids: number[] = [];
     for (const entry of fs.readdirSync("/proc")) {
-        if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+        if (!/^\d+$/.test(entry) || skip.has(Number(entry))) continue;
         try {
             const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, "utf8");
             if (cmdline.includes(marker)) {
@@ -126,9 +144,31 @@ export function processesMentioning(marker: string): number[] {
     return pids;
 }
 
-/** Kills (SIGTERM, then SIGKILL) every process whose command line mentions `marker`. */
+/** True when `pid` descends from this process. */
+function isDescendant(pid: number): boolean {
+    for (let p = parentOf(pid), n = 0; p > 1 && n < 64; p = parentOf(p), n++) if (p === process.pid) return true;
+    return false;
+}
+
+/**
+ * What the run started, found by `marker`: our descendants that mention it, and the app-server
+ * and load-balancer daemons that mention it (a daemonized gunicorn is re-parented to init).
+ * Anything else that merely names the directory (an editor, a `tail -f` of its log) is left alone.
+ */
+export function startedProcesses(marker: string): number[] {
+    return processesMentioning(marker).filter((pid) => {
+        if (isDescendant(pid)) return true;
+        try {
+            return /gunicorn|haproxy/.test(fs.readFileSync(`/proc/${pid}/cmdline`, "utf8"));
+        } catch {
+            return false;
+        }
+    });
+}
+
+/** Stops (SIGTERM, then SIGKILL) what the run started, found by `marker` (see startedProcesses). */
 export async function killMentioning(marker: string, graceMs = 3000): Promise<number[]> {
-    const found = processesMentioning(marker);
+    const found = startedProcesses(marker);
     for (const pid of found) {
         try {
             process.kill(pid, "SIGTERM");
@@ -137,8 +177,9 @@ export async function killMentioning(marker: string, graceMs = 3000): Promise<nu
         }
     }
     const deadline = Date.now() + graceMs;
-    while (processesMentioning(marker).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    for (const pid of processesMentioning(marker)) {
+    const alive = () => found.filter((pid) => processesMentioning(marker).includes(pid));
+    while (alive().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    for (const pid of alive()) {
         try {
             process.kill(pid, "SIGKILL");
         } catch {
