@@ -28,6 +28,8 @@ const median = (xs: number[]) => {
     return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
+const STEP_NAMES = ["checkout", "install", "migrations", "migrate", "collectstatic", "switch", "restart", "health", "prune"];
+
 /** Records the commands the phase sends, to replay them bare. */
 class Recorder implements Remote {
     commands: string[] = [];
@@ -44,15 +46,24 @@ class Recorder implements Remote {
     }
 }
 
-async function phaseRun(site: ExampleSite): Promise<number> {
+/** Per-step seconds of one run, in command order. */
+type Steps = number[];
+
+async function phaseRun(site: ExampleSite, steps: Steps): Promise<number> {
     const started = process.hrtime.bigint();
     const phase = await createRemotePhase(site.settings);
-    await phase.apply("v2", { migrationPolicy: "refuse", log: () => undefined });
+    await phase.apply("v2", {
+        migrationPolicy: "refuse",
+        log: (line) => {
+            const m = / exit \d+ in ([0-9.]+) s$/.exec(line);
+            if (m) steps.push(Number(m[1]));
+        },
+    });
     await phase.close();
     return Number(process.hrtime.bigint() - started) / 1e9;
 }
 
-async function bareRun(site: ExampleSite, commands: string[]): Promise<number> {
+async function bareRun(site: ExampleSite, commands: string[], steps: Steps): Promise<number> {
     const { Client } = require("ssh2") as typeof import("ssh2");
     const { sha256Fingerprint } = require("../providers/release/remote/ssh") as typeof import("../providers/release/remote/ssh");
     const ssh = site.settings.ssh!;
@@ -63,6 +74,7 @@ async function bareRun(site: ExampleSite, commands: string[]): Promise<number> {
         client.connect({ host: ssh.host, port: ssh.port, username: ssh.user, privateKey: ssh.privateKey, hostVerifier: (key: Buffer) => sha256Fingerprint(key) === ssh.hostKeySha256 });
     });
     for (const command of commands) {
+        const t = Date.now();
         const code = await new Promise<number>((resolve, reject) =>
             client.exec(wrapCommand(command, 120), (err, stream) => {
                 if (err) return reject(err);
@@ -74,6 +86,7 @@ async function bareRun(site: ExampleSite, commands: string[]): Promise<number> {
             }),
         );
         if (code !== 0) throw new Error(`bare sequence: exit ${code} from ${command.split("\n")[0]}`);
+        steps.push((Date.now() - t) / 1000);
     }
     client.end();
     return Number(process.hrtime.bigint() - started) / 1e9;
@@ -125,11 +138,15 @@ async function main() {
 
         const phaseTimes: number[] = [];
         const bareTimes: number[] = [];
+        const phaseSteps: Steps[] = [];
+        const bareSteps: Steps[] = [];
         for (let i = 0; i < runs; i++) {
             await resetToV1(site, control);
-            phaseTimes.push(await phaseRun(site));
+            phaseSteps.push([]);
+            phaseTimes.push(await phaseRun(site, phaseSteps[i]));
             await resetToV1(site, control);
-            bareTimes.push(await bareRun(site, commands));
+            bareSteps.push([]);
+            bareTimes.push(await bareRun(site, commands, bareSteps[i]));
             say(`  run ${i + 1}: phase ${phaseTimes[i].toFixed(2)} s, bare ${bareTimes[i].toFixed(2)} s`);
         }
         const remoteS = Number(median(phaseTimes).toFixed(3));
@@ -142,6 +159,12 @@ async function main() {
             say(`remote phase v1 -> v2 over ssh2 (median of ${runs}): ${remoteS.toFixed(2)} s`);
             say(`bare ssh2 sequence, same commands (median of ${runs}): ${bareS.toFixed(2)} s`);
             say(`ratio: ${ratio.toFixed(2)}x (goal <= 1.2x) ${ratio <= 1.2 ? "OK" : "OVER"}`);
+            say(``);
+            say(`per command (medians, s):  phase   bare`);
+            commands.forEach((command, k) => {
+                const label = STEP_NAMES[k] ?? command.split("\n")[0].slice(0, 20);
+                say(`  ${label.padEnd(22)} ${median(phaseSteps.map((st) => st[k] ?? NaN)).toFixed(2).padStart(6)} ${median(bareSteps.map((st) => st[k] ?? NaN)).toFixed(2).padStart(6)}`);
+            });
         }
     } finally {
         await control.close();
