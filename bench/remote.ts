@@ -7,7 +7,7 @@
  *
  *   npm run bench:remote                 # a table
  *   npm run bench:remote -- --json       # one JSON object: {"remoteS", "bareS", "ratio"} (medians)
- *   npm run bench:remote -- --runs 7     # runs per variant (default 5, at least 5)
+ *   npm run bench:remote -- --runs 9     # runs per variant (default 7, at least 5)
  *
  * Goal: ratio <= 1.2.
  */
@@ -20,7 +20,7 @@ import { ExampleSite, httpGet, startExampleSite } from "../test/remote/site";
 const args = process.argv.slice(2);
 const json = args.includes("--json");
 const runsArg = args.indexOf("--runs");
-const runs = Math.max(5, runsArg >= 0 ? Number(args[runsArg + 1]) : 5);
+const runs = Math.max(5, runsArg >= 0 ? Number(args[runsArg + 1]) : 7);
 const say = (line: string) => (json ? process.stderr.write(`${line}\n`) : process.stdout.write(`${line}\n`));
 
 const median = (xs: number[]) => {
