@@ -35,7 +35,7 @@ function behavesLikeATransport(name: string, make: () => Promise<{ remote: Remot
         it("streams complete lines as they arrive, before the command ends", async function () {
             const seen: { line: string; stream: string; at: number }[] = [];
             const started = Date.now();
-            const r = await remote.run(`printf 'one\\ntw'; sleep 0.4; printf 'o\\n'; echo warn >&2; printf 'no newline'`, {
+            const r = await remote.run(`printf 'one\\ntw'; sleep 0.8; printf 'o\\n'; echo warn >&2; printf 'no newline'`, {
                 onLine: (line, stream) => seen.push({ line, stream, at: Date.now() - started }),
             });
             assert.deepEqual(seen.map((s) => `${s.stream}:${s.line}`).sort(), ["stderr:warn", "stdout:no newline", "stdout:one", "stdout:two"]);
