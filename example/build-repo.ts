@@ -7,7 +7,7 @@
  *  - v4: a settings error: Django refuses to start (any manage.py command fails).
  *
  * The app's tree is example/app (v1) plus example/versions/<tag> overlays, each copied over
- * the previous version. The helper package (django/django_fleet) is copied into the repository
+ * the previous version (a file named `<name>.append` is appended to `<name>` instead). The helper package (django/django_fleet) is copied into the repository
  * root so the app imports it without an index (PyPI is not reachable on these machines).
  *
  *     const repo = buildExampleRepo("/tmp/x/example.git-src");
@@ -85,6 +85,7 @@ function copyTree(from: string, to: string): void {
         const source = path.join(from, entry.name);
         const target = path.join(to, entry.name);
         if (entry.isDirectory()) copyTree(source, target);
+        else if (entry.name.endsWith(".append")) fs.appendFileSync(target.slice(0, -".append".length), fs.readFileSync(source));
         else fs.copyFileSync(source, target);
     }
 }
