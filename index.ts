@@ -7,6 +7,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import { PROJECT, RELEASE_NAMESPACE, parseConfig } from "./config";
 import { DjangoStack } from "./components";
+import { Release } from "./providers/release";
+import type { ReleaseArgs } from "./providers/release";
+
+/**
+ * Bumped whenever the Release provider's behaviour changes: dynamic providers do not notice
+ * their own code changing (pulumi/pulumi #12401), so the input makes the change visible.
+ */
+const RELEASE_PROVIDER_VERSION = "1";
 
 /**
  * Every set key of our two namespaces, as plain strings (unknown ones included, so typos are
@@ -33,8 +41,58 @@ function main() {
         awsProfile: new pulumi.Config("aws").get("profile"),
     });
 
-    // The Release resource (providers/release/resource.ts) is wired here: it takes
-    // site.releaseTarget and settings.release and owns the fleet's capacity and template version.
+    // The Release owns the fleet's minimum and desired capacity and the launch template's
+    // default version (the group is created empty; see components/webFleet.ts). Without
+    // release:version there is no release yet and no web instance runs.
+    const r = settings.release;
+    const t = site.releaseTarget;
+    let release: Release | undefined;
+    if (r.version !== undefined) {
+        const remote: ReleaseArgs["remote"] = {
+            transport: r.transport,
+            region: t.region,
+            instanceId: t.managementInstanceId,
+            repositoryUrl: t.repositoryUrl,
+            appDir: t.appDir,
+            staticRoot: t.staticRoot,
+            staticUrl: t.staticUrl,
+            healthUrl: t.healthUrl,
+            settingsModule: t.djangoSettingsModule,
+            installCommand: r.installCommand,
+            // The management instance serves no visitor: a full restart also picks up the new
+            // release's virtualenv (a HUP keeps the master's interpreter).
+            restartCommand: "sudo systemctl restart django-app",
+            keepReleases: r.keepReleases,
+            ssh: r.ssh && {
+                host: r.ssh.host,
+                port: r.ssh.port,
+                user: r.ssh.user,
+                privateKey: pulumi.secret(r.ssh.privateKey),
+                hostKeySha256: r.ssh.hostKeySha256,
+            },
+        };
+        release = new Release("release", {
+            version: r.version,
+            baseLaunchTemplateId: t.launchTemplateId,
+            baseLaunchTemplateVersion: t.launchTemplateLatestVersion,
+            autoScalingGroupName: t.autoScalingGroupName,
+            targetGroupArn: t.targetGroupArn,
+            listenerArn: t.listenerArn,
+            managementInstanceId: t.managementInstanceId,
+            distributionId: t.distributionId,
+            region: t.region,
+            capacity: t.capacity,
+            remote,
+            rollout: {
+                maxSurge: r.maxSurge.kind === "percent" ? `${r.maxSurge.value}%` : r.maxSurge.value,
+                bakeTimeoutS: r.bakeTimeout,
+                healthyTimeoutS: r.healthyTimeout,
+            },
+            migrationPolicy: r.migrationPolicy,
+            keepImages: r.keepImages,
+            providerVersion: RELEASE_PROVIDER_VERSION,
+        }, { dependsOn: [site] });
+    }
 
     return {
         siteUrl: site.siteUrl,
@@ -52,6 +110,15 @@ function main() {
         distributionId: site.distributionId,
         capacity: site.releaseTarget.capacity,
         releaseVersion: settings.release.version ?? null,
+        release: release && {
+            plan: release.plan,
+            status: release.status,
+            amiId: release.amiId,
+            launchTemplateVersion: release.launchTemplateVersion,
+            previousLaunchTemplateVersion: release.previousLaunchTemplateVersion,
+            replacedInstanceIds: release.replacedInstanceIds,
+            history: release.history,
+        },
     };
 }
 
