@@ -11,6 +11,7 @@
  * throws one ConfigError listing every bad setting with its key and value. index.ts is the only
  * caller that reads the real stack config.
  */
+import { versionProblem } from "./providers/release/version";
 
 export const PROJECT = "django-fleet";
 export const RELEASE_NAMESPACE = "release";
@@ -434,8 +435,8 @@ export function parseConfig(raw: Raw, stack: string): StackSettings {
     const r = reader(RELEASE_NAMESPACE, RELEASE_SETTINGS, "release:");
     const version = r.str("version");
     if (version !== undefined) {
-        const why = gitRefProblem(version);
-        if (why) bad("release:version", version, `is not a git tag, branch or commit: it ${why}`);
+        const why = gitRefProblem(version) ?? versionProblem(version);
+        if (why) bad("release:version", version, `is not a git tag, branch or commit fit for a release: it ${why}`);
     }
     const surgeRaw = r.str("maxSurge")!;
     let maxSurge: MaxSurge = { kind: "count", value: 1 };

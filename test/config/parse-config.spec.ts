@@ -1,4 +1,5 @@
 import * as assert from "assert";
+import { validateVersion } from "../../providers/release/remote/commands";
 import { architectureOf, checkCidr, ConfigError, gitRefProblem, parseConfig, PROJECT_SETTINGS, RELEASE_SETTINGS } from "../../config";
 import { stackConfig } from "../support/pulumi-mocks";
 
@@ -82,14 +83,15 @@ const CASES: [title: string, settings: Record<string, string | undefined>, expec
     ["a boolean that is not true/false", { dbMultiAz: "yes" }, ["dbMultiAz \"yes\" must be true or false"]],
     ["zero days of backups", { dbBackupRetentionDays: "0" }, ["dbBackupRetentionDays 0 must be between 1 and 35"]],
     ["deletion protection not a boolean", { deletionProtection: "maybe" }, ["deletionProtection \"maybe\" must be true or false"]],
-    ["a version with a space", { "release:version": "v1 .0" }, ["release:version \"v1 .0\" is not a git tag, branch or commit: it contains a space"]],
-    ["a version with \"..\"", { "release:version": "v1..v2" }, ["release:version \"v1..v2\" is not a git tag, branch or commit: it contains \"..\""]],
-    ["a version starting with \"-\"", { "release:version": "-rf" }, ["release:version \"-rf\" is not a git tag, branch or commit: it starts with \"-\""]],
+    ["a version with a space", { "release:version": "v1 .0" }, ["release:version \"v1 .0\" is not a git tag, branch or commit fit for a release: it contains a space"]],
+    ["a version with \"..\"", { "release:version": "v1..v2" }, ["release:version \"v1..v2\" is not a git tag, branch or commit fit for a release: it contains \"..\""]],
+    ["a version starting with \"-\"", { "release:version": "-rf" }, ["release:version \"-rf\" is not a git tag, branch or commit fit for a release: it starts with \"-\""]],
     ["a version with a control character", { "release:version": "v1\u0007" }, ["contains a space or a control character"]],
     ["a version with shell or glob characters", { "release:version": "v1;rm*" }, ["contains one of ~ ^ : ? * [ \\"]],
     ["a version ending with \".lock\"", { "release:version": "main.lock" }, ["has a component starting with \".\" or ending with \".lock\""]],
     ["a version with an empty path component", { "release:version": "feature//x" }, ["has an empty path component"]],
     ["a version with \"@{\"", { "release:version": "main@{1}" }, ["contains \"@{\""]],
+    ["a branch with \"/\" (release directories are named after the version)", { "release:version": "feature/new-checkout" }, ["release:version \"feature/new-checkout\" is not a git tag, branch or commit fit for a release: it contains \"/\": each release is checked out into a directory named after it"]],
     ["a surge of zero", { "release:maxSurge": "0" }, ["release:maxSurge \"0\" must be a positive whole number"]],
     ["a surge percentage above 100%", { "release:maxSurge": "150%" }, ["release:maxSurge \"150%\" must be a positive whole number"]],
     ["an unknown migration policy", { "release:migrationPolicy": "yolo" }, ["release:migrationPolicy \"yolo\" must be one of refuse, maintenance, allow"]],
@@ -196,10 +198,15 @@ describe("config: parseConfig", () => {
         );
     });
 
-    it("accepts tags, branches and commit ids as release:version", () => {
-        for (const version of ["v1.4.0", "main", "feature/new-checkout", "release-2026.11", "3f2a9c1", "0123456789abcdef0123456789abcdef01234567"]) {
+    it("accepts tags, branches and commit ids as release:version (the same rule as the remote phase)", () => {
+        for (const version of ["v1.4.0", "main", "feature-new-checkout", "release-2026.11", "3f2a9c1", "0123456789abcdef0123456789abcdef01234567"]) {
             assert.strictEqual(gitRefProblem(version), null, version);
             assert.strictEqual(parseConfig({ ...BASE, "release:version": version }, "test").release.version, version);
+            assert.doesNotThrow(() => validateVersion(version), version);
+        }
+        for (const version of ["feature/new-checkout", "v1..v2", "-rf", "v1 .0"]) {
+            assert.throws(() => parseConfig({ ...BASE, "release:version": version }, "test"), ConfigError, version);
+            assert.throws(() => validateVersion(version), /Invalid version/, version);
         }
     });
 

@@ -20,6 +20,7 @@
  * chdirs to the new target and puts "<appDir>/current" itself on sys.path.
  */
 import type { RemoteSettings } from "../ports";
+import { versionProblem } from "../version";
 
 /** Settings the remote phase adds to the port's RemoteSettings (all optional). */
 export interface RemotePhaseExtras {
@@ -83,9 +84,8 @@ export function shq(value: string): string {
 
 /** Release names become directory names: git tags without "/" or leading dot/dash. */
 export function validateVersion(version: string): void {
-    if (!/^[A-Za-z0-9_][A-Za-z0-9._-]{0,99}$/.test(version) || version.endsWith(".tmp")) {
-        throw new Error(`Invalid version "${version}": use a git tag or branch name made of letters, digits, ".", "_" and "-" (no "/")`);
-    }
+    const why = versionProblem(version);
+    if (why) throw new Error(`Invalid version "${version}": it ${why}`);
 }
 
 export const releaseDir = (cfg: ResolvedRemoteSettings, version: string) => `${cfg.appDir}/releases/${version}`;
