@@ -207,3 +207,51 @@ describe("local cloud (Cloud port on HAProxy + gunicorn)", function () {
         await until("serving again", async () => (await httpGet(cloud.url + "/")).status === 200, 5_000, 50);
     });
 });
+
+describe("local cloud: ELB health checks replace unhealthy instances (unless ReplaceUnhealthy is suspended)", function () {
+    this.timeout(30_000);
+    let work: string;
+    let cloud: LocalCloud;
+    const G = "rehearsal-asg";
+
+    before(async () => {
+        work = fs.mkdtempSync(path.join(os.tmpdir(), "local-cloud-elb-"));
+        const dir = writeTinyRelease(path.join(work, "mgmt"), "broken");
+        fs.writeFileSync(path.join(dir, "tinyapp.py"), "raise RuntimeError('fails at start')\n");
+        cloud = new LocalCloud({
+            workDir: path.join(work, "cloud"),
+            managementInstances: { "i-mgmt": path.join(work, "mgmt") },
+            group: { minSize: 0, maxSize: 2, desiredCapacity: 0 },
+            health: { intervalS: 0.3, healthyThreshold: 2, unhealthyThreshold: 2, timeoutS: 0.5 },
+            deregistrationDelayS: 0.2,
+            healthCheckGracePeriodS: 1.5,
+            app: { wsgi: "tinyapp:application", env: {}, workers: 1, gracefulTimeoutS: 1 },
+        });
+        await cloud.start();
+        const ami = await cloud.createImage("i-mgmt", "broken", {});
+        await cloud.waitForImage(ami, 10);
+        await cloud.setDefaultLaunchTemplateVersion("lt-local", await cloud.createLaunchTemplateVersion("lt-local", 1, ami, "broken"));
+    });
+
+    after(async () => {
+        if (cloud) await cloud.stop();
+        const left = processesMentioning(work);
+        fs.rmSync(work, { recursive: true, force: true });
+        assert.deepStrictEqual(left, [], "processes left behind");
+    });
+
+    it("keeps an Unhealthy instance while ReplaceUnhealthy is suspended, replaces it once resumed", async () => {
+        await cloud.suspendProcesses(G, ["ReplaceUnhealthy"]);
+        await cloud.updateGroupSize(G, { desiredCapacity: 1 });
+        await until("instance Unhealthy", async () => (await cloud.describeGroup(G)).instances[0]?.healthStatus === "Unhealthy", 10_000, 50);
+        const [first] = (await cloud.describeGroup(G)).instances;
+        await new Promise((r) => setTimeout(r, 600));
+        assert.deepStrictEqual((await cloud.describeGroup(G)).instances.map((i) => i.instanceId), [first.instanceId], "kept while suspended");
+        await cloud.resumeProcesses(G, ["ReplaceUnhealthy"]);
+        await until("a replacement", async () => {
+            const g = await cloud.describeGroup(G);
+            return !g.instances.some((i) => i.instanceId === first.instanceId) && g.instances.length === 1;
+        }, 10_000, 50);
+        assert.strictEqual((await cloud.describeGroup(G)).desiredCapacity, 1);
+    });
+});

@@ -460,17 +460,27 @@ export class LocalCloud implements Cloud {
         }
     }
 
-    /** ELB health checks: an InService instance unhealthy in the target group after the grace period is Unhealthy. */
+    /**
+     * ELB health checks: an InService instance whose target is unhealthy after the grace period
+     * becomes Unhealthy; Unhealthy instances are replaced (terminated without decrement, the
+     * group launches another) unless ReplaceUnhealthy is suspended.
+     */
     private async checkElbHealth(): Promise<void> {
         const grace = (this.opts.healthCheckGracePeriodS ?? 30) * 1000;
-        const candidates = this.instances.filter((i) => i.lifecycleState === "InService" && i.inServiceAt !== null && Date.now() - i.inServiceAt > grace);
-        if (candidates.length === 0) return;
-        const health = await this.balancer.targetHealth();
-        for (const i of candidates) {
-            if (health[i.id] !== "unhealthy" || i.healthStatus === "Unhealthy") continue;
-            i.healthStatus = "Unhealthy";
-            this.log(`${i.id}: Unhealthy (target unhealthy after the ${grace / 1000} s grace period)`);
-            if (!this.suspended.has("ReplaceUnhealthy")) this.beginTermination(i, "replacing unhealthy instance");
+        const candidates = this.instances.filter(
+            (i) => i.lifecycleState === "InService" && i.healthStatus === "Healthy" && i.inServiceAt !== null && Date.now() - i.inServiceAt > grace,
+        );
+        if (candidates.length > 0) {
+            const health = await this.balancer.targetHealth();
+            for (const i of candidates) {
+                if (health[i.id] !== "unhealthy") continue;
+                i.healthStatus = "Unhealthy";
+                this.log(`${i.id}: Unhealthy (target unhealthy after the ${grace / 1000} s grace period)`);
+            }
+        }
+        if (this.suspended.has("ReplaceUnhealthy")) return;
+        for (const i of this.instances) {
+            if (i.lifecycleState === "InService" && i.healthStatus === "Unhealthy") this.beginTermination(i, "terminating (replacing an unhealthy instance)");
         }
     }
 
