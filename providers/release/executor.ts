@@ -39,6 +39,7 @@ import {
     capacityEquals,
     liveInstances,
     plan,
+    releaseVersionDescription,
     resolveSurge,
 } from "./planner";
 
@@ -92,6 +93,16 @@ export interface Progress {
     replaced: string[];
     failure?: StepFailure;
     warnings: string[];
+}
+
+/**
+ * Optional Cloud extension (additive: ports.ts is unchanged, adapters without it still work):
+ * launch template versions with their VersionDescription (ec2:DescribeLaunchTemplateVersions), so
+ * the provider recognises the versions a release created ("release <version> (base vN)").
+ * `versions` are numbers or "$Default" / "$Latest".
+ */
+export interface TemplateVersionDescriber {
+    describeTemplateVersions?(launchTemplateId: string, versions: string[]): Promise<{ version: number; description: string | null; isDefault: boolean }[]>;
 }
 
 export interface ExecContext {
@@ -597,20 +608,24 @@ export class Executor {
         const ami = this.p.amiId ?? this.c.deployed?.amiId;
         if (!ami) throw new StepError("template", "no AMI: neither this release nor the previous one baked one");
         if (!this.p.launchTemplateVersion) {
-            const lt = await cloud.describeLaunchTemplate(i.baseLaunchTemplateId);
             // Roll back to what the fleet was released on, not to whatever the default is now (a
-            // dead run may have switched it to its own version before dying).
-            this.p.previousLaunchTemplateVersion = this.p.previousLaunchTemplateVersion ?? this.c.deployed?.launchTemplateVersion ?? lt.defaultVersion;
+            // dead run may have switched it to its own version before dying). The live default is
+            // read only when neither this run nor the last release says (one call fewer).
+            this.p.previousLaunchTemplateVersion =
+                this.p.previousLaunchTemplateVersion ?? (this.c.deployed?.launchTemplateVersion || (await cloud.describeLaunchTemplate(i.baseLaunchTemplateId)).defaultVersion);
             this.p.launchTemplateVersion = await cloud.createLaunchTemplateVersion(
                 i.baseLaunchTemplateId,
                 i.baseLaunchTemplateVersion,
                 ami,
-                `release ${i.version} (base v${i.baseLaunchTemplateVersion})`.slice(0, 255),
+                releaseVersionDescription(i.version, i.baseLaunchTemplateVersion),
             );
             await this.save();
         }
         await cloud.setDefaultLaunchTemplateVersion(i.baseLaunchTemplateId, this.p.launchTemplateVersion!);
-        await this.writeTagProgress();
+        // The ramp's first act writes the progress tag with the saved sizes (and this version):
+        // written here only when no ramp follows at once (one call fewer per release).
+        const next = this.p.steps[this.p.steps.indexOf("template") + 1];
+        if (!(next === "ramp" && !this.p.group)) await this.writeTagProgress();
         this.log(`launch template ${i.baseLaunchTemplateId} v${this.p.previousLaunchTemplateVersion} -> v${this.p.launchTemplateVersion} (default)`);
     }
 

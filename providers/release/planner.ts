@@ -81,6 +81,83 @@ export interface LiveView {
     migrations?: MigrationReport;
     /** Why the live view is incomplete (no credentials, unknown ids in a first preview, ...). */
     note?: string;
+    /** An earlier run of this Release that did not finish: the plan says what the re-run does. */
+    unfinished?: UnfinishedRun;
+    /** Set when the requested base template version is one the Release created itself (see resolveBase). */
+    ownBase?: { requested: number; effective: number };
+}
+
+/**
+ * An earlier run that did not succeed, as the resource state (status/progress) or the group's
+ * tags (a killed run) describe it.
+ */
+export interface UnfinishedRun {
+    version: string;
+    /** rolled-back / failed: the next run retries; in-progress: it resumes. */
+    state: "rolled-back" | "failed" | "in-progress";
+    reason?: string | null;
+    /** For a resume: the steps already done and the next one. */
+    done?: string[];
+    next?: string | null;
+    /** Instances replaced so far and instances still on another version (resume mid-ramp). */
+    replaced?: number;
+    remaining?: number;
+    surge?: number;
+    amiId?: string;
+    launchTemplateVersion?: number;
+}
+
+/** The line that heads the plan of a re-run. */
+export function rerunLine(u: UnfinishedRun): string {
+    if (u.state !== "in-progress") return `retry release ${u.version} after: ${u.reason ?? u.state}`;
+    let at = u.next ? ` from step ${u.next}` : "";
+    if (u.next === "ramp" && u.replaced !== undefined && u.remaining !== undefined && u.surge) {
+        const doneW = Math.ceil(u.replaced / u.surge);
+        const total = doneW + Math.ceil(u.remaining / u.surge);
+        if (u.remaining > 0) at += ` (wave ${doneW + 1} of ${total})`;
+    }
+    const kept = [u.amiId ? `AMI ${u.amiId}` : "", u.launchTemplateVersion ? `launch template v${u.launchTemplateVersion}` : ""].filter(Boolean).join(", ");
+    if (u.reason) at += ` (stopped: ${u.reason})`;
+    return `resume release ${u.version}${at}${u.done?.length ? `; done: ${u.done.join(", ")}` : ""}${kept ? `; kept: ${kept}` : ""}`;
+}
+
+/**
+ * Launch template versions the Release created (it records them in its state: `deployed`,
+ * `history`, `progress` and `templateVersionsCreated`).
+ */
+export function ownTemplateVersions(state: any): number[] {
+    const s = state ?? {};
+    const out = new Set<number>();
+    const add = (v: unknown) => {
+        const n = Number(v);
+        if (Number.isInteger(n) && n > 0) out.add(n);
+    };
+    for (const v of Array.isArray(s.templateVersionsCreated) ? s.templateVersionsCreated : []) add(v);
+    add(s.deployed?.launchTemplateVersion);
+    add(s.progress?.launchTemplateVersion);
+    for (const h of Array.isArray(s.history) ? s.history : []) add(h?.launchTemplateVersion);
+    // The first release's "previous" version is the Pulumi base, never one of ours: not added.
+    return [...out].sort((a, b) => a - b);
+}
+
+/** The marker in the VersionDescription of every launch template version a release creates. */
+export const RELEASE_VERSION_DESCRIPTION = /^release (\S+) \(base v(\d+)\)$/;
+
+export function releaseVersionDescription(version: string, base: number): string {
+    return `release ${version} (base v${base})`.slice(0, 255);
+}
+
+/**
+ * The base launch template version a run builds on. The stack passes the Pulumi template's
+ * `latestVersion`; after a release, `pulumi refresh` reads it back from AWS as the release's own
+ * last version. A version the Release created is not a base change: the base stays the one the
+ * fleet was released on (`deployed.baseLaunchTemplateVersion`, else `fallback`).
+ */
+export function resolveBase(requested: number, own: number[], deployed: Deployed | null, fallback?: number): { base: number; own: boolean } {
+    if (!Number.isInteger(requested) || !own.includes(requested)) return { base: requested, own: false };
+    const base = deployed?.baseLaunchTemplateVersion ?? fallback;
+    if (base === undefined || !Number.isInteger(base) || own.includes(base)) return { base: deployed?.baseLaunchTemplateVersion ?? requested, own: true };
+    return { base, own: true };
 }
 
 export type PlanKind = "first" | "release" | "template" | "capacity" | "none";
@@ -388,8 +465,16 @@ export function plan(inputs: ReleaseInputs, deployed: Deployed | null, live: Liv
                 : kind === "template"
                   ? `base launch template v${deployed!.baseLaunchTemplateVersion} -> v${inputs.baseLaunchTemplateVersion} (version ${inputs.version} kept)`
                   : `capacity change (version ${inputs.version} kept)`;
+    const u = live.unfinished;
+    const head = u ? (u.state === "in-progress" || kind === "none" ? rerunLine(u) : `${rerunLine(u)}: ${title}`) : title;
+    if (live.ownBase) {
+        warnings.push(
+            `base launch template v${live.ownBase.requested} is a version this Release created (pulumi refresh reads the template's latestVersion back): ` +
+                `not a base change, the base stays v${live.ownBase.effective}`,
+        );
+    }
     const lines = [
-        `${title}${estimateS ? `, estimated ${fmtDuration(estimateS)}` : ""}`,
+        `${head}${estimateS && !(u && u.state === "in-progress") ? `, estimated ${fmtDuration(estimateS)}` : ""}`,
         ...steps.map((s, i) => `  ${i + 1}. ${s.detail}`),
         ...refusals.map((r) => `  REFUSED: ${r}`),
         ...warnings.map((w) => `  note: ${w}`),

@@ -30,8 +30,22 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Clock, Cloud, MigrationPolicy, RemotePhase, RemoteSettings } from "./ports";
 import { realClock } from "./ports";
 import { AwsCloud } from "./aws/cloud";
-import { Deployed, LiveView, ReleaseInputs, capacityEquals, normalizeInputs, plan } from "./planner";
-import { Progress, ReleaseError, pruneImages, runRelease, LOCK_TAG, PROGRESS_TAG, parseLock } from "./executor";
+import type { GroupState } from "./ports";
+import {
+    Deployed,
+    LiveView,
+    RELEASE_VERSION_DESCRIPTION,
+    ReleaseInputs,
+    UnfinishedRun,
+    capacityEquals,
+    liveInstances,
+    normalizeInputs,
+    ownTemplateVersions,
+    plan,
+    resolveBase,
+    resolveSurge,
+} from "./planner";
+import { Progress, ReleaseError, TemplateVersionDescriber, decodeTagProgress, pruneImages, runRelease, LOCK_TAG, PROGRESS_TAG, parseLock } from "./executor";
 // The remote phase's parts, imported at module scope so the closure serializer captures them by
 // value: a relative `require("./remote/...")` inside a method would run in Pulumi's provider host,
 // which cannot resolve the program's relative (TypeScript) paths.
@@ -184,8 +198,13 @@ export class ReleaseProvider implements pulumi.dynamic.ResourceProvider {
     async check(olds: any, news: any): Promise<pulumi.dynamic.CheckResult> {
         const { inputs, failures } = normalizeInputs(news, isUnknown);
         if (failures.length) return { inputs: news, failures };
+        // Pulumi passes check() the old *inputs*: the state (deployed, status, progress, history) is
+        // there only when a caller passes the outputs. What the inputs do not say, the cloud does:
+        // the group's lock/progress tags (a killed run) and the VersionDescription of the template
+        // versions (the ones a release created say "release <version> (base vN)").
         const hadOld = olds && olds.version !== undefined;
-        const deployed: Deployed | null = hadOld
+        const stateDeployed: Deployed | null = olds?.deployed && olds.deployed.version ? { ...olds.deployed } : null;
+        let deployed: Deployed | null = stateDeployed ?? (hadOld
             ? {
                   version: olds.version,
                   amiId: "(current)",
@@ -193,8 +212,12 @@ export class ReleaseProvider implements pulumi.dynamic.ResourceProvider {
                   launchTemplateVersion: 0,
                   capacity: normalizeInputs(olds).inputs.capacity,
               }
-            : null;
+            : null);
+        const own = ownTemplateVersions(olds);
+        const requested = inputs.baseLaunchTemplateVersion;
         const live: LiveView = {};
+        let fleetVersion: string | null = null;
+        let defaultVersion: number | null = null;
         if (hasUnknown(news)) {
             live.note = "some inputs are known only after the stack's resources exist: plan without the live state";
         } else {
@@ -202,25 +225,55 @@ export class ReleaseProvider implements pulumi.dynamic.ResourceProvider {
                 const cloud = this.cloudFor(inputs);
                 live.group = await cloud.describeGroup(inputs.autoScalingGroupName);
                 live.template = await cloud.describeLaunchTemplate(inputs.baseLaunchTemplateId);
-                if (deployed) deployed.launchTemplateVersion = live.template.defaultVersion;
+                if (deployed && !stateDeployed) deployed.launchTemplateVersion = live.template.defaultVersion;
                 if (cloud.describeTargetGroup) live.timings = await cloud.describeTargetGroup(inputs.targetGroupArn);
+                const tv = (cloud as TemplateVersionDescriber).describeTemplateVersions;
+                if (tv && deployed) {
+                    const ask = [...new Set([String(requested), String(deployed.baseLaunchTemplateVersion), "$Default"])].filter((v) => v === "$Default" || /^\d+$/.test(v));
+                    const versions = await tv.call(cloud, inputs.baseLaunchTemplateId, ask).catch(() => []);
+                    for (const v of versions) {
+                        const m = RELEASE_VERSION_DESCRIPTION.exec(v.description ?? "");
+                        if (!m) continue;
+                        if (!own.includes(v.version)) own.push(v.version);
+                        // Old inputs that recorded one of our versions as the base (an earlier refresh): the real base.
+                        if (!stateDeployed && v.version === deployed.baseLaunchTemplateVersion) deployed.baseLaunchTemplateVersion = Number(m[2]);
+                        if (v.isDefault) {
+                            fleetVersion = m[1];
+                            defaultVersion = v.version;
+                        }
+                    }
+                }
             } catch (e: any) {
                 live.note = `live state not read (${e?.name ?? "Error"}: ${e?.message ?? e}): plan from the inputs only`;
             }
-            if (!deployed || deployed.version !== inputs.version) {
-                let phase: RemotePhase | undefined;
-                try {
-                    phase = await this.remoteFor(inputs);
-                    live.migrations = (await phase.inspect(inputs.version)).migrations;
-                } catch (e: any) {
-                    live.note = `${live.note ? live.note + "; " : ""}migrations not inspected (${e?.message ?? e}): classified during the release`;
-                } finally {
-                    await phase?.close().catch(() => undefined);
-                }
+        }
+        const out: any = { ...news };
+        delete out.baseIsReleaseVersion;
+        // 1. A base version the Release created (pulumi refresh read latestVersion back) is no base change.
+        const rb = resolveBase(requested, own, deployed, hadOld ? Number(olds.baseLaunchTemplateVersion) : undefined);
+        if (rb.own) {
+            live.ownBase = { requested, effective: rb.base };
+            inputs.baseLaunchTemplateVersion = rb.base;
+            out.baseIsReleaseVersion = requested; // tells diff() and update(), which may not see it in the state
+        }
+        // 2. An earlier run that did not finish: the plan says what the re-run does.
+        live.unfinished = this.unfinishedRun(olds, inputs, live.group, hadOld ? fleetVersion : null, defaultVersion);
+        if (live.unfinished && live.unfinished.state !== "in-progress" && deployed && stateDeployed === null && fleetVersion && fleetVersion !== inputs.version) {
+            deployed = { ...deployed, version: fleetVersion };
+        }
+        if (!hasUnknown(news) && (!deployed || deployed.version !== inputs.version) && !(live.unfinished?.state === "in-progress")) {
+            let phase: RemotePhase | undefined;
+            try {
+                phase = await this.remoteFor(inputs);
+                live.migrations = (await phase.inspect(inputs.version)).migrations;
+            } catch (e: any) {
+                live.note = `${live.note ? live.note + "; " : ""}migrations not inspected (${e?.message ?? e}): classified during the release`;
+            } finally {
+                await phase?.close().catch(() => undefined);
             }
         }
         const p = plan(inputs, deployed, live);
-        const out = { ...news, plan: p.text };
+        out.plan = p.text;
         if (p.refusals.length) {
             return {
                 inputs: out,
@@ -230,14 +283,77 @@ export class ReleaseProvider implements pulumi.dynamic.ResourceProvider {
         return { inputs: out };
     }
 
+    /**
+     * The earlier run of this Release that did not succeed, if any: from the state (status and
+     * progress, when the caller passes them), else from the group's progress tag (a killed run),
+     * else from the default template version's description (a release of another version is
+     * still the default although the inputs already name this one: the last run rolled back or failed).
+     */
+    private unfinishedRun(olds: any, inputs: ReleaseInputs, group: GroupState | undefined, fleetVersion: string | null, defaultVersion: number | null): UnfinishedRun | undefined {
+        const surgeOf = (desired: number) => resolveSurge(inputs.rollout.maxSurge, Math.max(desired, 1));
+        const remainingOn = (tv: number | undefined) =>
+            group && tv ? liveInstances(group).filter((x) => x.lifecycleState !== "Standby" && x.launchTemplateVersion !== String(tv)).length : undefined;
+        const st: ReleaseStatus | undefined = olds?.status;
+        if (st && st.state && st.state !== "succeeded") {
+            const pr: Progress | null = olds.progress ?? null;
+            if (pr && pr.phase !== "done" && pr.version === inputs.version) {
+                return {
+                    version: pr.version,
+                    state: "in-progress",
+                    reason: st.reason,
+                    done: pr.done,
+                    next: pr.phase === "rollback" ? "rollback" : (pr.steps.find((s) => !pr.done.includes(s)) ?? null),
+                    replaced: pr.replaced.length,
+                    remaining: remainingOn(pr.launchTemplateVersion),
+                    surge: surgeOf(pr.group?.desired ?? group?.desiredCapacity ?? inputs.capacity.desiredCapacity),
+                    amiId: pr.amiId,
+                    launchTemplateVersion: pr.launchTemplateVersion,
+                };
+            }
+            return { version: inputs.version, state: st.state === "in-progress" ? "failed" : st.state, reason: st.reason };
+        }
+        if (st) return undefined; // the state says the last run succeeded
+        const t = decodeTagProgress(group?.tags[PROGRESS_TAG]);
+        const lock = parseLock(group?.tags[LOCK_TAG]);
+        if (t && t.v === inputs.version) {
+            return {
+                version: t.v,
+                state: "in-progress",
+                reason: `run ${t.r} was interrupted${lock ? ` (lock held by ${lock.owner})` : ""}`,
+                next: t.t ? "ramp" : t.a ? "template" : "bake",
+                remaining: remainingOn(t.t),
+                amiId: t.a,
+                launchTemplateVersion: t.t,
+            };
+        }
+        if (fleetVersion && fleetVersion !== inputs.version && olds?.version === inputs.version) {
+            return {
+                version: inputs.version,
+                state: "failed",
+                reason: `the default launch template version v${defaultVersion} is still release ${fleetVersion}'s (the last run of ${inputs.version} rolled back or failed)`,
+            };
+        }
+        return undefined;
+    }
+
     async diff(_id: string, olds: any, news: any): Promise<pulumi.dynamic.DiffResult> {
         const replaces = ["autoScalingGroupName", "baseLaunchTemplateId"].filter((k) => olds[k] !== news[k]);
         const changed: string[] = [];
         const keys = new Set([...Object.keys(olds), ...Object.keys(news)]);
-        const ignore = new Set(["plan", "status", "amiId", "launchTemplateVersion", "previousLaunchTemplateVersion", "replacedInstanceIds", "history", "deployed", "progress", "live", "__provider", "remote"]);
+        const ignore = new Set(["plan", "status", "amiId", "launchTemplateVersion", "previousLaunchTemplateVersion", "replacedInstanceIds", "history", "deployed", "progress", "live", "__provider", "remote", "baseIsReleaseVersion", "templateVersionsCreated", "baseLaunchTemplateVersion"]);
         for (const k of keys) {
             if (ignore.has(k) || !(k in news)) continue;
             if (JSON.stringify(olds[k]) !== JSON.stringify(news[k])) changed.push(k);
+        }
+        // The base template version: one the Release created itself (pulumi refresh reads the Pulumi
+        // template's latestVersion back as the release's last version) is not a change.
+        if ("baseLaunchTemplateVersion" in news && news.baseLaunchTemplateVersion !== UNKNOWN) {
+            const d: Deployed | null = olds.deployed ?? null;
+            const rb = resolveBase(Number(news.baseLaunchTemplateVersion), this.ownVersions(olds, news), d, Number(olds.baseLaunchTemplateVersion));
+            const was = rb.own ? (d?.baseLaunchTemplateVersion ?? Number(olds.baseLaunchTemplateVersion)) : Number(olds.baseLaunchTemplateVersion);
+            if (rb.base !== was) changed.push("baseLaunchTemplateVersion");
+        } else if (JSON.stringify(olds.baseLaunchTemplateVersion) !== JSON.stringify(news.baseLaunchTemplateVersion)) {
+            changed.push("baseLaunchTemplateVersion");
         }
         // The stored remote settings are redacted: compare without the private key.
         if (JSON.stringify(redactRemote(olds.remote)) !== JSON.stringify(redactRemote(news.remote))) changed.push("remote");
@@ -246,6 +362,14 @@ export class ReleaseProvider implements pulumi.dynamic.ResourceProvider {
         const unfinished = olds.status && olds.status.state !== "succeeded";
         if (unfinished && !changed.includes("status")) changed.push("status");
         return { changes: changed.length > 0 || replaces.length > 0, replaces, deleteBeforeReplace: false };
+    }
+
+    /** Template versions the Release created: its state, plus the one check() recognised by its description. */
+    private ownVersions(olds: any, news: any): number[] {
+        const own = ownTemplateVersions(olds);
+        const b = Number(news?.baseIsReleaseVersion);
+        if (Number.isInteger(b) && b === Number(news?.baseLaunchTemplateVersion) && !own.includes(b)) own.push(b);
+        return own;
     }
 
     async create(news: any): Promise<pulumi.dynamic.CreateResult> {
@@ -321,9 +445,21 @@ export class ReleaseProvider implements pulumi.dynamic.ResourceProvider {
         const history: HistoryEntry[] = olds?.history ?? [];
         const cloud = this.cloudFor(inputs);
         const owner = String(news.lockOwner ?? `release/${inputs.autoScalingGroupName}`);
+        const own = this.ownVersions(olds, news);
+        const rb = resolveBase(inputs.baseLaunchTemplateVersion, own, deployed, olds ? Number(olds.baseLaunchTemplateVersion) : undefined);
+        if (rb.own && rb.base !== inputs.baseLaunchTemplateVersion) {
+            this.log(`release: base launch template v${inputs.baseLaunchTemplateVersion} is a version this Release created: the base stays v${rb.base}`);
+            inputs = { ...inputs, baseLaunchTemplateVersion: rb.base };
+        }
+        /** Every launch template version the Release created (bounded), so a refresh's latestVersion is recognised. */
+        const created = (...more: (number | null | undefined)[]) => {
+            const all = [...own, ...more.filter((v): v is number => Number.isInteger(v) && (v as number) > 0)];
+            return [...new Set(all)].sort((a, b) => a - b).slice(-100);
+        };
         const base = (st: ReleaseStatus, d: Deployed | null, p: Progress | null, h: HistoryEntry[], prev: any) =>
             clean({
                 ...news,
+                templateVersionsCreated: created(d?.launchTemplateVersion, p?.launchTemplateVersion),
                 remote: redactRemote(news.remote),
                 plan: news.plan ?? olds?.plan ?? "",
                 status: st,

@@ -17,13 +17,15 @@
  *   deleteImage              ec2:DescribeImages, DeregisterImage, DeleteSnapshot
  *   launch templates         ec2:DescribeLaunchTemplates, DescribeLaunchTemplateVersions,
  *                            CreateLaunchTemplateVersion (full data, only ImageId replaced),
- *                            ModifyLaunchTemplate (DefaultVersion)
+ *                            ModifyLaunchTemplate (DefaultVersion); describeTemplateVersions:
+ *                            DescribeLaunchTemplateVersions (VersionDescription, DefaultVersion)
  *   target group             elbv2:DescribeTargetHealth, DeregisterTargets,
  *                            DescribeTargetGroups, DescribeTargetGroupAttributes
  *   maintenance page         elbv2:DescribeRules, CreateRule (fixed-response 503), DeleteRule;
  *                            findMaintenanceRules: DescribeRules (the marker in the body)
  *   CDN                      cloudfront:CreateInvalidation / waitUntilInvalidationCompleted
  */
+import type { TemplateVersionDescriber } from "../executor";
 import type { Cloud, GroupState, ImageState, LaunchTemplateState, TargetGroupTimings, TargetHealthState } from "../ports";
 import { MAINTENANCE_MARKER } from "../ports";
 
@@ -41,7 +43,7 @@ export interface AwsCloudOptions {
 
 const TAG_RESOURCE_TYPE = "auto-scaling-group";
 
-export class AwsCloud implements Cloud {
+export class AwsCloud implements Cloud, TemplateVersionDescriber {
     private clients: Record<string, any> = {};
 
     constructor(private readonly opts: AwsCloudOptions) {}
@@ -235,6 +237,12 @@ export class AwsCloud implements Cloud {
             LaunchTemplateData: data,
         });
         return out.LaunchTemplateVersion.VersionNumber;
+    }
+
+    /** DescribeLaunchTemplateVersions: numbers, descriptions (VersionDescription) and which is the default. */
+    async describeTemplateVersions(launchTemplateId: string, versions: string[]): Promise<{ version: number; description: string | null; isDefault: boolean }[]> {
+        const out = await this.ec2("DescribeLaunchTemplateVersionsCommand", { LaunchTemplateId: launchTemplateId, Versions: versions });
+        return (out.LaunchTemplateVersions ?? []).map((v: any) => ({ version: v.VersionNumber, description: v.VersionDescription ?? null, isDefault: !!v.DefaultVersion }));
     }
 
     async setDefaultLaunchTemplateVersion(launchTemplateId: string, version: number): Promise<void> {

@@ -201,9 +201,10 @@ export class SimAws {
     }
 
     /** A launch template version on the given image (as a previous release would have made). */
-    addTemplateVersion(imageId: string, makeDefault = true): number {
+    addTemplateVersion(imageId: string, makeDefault = true, version = "v1.0.0"): number {
         const v = Math.max(...this.templates.keys()) + 1;
-        this.templates.set(v, { data: { ...this.templates.get(1)!.data, ImageId: imageId }, description: "release" });
+        // The description a release writes (providers/release/planner.ts releaseVersionDescription).
+        this.templates.set(v, { data: { ...this.templates.get(1)!.data, ImageId: imageId }, description: `release ${version} (base v1)` });
         if (makeDefault) this.defaultVersion = v;
         return v;
     }
@@ -620,7 +621,7 @@ export class SimAws {
             const n = v === "$Default" ? this.defaultVersion : v === "$Latest" ? Math.max(...this.templates.keys()) : Number(v);
             const tv = this.templates.get(n);
             if (!tv) throw awsError("InvalidLaunchTemplateId.VersionNotFound", `Could not find launch template version ${v}`);
-            out.push({ LaunchTemplateId: this.ltId, VersionNumber: n, DefaultVersion: n === this.defaultVersion, LaunchTemplateData: JSON.parse(JSON.stringify(tv.data)) });
+            out.push({ LaunchTemplateId: this.ltId, VersionNumber: n, VersionDescription: tv.description, DefaultVersion: n === this.defaultVersion, LaunchTemplateData: JSON.parse(JSON.stringify(tv.data)) });
         }
         return { LaunchTemplateVersions: out };
     }
