@@ -9,6 +9,9 @@
  *   ratio      makespan / bound (goal <= 1.05)
  *   API calls  successful AWS API calls of the whole release divided by the replaced instances
  *              (goal <= 10); includes the fixed per-release calls (lock, bake, template, ...)
+ *   fixed / marginal  the split: a least-squares fit over all rows of
+ *              calls = fixed + perWave x waves + perInstance x N; "fixed" is the per-release part,
+ *              "marginal" = (calls - fixed) / N the calls each replaced instance adds (its waves included)
  *   serial     the seed's procedure (x+1, one instance at a time): N x (boot + healthy x interval
  *              + drain) + bake
  *
@@ -33,6 +36,12 @@ interface Row {
     ratio: number;
     apiCallsPerInstance: number;
     serialS: number;
+    apiCalls: number;
+    /** Filled after all rows: fixedCalls from the fit, marginalCallsPerInstance = (apiCalls - fixedCalls) / n. */
+    fixedCalls?: number;
+    marginalCallsPerInstance?: number;
+    /** Calls per command, for the curious (--json only). */
+    byCommand: Record<string, number>;
 }
 
 const instantRemote = (): RemotePhase => ({
@@ -92,26 +101,61 @@ async function one(n: number, maxSurge: number | string): Promise<Row> {
             ratio: Math.round((makespanS / boundS) * 1000) / 1000,
             apiCallsPerInstance: Math.round((sim.apiCalls().length / n) * 10) / 10,
             serialS,
+            apiCalls: sim.apiCalls().length,
+            byCommand: sim.apiCalls().reduce((a, c) => ((a[c.command] = (a[c.command] ?? 0) + 1), a), {} as Record<string, number>),
         };
     } finally {
         vc.uninstall();
     }
 }
 
+/** Least squares: the coefficients b minimising |X b - y| (normal equations, Gauss-Jordan). */
+function leastSquares(x: number[][], y: number[]): number[] {
+    const k = x[0].length;
+    const a = Array.from({ length: k }, (_, i) => [...Array.from({ length: k }, (_, j) => x.reduce((s, r) => s + r[i] * r[j], 0)), x.reduce((s, r, n) => s + r[i] * y[n], 0)]);
+    for (let c = 0; c < k; c++) {
+        const p = a.reduce((best, r, i) => (i >= c && Math.abs(r[c]) > Math.abs(a[best][c]) ? i : best), c);
+        [a[c], a[p]] = [a[p], a[c]];
+        for (let i = 0; i < k; i++) {
+            if (i === c) continue;
+            const f = a[i][c] / a[c][c];
+            for (let j = c; j <= k; j++) a[i][j] -= f * a[c][j];
+        }
+    }
+    return a.map((r, i) => r[k] / r[i]);
+}
+
 async function main() {
     const json = process.argv.includes("--json");
     const rows: Row[] = [];
     for (const n of [2, 4, 10, 50]) for (const s of [1, 2, "25%"] as const) rows.push(await one(n, s));
+    // The split: least squares of calls = fixed + perWave x waves + perInstance x n over all rows.
+    const fit = leastSquares(rows.map((r) => [1, r.waves, r.n]), rows.map((r) => r.apiCalls));
+    const fixed = Math.round(fit[0] * 10) / 10;
+    for (const r of rows) {
+        r.fixedCalls = fixed;
+        r.marginalCallsPerInstance = Math.round(((r.apiCalls - fixed) / r.n) * 10) / 10;
+    }
     if (json) {
-        console.log(JSON.stringify(rows.map(({ n, maxSurge, makespanS, boundS, ratio, apiCallsPerInstance, serialS }) => ({ n, maxSurge, makespanS, boundS, ratio, apiCallsPerInstance, serialS }))));
+        console.log(
+            JSON.stringify(
+                rows.map(({ n, maxSurge, makespanS, boundS, ratio, apiCallsPerInstance, serialS, waves, apiCalls, fixedCalls, marginalCallsPerInstance, byCommand }) => ({
+                    n, maxSurge, makespanS, boundS, ratio, apiCallsPerInstance, serialS, waves, apiCalls, fixedCalls, marginalCallsPerInstance, byCommand,
+                })),
+            ),
+        );
         return;
     }
     const out = [
-        "| N | maxSurge | waves | makespan (s) | bound (s) | ratio | API calls / replaced instance | seed serial (s) |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
-        ...rows.map((r) => `| ${r.n} | ${r.maxSurge} | ${r.waves} | ${r.makespanS} | ${r.boundS} | ${r.ratio.toFixed(3)} | ${r.apiCallsPerInstance.toFixed(1)} | ${r.serialS} |`),
+        "| N | maxSurge | waves | makespan (s) | bound (s) | ratio | API calls | API calls / replaced instance | fixed per release | marginal / instance | seed serial (s) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ...rows.map(
+            (r) =>
+                `| ${r.n} | ${r.maxSurge} | ${r.waves} | ${r.makespanS} | ${r.boundS} | ${r.ratio.toFixed(3)} | ${r.apiCalls} | ${r.apiCallsPerInstance.toFixed(1)} | ${r.fixedCalls} | ${r.marginalCallsPerInstance?.toFixed(1)} | ${r.serialS} |`,
+        ),
     ];
     console.log(out.join("\n"));
+    console.log(`\nAPI calls fit over all rows: ${fit[0].toFixed(1)} per release + ${fit[1].toFixed(2)} per wave + ${fit[2].toFixed(2)} per replaced instance.`);
     console.log(`\nTimings: boot ${TIMINGS.bootS} s, health check every ${TIMINGS.healthCheckIntervalS} s x ${TIMINGS.healthyThreshold}, deregistration delay ${TIMINGS.deregistrationDelayS} s, AMI ${TIMINGS.amiCreationS} s; remote phase not counted (instant fake).`);
 }
 

@@ -29,13 +29,14 @@
  *    decrementing desired while more old ones remain, so the group launches their replacements at
  *    once (one SetDesiredCapacity per release, not per wave); the last batch decrements back to D.
  */
-import type { Clock, Cloud, GroupInstance, GroupState, RemotePhase, RemotePhaseResult, TargetHealthState } from "./ports";
+import type { Clock, Cloud, GroupInstance, GroupState, RemotePhase, RemotePhaseResult, TargetGroupTimings, TargetHealthState } from "./ports";
 import { MAINTENANCE_MARKER, RemotePhaseError } from "./ports";
 import {
     Deployed,
     PlanKind,
     ReleaseInputs,
     StepName,
+    ESTIMATES,
     capacityEquals,
     liveInstances,
     plan,
@@ -103,6 +104,11 @@ export interface Progress {
  */
 export interface TemplateVersionDescriber {
     describeTemplateVersions?(launchTemplateId: string, versions: string[]): Promise<{ version: number; description: string | null; isDefault: boolean }[]>;
+}
+
+/** Optional Cloud extension (additive): several group tags removed in one autoscaling:DeleteTags call. */
+export interface GroupTagBatcher {
+    deleteGroupTags?(groupName: string, keys: string[]): Promise<void>;
 }
 
 export interface ExecContext {
@@ -233,6 +239,7 @@ export class Executor {
     private learnedWaveMs: number | null = null;
     private firstLook: GroupState | null = null;
     private delayS: number | null = null;
+    private tgTimings: TargetGroupTimings | null | undefined = undefined;
     /** Instance ids observed in the group: used to describe a launch failure. */
     private apiSinceMs = 0;
 
@@ -555,8 +562,14 @@ export class Executor {
     private async releaseLock() {
         this.stopHeartbeat();
         this.lockHeld = false;
-        await this.c.cloud.deleteGroupTag(this.group, PROGRESS_TAG);
-        await this.c.cloud.deleteGroupTag(this.group, LOCK_TAG);
+        const batch = (this.c.cloud as GroupTagBatcher).deleteGroupTags;
+        if (batch) {
+            // One DeleteTags call for both (progress first in the list, as in the two-call order).
+            await batch.call(this.c.cloud, this.group, [PROGRESS_TAG, LOCK_TAG]);
+        } else {
+            await this.c.cloud.deleteGroupTag(this.group, PROGRESS_TAG);
+            await this.c.cloud.deleteGroupTag(this.group, LOCK_TAG);
+        }
         this.log(`lock released on ${this.group}`);
     }
 
@@ -589,8 +602,9 @@ export class Executor {
             await this.writeTagProgress();
         }
         try {
-            // An EBS-backed image is never ready within two minutes: no point polling before.
-            const head = Math.min(120, i.rollout.bakeTimeoutS / 4);
+            // An EBS-backed image (with the reboot CreateImage does) takes minutes: no point polling
+            // during the first three; then the adapter's waiter polls at a fixed, modest period.
+            const head = Math.min(180, i.rollout.bakeTimeoutS / 4);
             await clock.sleep(head * 1000);
             await cloud.waitForImage(this.p.amiId!, i.rollout.bakeTimeoutS - head);
         } catch (e) {
@@ -663,18 +677,21 @@ export class Executor {
         const g = await cloud.describeGroup(this.group);
         const saved = await this.saveGroup(g);
         if (saved.suspendedByUs.length) await cloud.suspendProcesses(this.group, saved.suspendedByUs);
-        await this.rampTo(this.p.launchTemplateVersion!, saved, "ramp");
+        await this.rampTo(this.p.launchTemplateVersion!, saved, "ramp", g);
         await this.restoreGroup(saved);
     }
 
     private async restoreGroup(saved: SavedGroup) {
         const { cloud } = this.c;
         const g = await cloud.describeGroup(this.group);
+        let seen: GroupState | undefined = g;
         if (g.desiredCapacity !== saved.desired || g.maxSize !== saved.max || g.minSize !== saved.min) {
             await cloud.updateGroupSize(this.group, { minSize: saved.min, desiredCapacity: saved.desired, maxSize: saved.max });
+            // Only max/min changed: the instances are as just seen; a new desired needs a fresh look.
+            seen = g.desiredCapacity === saved.desired ? { ...g, minSize: saved.min, maxSize: saved.max } : undefined;
         }
         if (saved.suspendedByUs.length) await cloud.resumeProcesses(this.group, saved.suspendedByUs);
-        await this.waitSettled("restore");
+        await this.waitSettled("restore", seen);
         this.log(`group restored: desired ${saved.desired}, max ${saved.max}; resumed ${saved.suspendedByUs.join(", ") || "nothing"}`);
     }
 
@@ -683,11 +700,13 @@ export class Executor {
      * group (after a size change the group may still be launching or terminating). A time-out is a
      * warning, not a failure: the sizes are right, the group converges by itself.
      */
-    private async waitSettled(step: string) {
+    private async waitSettled(step: string, seen?: GroupState) {
         const { cloud, clock } = this.c;
         const deadline = clock.now() + this.i.rollout.healthyTimeoutS * 1000;
         for (;;) {
-            const g = await cloud.describeGroup(this.group);
+            // `seen`: the group as the caller just read it (one DescribeAutoScalingGroups fewer).
+            const g = seen ?? (await cloud.describeGroup(this.group));
+            seen = undefined;
             const live = liveInstances(g).filter((x) => x.lifecycleState !== "Standby");
             let ok = live.length === g.desiredCapacity && live.every((x) => x.lifecycleState === "InService");
             if (ok && live.length) {
@@ -703,23 +722,34 @@ export class Executor {
         }
     }
 
+    /** The deregistration delay (read once per run, with the health-check timings when the adapter has them). */
     private async timings() {
+        if (this.delayS === null) await this.targetTimings();
         if (this.delayS === null) this.delayS = await this.c.cloud.deregistrationDelayS(this.i.targetGroupArn);
         return this.delayS;
+    }
+
+    /** DescribeTargetGroups + its attributes, once per run (null when the adapter cannot say). */
+    private async targetTimings(): Promise<TargetGroupTimings | null> {
+        if (this.tgTimings !== undefined) return this.tgTimings;
+        const t = this.c.cloud.describeTargetGroup ? await this.c.cloud.describeTargetGroup(this.i.targetGroupArn).catch(() => null) : null;
+        this.tgTimings = t;
+        if (t) this.delayS = t.deregistrationDelayS;
+        return t;
     }
 
     /**
      * Replaces every instance not on `target` (a launch template version), `surge` at a time.
      * Recomputed from the live group at every wave, so it resumes after an interruption.
      */
-    private async rampTo(target: number, saved: SavedGroup, step: string) {
+    private async rampTo(target: number, saved: SavedGroup, step: string, first?: GroupState) {
         const { cloud, clock } = this.c;
         const surge = resolveSurge(this.i.rollout.maxSurge, Math.max(saved.desired, 1));
         const tv = String(target);
         let wave = 0;
         // The group as the last wave's confirmation saw it, minus the instances it terminated:
         // saves one DescribeAutoScalingGroups per wave.
-        let known: GroupState | null = null;
+        let known: GroupState | null = first ?? null;
         let maxWaves = 0;
         for (;;) {
             const g: GroupState = known ?? (await cloud.describeGroup(this.group));
@@ -836,7 +866,7 @@ export class Executor {
         const deadline = waveStart + i.rollout.healthyTimeoutS * 1000;
         if (need <= 0) return this.c.cloud.describeGroup(this.group);
         const expected = this.learnedWaveMs ?? (await this.defaultWaveMs());
-        const poll = i.rollout.pollIntervalS * 1000;
+        const poll = await this.healthPollMs();
         // A rollback usually finds the old instances already healthy: look at once.
         let next = step === "rollback" ? waveStart : waveStart + expected;
         const failedCheck: string[] = [];
@@ -879,14 +909,25 @@ export class Executor {
         }
     }
 
+    /**
+     * When a wave's new instances can first be healthy: they must boot (ESTIMATES.bootS, the expected
+     * boot; the time measured by an earlier wave replaces it) and pass `healthyThreshold` checks
+     * `interval` apart. Polling before that only spends API calls.
+     */
     private async defaultWaveMs() {
-        const t = this.c.cloud.describeTargetGroup ? await this.c.cloud.describeTargetGroup(this.i.targetGroupArn).catch(() => null) : null;
-        const interval = t?.healthCheckIntervalS ?? 30;
-        const threshold = t?.healthyThreshold ?? 3;
-        if (t) this.delayS = t.deregistrationDelayS;
-        // No instance can be healthy before `threshold` checks `interval` apart; the boot time is
-        // unknown until the first wave measured it (then learnedWaveMs takes over).
-        return interval * threshold * 1000;
+        const t = await this.targetTimings();
+        const interval = t?.healthCheckIntervalS ?? ESTIMATES.healthCheckIntervalS;
+        const threshold = t?.healthyThreshold ?? ESTIMATES.healthyThreshold;
+        return (ESTIMATES.bootS + interval * threshold) * 1000;
+    }
+
+    /**
+     * The poll period while waiting for target health: a target's state changes only at a health
+     * check, so the check interval (at least rollout.pollIntervalS).
+     */
+    private async healthPollMs() {
+        const t = await this.targetTimings();
+        return Math.max(this.i.rollout.pollIntervalS, t?.healthCheckIntervalS ?? 0) * 1000;
     }
 
     private async invalidate() {

@@ -8,7 +8,7 @@
  *
  *   describeGroup            autoscaling:DescribeAutoScalingGroups (ec2:DescribeInstances if a
  *                            version is reported unresolved)
- *   setGroupTag/deleteGroupTag  autoscaling:CreateOrUpdateTags / DeleteTags (the deploy lock)
+ *   setGroupTag/deleteGroupTag(s)  autoscaling:CreateOrUpdateTags / DeleteTags (the deploy lock)
  *   updateGroupSize          autoscaling:SetDesiredCapacity (desired only) / UpdateAutoScalingGroup
  *   suspend/resumeProcesses  autoscaling:SuspendProcesses / ResumeProcesses
  *   terminateInstance        autoscaling:TerminateInstanceInAutoScalingGroup
@@ -25,7 +25,7 @@
  *                            findMaintenanceRules: DescribeRules (the marker in the body)
  *   CDN                      cloudfront:CreateInvalidation / waitUntilInvalidationCompleted
  */
-import type { TemplateVersionDescriber } from "../executor";
+import type { GroupTagBatcher, TemplateVersionDescriber } from "../executor";
 import type { Cloud, GroupState, ImageState, LaunchTemplateState, TargetGroupTimings, TargetHealthState } from "../ports";
 import { MAINTENANCE_MARKER } from "../ports";
 
@@ -43,7 +43,7 @@ export interface AwsCloudOptions {
 
 const TAG_RESOURCE_TYPE = "auto-scaling-group";
 
-export class AwsCloud implements Cloud, TemplateVersionDescriber {
+export class AwsCloud implements Cloud, TemplateVersionDescriber, GroupTagBatcher {
     private clients: Record<string, any> = {};
 
     constructor(private readonly opts: AwsCloudOptions) {}
@@ -135,6 +135,11 @@ export class AwsCloud implements Cloud, TemplateVersionDescriber {
         await this.asg("DeleteTagsCommand", { Tags: [{ ResourceId: groupName, ResourceType: TAG_RESOURCE_TYPE, Key: key }] });
     }
 
+    /** DeleteTags with several keys in one call. */
+    async deleteGroupTags(groupName: string, keys: string[]): Promise<void> {
+        await this.asg("DeleteTagsCommand", { Tags: keys.map((Key) => ({ ResourceId: groupName, ResourceType: TAG_RESOURCE_TYPE, Key })) });
+    }
+
     async updateGroupSize(groupName: string, size: { minSize?: number; maxSize?: number; desiredCapacity?: number }): Promise<void> {
         if (size.minSize === undefined && size.maxSize === undefined && size.desiredCapacity !== undefined) {
             await this.asg("SetDesiredCapacityCommand", { AutoScalingGroupName: groupName, DesiredCapacity: size.desiredCapacity, HonorCooldown: false });
@@ -188,7 +193,9 @@ export class AwsCloud implements Cloud, TemplateVersionDescriber {
 
     async waitForImage(imageId: string, timeoutS: number): Promise<void> {
         const { waitUntilImageAvailable } = require("@aws-sdk/client-ec2");
-        await waitUntilImageAvailable({ client: this.client("ec2"), maxWaitTime: Math.max(1, Math.round(timeoutS)), minDelay: 15, maxDelay: 15 }, { ImageIds: [imageId] });
+        // A fixed 20 s period (minDelay = maxDelay: no jitter, a predictable number of calls): the
+        // executor only starts waiting once the image could plausibly be ready.
+        await waitUntilImageAvailable({ client: this.client("ec2"), maxWaitTime: Math.max(1, Math.round(timeoutS)), minDelay: 20, maxDelay: 20 }, { ImageIds: [imageId] });
     }
 
     async describeImages(filter: { imageIds?: string[]; tags?: Record<string, string> }): Promise<ImageState[]> {
