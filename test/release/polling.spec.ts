@@ -1,0 +1,92 @@
+/**
+ * How the executor waits: the first look at a wave's instances when they can first be healthy, then
+ * one look per health-check interval; the AMI after three minutes, then every 20 s; each wait ends on
+ * an observed state, before its deadline. API-call budgets on the simulated AWS.
+ */
+import * as assert from "node:assert/strict";
+import { installVirtualClock, VirtualClock } from "../support/sim-aws/clock";
+import { runRelease } from "../../providers/release/executor";
+import { realClock } from "../../providers/release/ports";
+import { FakeRemotePhase, inputs } from "./fakes";
+import { expectKnownGood, runningFleet } from "./world";
+
+const REALISTIC = { bootS: 60, healthCheckIntervalS: 30, healthyThreshold: 3, deregistrationDelayS: 30, amiCreationS: 300 };
+
+describe("release executor: polling and API calls", () => {
+    let vc: VirtualClock;
+    beforeEach(() => (vc = installVirtualClock()));
+    afterEach(() => vc.uninstall());
+
+    async function release(w: ReturnType<typeof runningFleet>, over: Record<string, any> = {}) {
+        const lines: string[] = [];
+        const t0 = Date.now();
+        // The configured capacity is the group's: no capacity step after the ramp.
+        w.deployed.capacity = { minSize: w.before.min, maxSize: w.before.max, desiredCapacity: w.before.desired };
+        const r = await vc.drive(
+            runRelease({
+                cloud: w.sim.cloud(),
+                remotePhase: async () => new FakeRemotePhase("v1.0.0"),
+                clock: realClock,
+                log: (l) => lines.push(l),
+                inputs: inputs(w.sim, { version: "v1.1.0", capacity: { minSize: w.before.min, maxSize: w.before.max, desiredCapacity: w.before.desired }, ...over }),
+                deployed: w.deployed,
+                owner: "shop/prod/web-release",
+            }),
+        );
+        const at = (command: string) => w.sim.apiCalls((c) => c.command === command).map((c) => (c.t - t0) / 1000);
+        return { r, lines, at, t0 };
+    }
+
+    it("N=2, maxSurge 1: the waves are looked at when ready, the AMI after 3 min; 38 calls in all", async () => {
+        const w = runningFleet(2, { timings: REALISTIC, max: 2 });
+        const { r, at } = await release(w);
+        assert.equal(r.outcome, "succeeded");
+        expectKnownGood(w, { version: 3 });
+        const created = at("CreateImage")[0];
+        const images = at("DescribeImages");
+        // Waiter: first look 180 s after CreateImage, then every 20 s, until available at 300 s; then prune.
+        assert.deepEqual(images.slice(0, -1).map((t) => Math.round(t - created)), [180, 200, 220, 240, 260, 280, 300]);
+        // Target health: one look per wave when it is healthy (boot + 3 x 30 s), one after draining, one to settle.
+        const th = at("DescribeTargetHealth");
+        assert.equal(th.length, 5, `DescribeTargetHealth at ${th.join(", ")}`);
+        assert.equal(at("DescribeTargetGroups").length, 1, "timings read once");
+        assert.equal(at("DescribeTargetGroupAttributes").length, 1, "deregistration delay read once");
+        assert.equal(at("DescribeLaunchTemplates").length, 0, "the previous version comes from the last release");
+        assert.equal(at("DeleteTags").length, 1, "lock and progress tags removed together");
+        assert.equal(w.sim.apiCalls().length, 38);
+    });
+
+    it("instances slower than expected: polled at the health-check interval until healthy (an observed state), no failure", async () => {
+        const w = runningFleet(2, { timings: { ...REALISTIC, bootS: 200 }, max: 2 });
+        const { r, at } = await release(w);
+        assert.equal(r.outcome, "succeeded");
+        expectKnownGood(w, { version: 3 });
+        const th = at("DescribeTargetHealth");
+        const gaps = th.slice(1).map((t, k) => Math.round(t - th[k]));
+        // Wave 1: 150 s (expected), then every 30 s until the instance is healthy at 290 s; wave 2 learned 290 s.
+        assert.ok(gaps.filter((g) => g > 0 && g < 30).length <= 2, `no poll closer than the 30 s interval except after drain: ${gaps.join(", ")}`);
+        // 150, 180, ..., 300 (6 looks), drained, wave 2 at the learned 300 s, drained, settle.
+        assert.equal(th.length, 10, `DescribeTargetHealth at ${th.join(", ")}`);
+    });
+
+    it("a wave that never gets healthy still ends at its deadline (rolled back)", async () => {
+        const w = runningFleet(2, { timings: REALISTIC, max: 2 });
+        w.sim.nextImageFaults = { neverHealthy: true };
+        const lines: string[] = [];
+        await assert.rejects(
+            vc.drive(
+                runRelease({
+                    cloud: w.sim.cloud(),
+                    remotePhase: async () => new FakeRemotePhase("v1.0.0"),
+                    clock: realClock,
+                    log: (l) => lines.push(l),
+                    inputs: inputs(w.sim, { version: "v1.1.0", rollout: { maxSurge: 1, healthyTimeoutS: 400 } }),
+                    deployed: w.deployed,
+                    owner: "shop/prod/web-release",
+                }),
+            ),
+            /failed at ramp .*rolled back/,
+        );
+        expectKnownGood(w, { version: 2 });
+    });
+});
