@@ -57,6 +57,8 @@ export interface RehearsalOptions {
     wsgi?: string;
     /** Page visits per second. @default 15 */
     visitsPerS?: number;
+    /** Seconds of traffic before each release starts and after it ends. @default 2 */
+    trafficLeadS?: number;
     /** How long a wave's new instances may take to be healthy before the release rolls back. @default 60 */
     healthyTimeoutS?: number;
     /** Where everything of the run goes. @default a new directory under the OS temp dir */
@@ -103,9 +105,6 @@ export interface RehearsalResult {
     workDir: string;
 }
 
-/** Traffic runs this long before the release starts and after it ends. */
-const TRAFFIC_LEAD_MS = 2000;
-
 export class Rehearsal {
     readonly workDir: string;
     private readonly o: Required<Omit<RehearsalOptions, "repo" | "settings" | "wsgi" | "workDir" | "log">> & RehearsalOptions;
@@ -132,6 +131,7 @@ export class Rehearsal {
             transport: "local",
             visitsPerS: 15,
             healthyTimeoutS: 60,
+            trafficLeadS: 2,
             keep: false,
             ...opts,
         };
@@ -300,8 +300,8 @@ export class Rehearsal {
     }
 
     /**
-     * Releases `to` through the executor under live traffic (started 2 s before, stopped 2 s
-     * after), then asks every instance directly what it serves. Several releases may follow one
+     * Releases `to` through the executor under live traffic (started trafficLeadS before, stopped
+     * trafficLeadS after), then asks every instance directly what it serves. Several releases may follow one
      * set-up; each reports its own traffic.
      */
     async release(to: string, opts: { healthyTimeoutS?: number } = {}): Promise<RehearsalResult> {
@@ -314,7 +314,7 @@ export class Rehearsal {
         this.traffic = traffic;
         traffic.onFailure = (r) => this.log(`    traffic: ${r.kind} ${r.path} -> ${r.status || r.error}`);
         traffic.start();
-        await sleep(TRAFFIC_LEAD_MS);
+        await sleep(o.trafficLeadS * 1000);
         const releaseStart = Date.now();
         const timeline: TimelineEntry[] = [];
         const steps: StepTiming[] = [];
@@ -350,7 +350,7 @@ export class Rehearsal {
             onLine(`release ${outcome}: ${reason}`);
         }
         const releaseS = (Date.now() - releaseStart) / 1000;
-        await sleep(TRAFFIC_LEAD_MS);
+        await sleep(o.trafficLeadS * 1000);
         const report = await traffic.stop();
         this.traffic = null;
 
@@ -375,7 +375,7 @@ export class Rehearsal {
             traffic: report,
             fleet,
             setupS: this.setupS,
-            trafficLeadS: TRAFFIC_LEAD_MS / 1000,
+            trafficLeadS: o.trafficLeadS,
             loadBalancerUrl: cloud.url,
             workDir: this.workDir,
         };
