@@ -910,15 +910,18 @@ export class Executor {
     }
 
     /**
-     * When a wave's new instances can first be healthy: they must boot (ESTIMATES.bootS, the expected
-     * boot; the time measured by an earlier wave replaces it) and pass `healthyThreshold` checks
-     * `interval` apart. Polling before that only spends API calls.
+     * When a wave's new instances can first be healthy: they must boot and then pass
+     * `healthyThreshold` checks `interval` apart. The boot is expected to take ESTIMATES.bootS, but
+     * never more than the checks' own span (a target group checked every second, as in the local
+     * rehearsal, fronts instances that start in seconds); the time an earlier wave measured replaces
+     * this estimate. Polling before then only spends API calls; looking later only costs time.
      */
     private async defaultWaveMs() {
         const t = await this.targetTimings();
         const interval = t?.healthCheckIntervalS ?? ESTIMATES.healthCheckIntervalS;
         const threshold = t?.healthyThreshold ?? ESTIMATES.healthyThreshold;
-        return (ESTIMATES.bootS + interval * threshold) * 1000;
+        const span = interval * threshold;
+        return (Math.min(ESTIMATES.bootS, span) + span) * 1000;
     }
 
     /**

@@ -4,12 +4,22 @@
  *
  *   check   validates the inputs (each failure names the setting and the value) and computes the
  *           human-readable `plan` input from the live cloud (DescribeAutoScalingGroups,
- *           DescribeLaunchTemplates, DescribeTargetGroups) and the remote phase's migration
- *           inspection, so `pulumi preview --diff` shows it; breaking migrations under policy
- *           "refuse" and Standby instances fail the check (nothing changes in the cloud).
+ *           DescribeLaunchTemplates, DescribeTargetGroups, DescribeLaunchTemplateVersions) and the
+ *           remote phase's migration inspection, so `pulumi preview --diff` shows it; breaking
+ *           migrations under policy "refuse" and Standby instances fail the check (nothing changes
+ *           in the cloud). Pulumi passes check() the old *inputs*, not the state: an unfinished
+ *           earlier run is read from the group's progress tag (a killed run) or from the default
+ *           template version's description (a release that rolled back), or from status/progress
+ *           when a caller passes them; the plan then starts "resume release ..." / "retry release ...".
  *   diff    a change when the version, base template version, capacity or a setting changed, or
  *           when the last run did not succeed (a re-run resumes or retries it); the ASG name and
  *           the launch template id replace the resource (a new group gets a first release).
+ *           Base template version: the stack passes the Pulumi template's `latestVersion`, which a
+ *           `pulumi refresh` reads back from AWS as the release's own last version. A version the
+ *           Release created (`templateVersionsCreated` in the state, or recognised by check() from
+ *           its VersionDescription "release <version> (base vN)" and passed on as
+ *           `baseIsReleaseVersion`) is not a base change: the base stays the one the fleet was
+ *           released on. A newer version Pulumi created is a change (ramp without re-baking).
  *   create  the first release (bake, template version, scale the group from 0 to its capacity).
  *   update  a release (lock, remote phase, bake, template version, ramp, invalidation, unlock),
  *           a template-only change (ramp without re-baking) or a capacity-only change.
@@ -569,6 +579,8 @@ export class Release extends pulumi.dynamic.Resource {
     declare readonly previousLaunchTemplateVersion: pulumi.Output<number | null>;
     declare readonly replacedInstanceIds: pulumi.Output<string[]>;
     declare readonly history: pulumi.Output<HistoryEntry[]>;
+    /** Every launch template version the Release created (bounded): how a refreshed `latestVersion` is recognised as its own. */
+    declare readonly templateVersionsCreated: pulumi.Output<number[]>;
 
     constructor(name: string, args: ReleaseArgs, opts?: pulumi.CustomResourceOptions) {
         const props = {
@@ -581,6 +593,7 @@ export class Release extends pulumi.dynamic.Resource {
             previousLaunchTemplateVersion: undefined,
             replacedInstanceIds: undefined,
             history: undefined,
+            templateVersionsCreated: undefined,
         };
         super(new ReleaseProvider(), name, props, {
             ...opts,
