@@ -580,9 +580,13 @@ export class Executor {
     private async bake() {
         const { cloud, clock } = this.c;
         const i = this.i;
+        let startedMs = clock.now();
         if (this.p.amiId) {
             const [img] = await cloud.describeImages({ imageIds: [this.p.amiId] });
             if (img && img.state === "available") return;
+            // A pending image of an interrupted run: its minutes of creation already count.
+            const created = Date.parse(img?.creationDate ?? "");
+            if (!Number.isNaN(created)) startedMs = Math.min(startedMs, created);
             if (!img || img.state !== "pending") {
                 this.log(`AMI ${this.p.amiId} of an earlier run is ${img?.state ?? "gone"}: baking again`);
                 this.p.amiId = undefined;
@@ -605,7 +609,8 @@ export class Executor {
             // An EBS-backed image (with the reboot CreateImage does) takes minutes: no point polling
             // during the first three; then the adapter's waiter polls at a fixed, modest period.
             const head = Math.min(180, i.rollout.bakeTimeoutS / 4);
-            await clock.sleep(head * 1000);
+            const left = startedMs + head * 1000 - clock.now();
+            if (left > 0) await clock.sleep(left);
             await cloud.waitForImage(this.p.amiId!, i.rollout.bakeTimeoutS - head);
         } catch (e) {
             const ami = this.p.amiId!;

@@ -5,7 +5,7 @@
  */
 import * as assert from "node:assert/strict";
 import { installVirtualClock, VirtualClock } from "../support/sim-aws/clock";
-import { runRelease } from "../../providers/release/executor";
+import { Progress, runRelease } from "../../providers/release/executor";
 import { realClock } from "../../providers/release/ports";
 import { FakeRemotePhase, inputs } from "./fakes";
 import { expectKnownGood, runningFleet } from "./world";
@@ -88,5 +88,47 @@ describe("release executor: polling and API calls", () => {
             /failed at ramp .*rolled back/,
         );
         expectKnownGood(w, { version: 2 });
+    });
+
+    it("a run interrupted during the bake resumes waiting for the pending image, counting the minutes already spent", async () => {
+        const w = runningFleet(2, { timings: REALISTIC, max: 2 });
+        w.deployed.capacity = { minSize: w.before.min, maxSize: w.before.max, desiredCapacity: w.before.desired };
+        const ctx = (progress: Progress | null, checkpoint?: (p: Progress) => void) => ({
+            cloud: w.sim.cloud(),
+            remotePhase: async () => new FakeRemotePhase("v1.0.0"),
+            clock: realClock,
+            log: () => undefined,
+            inputs: inputs(w.sim, { version: "v1.1.0", capacity: w.deployed.capacity }),
+            deployed: w.deployed,
+            owner: "shop/prod/web-release",
+            progress,
+            checkpoint,
+        });
+        let saved: Progress | null = null;
+        await assert.rejects(
+            vc.drive(
+                runRelease(
+                    ctx(null, (p) => {
+                        if (p.amiId && !p.done.includes("bake")) {
+                            saved = p;
+                            throw Object.assign(new Error("killed"), { interrupted: true });
+                        }
+                    }),
+                ),
+            ),
+            /killed/,
+        );
+        assert.ok(saved, "interrupted with a pending image");
+        const created = w.sim.apiCalls((c) => c.command === "CreateImage")[0].t;
+        await vc.advance(100_000); // Pulumi is re-run 100 s later
+        const resumedAt = Date.now();
+        const r = await vc.drive(runRelease(ctx(saved)));
+        assert.equal(r.outcome, "succeeded");
+        assert.equal(w.sim.apiCalls((c) => c.command === "CreateImage").length, 1, "not baked twice");
+        const looks = w.sim.apiCalls((c) => c.command === "DescribeImages" && c.t > resumedAt).map((c) => Math.round((c.t - created) / 1000));
+        // The resumed run's look at the image (at 100 s + the 2 s lock read-back), then the waiter from
+        // 180 s after CreateImage (not 180 s after the resume), every 20 s until 300 s; then prune.
+        assert.deepEqual(looks.slice(0, -1), [102, 180, 200, 220, 240, 260, 280, 300]);
+        expectKnownGood(w, { version: 3 });
     });
 });
