@@ -268,6 +268,15 @@ export class ReleaseProvider implements pulumi.dynamic.ResourceProvider {
         }
         // 2. An earlier run that did not finish: the plan says what the re-run does.
         live.unfinished = this.unfinishedRun(olds, inputs, live.group, hadOld ? fleetVersion : null, defaultVersion);
+        if (!live.unfinished && hadOld && !stateDeployed && !olds.status && !fleetVersion && live.group && defaultVersion === null) {
+            // Old inputs but an empty group whose default is no release's version: the first release
+            // did not finish (the re-run is a first release again).
+            const g = live.group;
+            if (g.desiredCapacity === 0 && liveInstances(g).length === 0 && inputs.capacity.desiredCapacity > 0 && live.template && !own.includes(live.template.defaultVersion)) {
+                live.unfinished = { version: inputs.version, state: "failed", reason: `group ${g.name} is still empty: the first release of ${olds.version} did not finish` };
+                deployed = null;
+            }
+        }
         if (live.unfinished && live.unfinished.state !== "in-progress" && deployed && stateDeployed === null && fleetVersion && fleetVersion !== inputs.version) {
             deployed = { ...deployed, version: fleetVersion };
         }

@@ -168,4 +168,14 @@ describe("Release provider: refresh and re-run on the simulated AWS", () => {
         assert.equal(r.outs!.status.state, "succeeded");
         assert.equal(sim.fleetVersions().join(), "4");
     });
+
+    it("re-run after a failed first release: check's plan says retry, as a first release again", async () => {
+        sim.nextImageFaults = { neverHealthy: true };
+        const c1 = (await vc.drive(provider.check({}, news({ rollout: { healthyTimeoutS: 400 } })))).inputs;
+        await assert.rejects(vc.drive(provider.create(c1)), (e: any) => e instanceof ReleaseFailed && (e.properties as any).status.state === "rolled-back");
+        assert.equal(sim.group.desired, 0);
+        const again = await vc.drive(provider.check(c1, c1));
+        assert.match(again.inputs.plan, /^retry release v1\.0\.0 after: group web-asg is still empty: the first release of v1\.0\.0 did not finish: first release of v1\.0\.0/);
+        assert.match(again.inputs.plan, /scale group web-asg from 0/);
+    });
 });
