@@ -67,7 +67,7 @@ describe("remote commands", function () {
                 `echo "current=$current"; echo "commit=$commit"`,
                 `if [ -f /srv/app/releases/v2/.fleet-commit ] && [ "$(cat /srv/app/releases/v2/.fleet-commit)" = "$commit" ]; then echo "releases/v2 already holds $commit"; else`,
                 `  if [ "$current" = v2 ]; then echo "refusing to replace releases/v2: it is serving and v2 now resolves to $commit" >&2; exit 1; fi`,
-                `  rm -rf /srv/app/releases/v2.tmp && mkdir -p /srv/app/releases/v2.tmp && git -C /srv/app/repo.git archive "$commit" | tar -x -C /srv/app/releases/v2.tmp && echo "$commit" > /srv/app/releases/v2.tmp/.fleet-commit && rm -rf /srv/app/releases/v2 && mv /srv/app/releases/v2.tmp /srv/app/releases/v2 && echo "checked out v2 at $commit"`,
+                `  rm -rf /srv/app/releases/v2.tmp && mkdir -p /srv/app/releases/v2.tmp && git -C /srv/app/repo.git archive "$commit" | tar -x -m -C /srv/app/releases/v2.tmp && echo "$commit" > /srv/app/releases/v2.tmp/.fleet-commit && rm -rf /srv/app/releases/v2 && mv /srv/app/releases/v2.tmp /srv/app/releases/v2 && echo "checked out v2 at $commit"`,
                 `fi`,
             ].join("\n"),
         );

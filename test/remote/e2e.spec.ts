@@ -90,6 +90,11 @@ describe("remote phase end to end (OpenSSH, PostgreSQL, Django, gunicorn)", func
         assert.equal(`/static/${manifest("v1")["js/app.js"]}`, n1.js);
         assert.equal(`/static/${manifest("v2")["js/app.js"]}`, n2.js);
         assert.ok(!fs.existsSync(path.join(staticRoot, "staticfiles.json")));
+        // A changed non-hashed file is replaced in the shared root too (the CDN invalidation of
+        // its path must fetch the new content), even though git gives it an older timestamp.
+        const v2Css = fs.readFileSync(path.join(appDir, "releases", "v2", "static", "css", "site.css"), "utf8");
+        assert.notEqual(v2Css, fs.readFileSync(path.join(appDir, "releases", "v1", "static", "css", "site.css"), "utf8"));
+        assert.equal(fs.readFileSync(path.join(staticRoot, "css", "site.css"), "utf8"), v2Css);
     });
 
     it("the v1 instance keeps rendering v1 names and serves v2's new hashed file with 200, without a restart", async function () {

@@ -98,7 +98,9 @@ function manage(cfg: ResolvedRemoteSettings, version: string, args: string): str
 
 /**
  * Fetches the mirror, resolves the version, checks it out into releases/<version> (kept when it
- * already holds that commit). Prints "current=<version>" and "commit=<sha>".
+ * already holds that commit). `tar -m` stamps the files with the checkout time: git archive
+ * would give them the commit's time, older than the copies an earlier release's collectstatic
+ * made, and collectstatic would then skip a changed non-hashed file as unmodified. Prints "current=<version>" and "commit=<sha>".
  */
 export function checkout(cfg: ResolvedRemoteSettings, version: string): string {
     const app = shq(cfg.appDir);
@@ -115,7 +117,7 @@ export function checkout(cfg: ResolvedRemoteSettings, version: string): string {
         `echo "current=$current"; echo "commit=$commit"`,
         `if [ -f ${dir}/.fleet-commit ] && [ "$(cat ${dir}/.fleet-commit)" = "$commit" ]; then echo "releases/${version} already holds $commit"; else`,
         `  if [ "$current" = ${v} ]; then echo "refusing to replace releases/${version}: it is serving and ${version} now resolves to $commit" >&2; exit 1; fi`,
-        `  rm -rf ${tmp} && mkdir -p ${tmp} && git -C ${mirror} archive "$commit" | tar -x -C ${tmp} && echo "$commit" > ${tmp}/.fleet-commit && rm -rf ${dir} && mv ${tmp} ${dir} && echo "checked out ${version} at $commit"`,
+        `  rm -rf ${tmp} && mkdir -p ${tmp} && git -C ${mirror} archive "$commit" | tar -x -m -C ${tmp} && echo "$commit" > ${tmp}/.fleet-commit && rm -rf ${dir} && mv ${tmp} ${dir} && echo "checked out ${version} at $commit"`,
         `fi`,
     ].join("\n");
 }
