@@ -14,6 +14,7 @@
  *    during the ramp is adopted too, see executor.ts).
  *  - A change of the configured capacity alone is applied by the Release without a ramp.
  */
+import { versionProblem } from "./version";
 import type {
     GroupInstance,
     GroupState,
@@ -221,11 +222,9 @@ export const ESTIMATES = {
 // Validation: every bad input is reported with the setting's name and value, before anything
 // changes in the cloud.
 
-const VERSION_RE = /^(?![-.\/])(?!.*\.\.)(?!.*\/\/)(?!.*@\{)(?!.*\.lock$)(?!.*[\/.]$)[A-Za-z0-9._\/+-]{1,100}$/;
-
-/** A git tag, branch or sha (the characters git allows in a ref name, no spaces or shell metacharacters). */
+/** A git tag, branch or sha usable as a release: the one rule of ./version.ts, shared with config.ts and the remote phase. */
 export function isValidVersion(v: unknown): v is string {
-    return typeof v === "string" && VERSION_RE.test(v);
+    return typeof v === "string" && versionProblem(v) === null;
 }
 
 export interface InputFailure {
@@ -291,7 +290,7 @@ export function normalizeInputs(
     };
 
     if (!isUnknown(r.version) && !isValidVersion(r.version)) {
-        fail("version", `version ${q(r.version)} is not a git tag, branch or sha (letters, digits, . _ / + -, at most 100 characters, no "..", no leading "-")`);
+        fail("version", `version ${q(r.version)} is not a git tag, branch or sha fit for a release: it ${typeof r.version === "string" ? versionProblem(r.version) : "is not a string"}`);
     }
     for (const k of ["baseLaunchTemplateId", "autoScalingGroupName", "targetGroupArn", "listenerArn", "managementInstanceId", "distributionId", "region"] as const) {
         if (!isUnknown(r[k]) && !nonEmpty(r[k])) fail(k, `${k} must be a non-empty string, got ${q(r[k])}`);

@@ -150,12 +150,12 @@ describe("release planner", () => {
 
     describe("inputs", () => {
         it("rejects a bad version with the setting and the value", () => {
-            for (const v of ["v1.0 ; rm -rf /", "", "-x", "a..b", "x".repeat(101), "v1.0/"]) {
+            for (const v of ["v1.0 ; rm -rf /", "", "-x", "a..b", "x".repeat(101), "v1.0/", "feature/login", "v1+hotfix"]) {
                 const r = normalizeInputs(raw({ version: v }));
                 assert.equal(r.failures[0]?.property, "version", v);
                 assert.match(r.failures[0].reason, /is not a git tag, branch or sha/);
             }
-            for (const v of ["v1.4.0", "main", "feature/login", "3f2a9c1", "release-2024.01+hotfix"]) assert.ok(isValidVersion(v), v);
+            for (const v of ["v1.4.0", "main", "feature-login", "3f2a9c1", "release-2024.01_hotfix"]) assert.ok(isValidVersion(v), v);
         });
 
         it("collects every invalid setting at once", () => {
