@@ -38,6 +38,7 @@ export interface CdnArgs {
  */
 export class Cdn extends pulumi.ComponentResource {
     readonly distribution: aws.cloudfront.Distribution;
+    readonly staticOriginRequestPolicy: aws.cloudfront.OriginRequestPolicy;
     readonly distributionId: pulumi.Output<string>;
     readonly domainName: pulumi.Output<string>;
 
@@ -49,6 +50,17 @@ export class Cdn extends pulumi.ComponentResource {
         }
         const originId = "alb";
         const staticUrl = args.staticUrl ?? "/static/";
+
+        // Static requests carry the viewer's Host to the load balancer, as the default behaviour
+        // does: over HTTPS CloudFront checks the origin's certificate against that host (the
+        // certificate covers the site's domain, not the load balancer's *.elb name), and the app
+        // sees the same host for pages and assets. Host is not part of the cache key.
+        this.staticOriginRequestPolicy = new aws.cloudfront.OriginRequestPolicy(`${name}-static-origin`, {
+            comment: `${name}: static files, forward the viewer's Host only`,
+            headersConfig: { headerBehavior: "whitelist", headers: { items: ["Host"] } },
+            cookiesConfig: { cookieBehavior: "none" },
+            queryStringsConfig: { queryStringBehavior: "none" },
+        }, { parent: this });
 
         this.distribution = new aws.cloudfront.Distribution(`${name}-distribution`, {
             enabled: true,
@@ -86,6 +98,7 @@ export class Cdn extends pulumi.ComponentResource {
                 allowedMethods: ["GET", "HEAD", "OPTIONS"],
                 cachedMethods: ["GET", "HEAD"],
                 cachePolicyId: MANAGED.cachingOptimized,
+                originRequestPolicyId: this.staticOriginRequestPolicy.id,
                 compress: true,
             }],
             customErrorResponses: UNCACHED_ERROR_CODES.map((errorCode) => ({ errorCode, errorCachingMinTtl: 0 })),

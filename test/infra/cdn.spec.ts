@@ -27,6 +27,15 @@ describe("component: Cdn", () => {
             assert.deepStrictEqual(b.allowedMethods, ["GET", "HEAD", "OPTIONS"]);
         });
 
+        it("forwards only the viewer's Host on static requests (an HTTPS origin's certificate is checked against it)", () => {
+            const [b] = built.resources.one(DIST).inputs.orderedCacheBehaviors;
+            const policy = built.resources.one("aws:cloudfront/originRequestPolicy:OriginRequestPolicy");
+            assert.strictEqual(b.originRequestPolicyId, policy.id);
+            assert.deepStrictEqual(policy.inputs.headersConfig, { headerBehavior: "whitelist", headers: { items: ["Host"] } });
+            assert.deepStrictEqual(policy.inputs.cookiesConfig, { cookieBehavior: "none" });
+            assert.deepStrictEqual(policy.inputs.queryStringsConfig, { queryStringBehavior: "none" });
+        });
+
         it("passes everything else through uncached with the viewer's headers, cookies and query", () => {
             const b = built.resources.one(DIST).inputs.defaultCacheBehavior;
             assert.strictEqual(b.cachePolicyId, MANAGED.cachingDisabled);
