@@ -78,12 +78,17 @@ Description=Celery beat (management instance only)
 After=network-online.target django-app.service
 Wants=network-online.target
 ConditionPathExists=${APP_DIR}/current/venv/bin/celery
+Wants=django-fleet-role.service
+After=django-fleet-role.service
 
 [Service]
 User=${APP_USER}
 Group=${APP_USER}
 WorkingDirectory=${APP_DIR}/current
 EnvironmentFile=${ENV_FILE}
+# A release AMI is baked from the management instance with this unit enabled: web instances
+# booted from it must not start it before their boot script runs.
+ExecCondition=/bin/grep -qx management /etc/django-app/role
 ExecStart=${APP_DIR}/current/venv/bin/celery -A ${o.celeryApp} beat --schedule /var/lib/django-app/celerybeat-schedule --loglevel INFO
 Restart=on-failure
 RestartSec=5
@@ -115,6 +120,48 @@ imds() {
 ROLE=$(imds tags/instance/Role 2>/dev/null || echo web)
 case "$ROLE" in management|web) ;; *) echo "unknown Role tag '$ROLE', acting as web"; ROLE=web ;; esac
 echo "django-fleet boot: role $ROLE"
+
+# The role again at every boot, before anything role-dependent starts: a release AMI is baked
+# from the management instance, so its enabled cron (and celery beat) would otherwise start on a
+# new web instance before this script gets to disable them.
+install -d -m 0755 /etc/django-app
+cat > /usr/local/sbin/django-fleet-role <<'ROLESCRIPT'
+#!/bin/bash
+# Writes this instance's Role tag (management or web; web when unreadable) to /etc/django-app/role.
+set -uo pipefail
+token=$(curl -sS -m 5 -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 60" http://169.254.169.254/latest/api/token) || token=""
+role=$(curl -sS -f -m 5 -H "X-aws-ec2-metadata-token: $token" http://169.254.169.254/latest/meta-data/tags/instance/Role 2>/dev/null) || role=web
+[ "$role" = management ] || role=web
+echo "$role" > /etc/django-app/role.tmp && mv /etc/django-app/role.tmp /etc/django-app/role
+ROLESCRIPT
+chmod 0755 /usr/local/sbin/django-fleet-role
+cat > /etc/systemd/system/django-fleet-role.service <<'UNIT'
+[Unit]
+Description=This instance's role (Role tag) for the Django units
+After=network-online.target
+Wants=network-online.target
+Before=django-fleet-env.service django-app.service cron.service${o.celeryApp ? " django-app-beat.service" : ""}
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/usr/local/sbin/django-fleet-role
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+install -d -m 0755 /etc/systemd/system/cron.service.d
+cat > /etc/systemd/system/cron.service.d/django-fleet-role.conf <<'UNIT'
+[Unit]
+Wants=django-fleet-role.service
+After=django-fleet-role.service
+
+[Service]
+ExecCondition=/bin/grep -qx management /etc/django-app/role
+UNIT
+systemctl daemon-reload
+systemctl enable django-fleet-role.service
+echo "$ROLE" > /etc/django-app/role
 
 # --- packages (a release AMI already has them) ------------------------------------------
 export DEBIAN_FRONTEND=noninteractive

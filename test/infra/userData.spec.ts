@@ -155,6 +155,36 @@ describe("component: user data (the boot script)", () => {
         assert.ok(!withBeat.slice(0, withBeat.indexOf('if [ "$ROLE" = management ]; then')).includes("systemctl enable django-app-beat"));
     });
 
+    it("on a web instance booted from a release AMI (baked on the management instance), cron and beat never start", () => {
+        const withBeat = renderUserData({ ...OPTS, celeryApp: "mysite" });
+        const roleUnit = fileIn(withBeat, "/etc/systemd/system/django-fleet-role.service");
+        assert.match(roleUnit, /^Before=django-fleet-env\.service django-app\.service cron\.service django-app-beat\.service$/m);
+        assert.match(roleUnit, /^ExecStart=\/usr\/local\/sbin\/django-fleet-role$/m);
+        assert.ok(withBeat.includes("systemctl enable django-fleet-role.service"));
+        const condition = "ExecCondition=/bin/grep -qx management /etc/django-app/role";
+        assert.ok(fileIn(withBeat, "/etc/systemd/system/cron.service.d/django-fleet-role.conf").includes(condition));
+        assert.ok(fileIn(withBeat, "/etc/systemd/system/django-app-beat.service").includes(condition));
+        // The role script itself, against a fake instance metadata service.
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "role-"));
+        try {
+            fs.mkdirSync(path.join(dir, "bin"));
+            const roleScript = fileIn(withBeat, "/usr/local/sbin/django-fleet-role").replace(/\/etc\/django-app\/role/g, path.join(dir, "role"));
+            fs.writeFileSync(path.join(dir, "role.sh"), roleScript);
+            const run = (tag: string | null) => {
+                // curl stand-in: the token request answers, the tag request answers `tag` or fails like a 404.
+                fs.writeFileSync(path.join(dir, "bin", "curl"), `#!/bin/bash\ncase "$*" in *api/token*) echo tok ;; *tags/instance/Role*) ${tag === null ? "exit 22" : `echo ${tag}`} ;; esac\n`, { mode: 0o755 });
+                execFileSync("bash", [path.join(dir, "role.sh")], { env: { ...process.env, PATH: `${path.join(dir, "bin")}:/usr/bin:/bin` } });
+                return fs.readFileSync(path.join(dir, "role"), "utf8");
+            };
+            assert.strictEqual(run("management"), "management\n");
+            assert.strictEqual(run("web"), "web\n");
+            assert.strictEqual(run(null), "web\n", "no readable tag: web, so nothing scheduled runs twice");
+            assert.strictEqual(run("something-else"), "web\n");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
     it("creates the SSH transport's deploy user: app group, sudo only to reload or restart the app", () => {
         assert.strictEqual(DEPLOY_USER, "deploy");
         assert.ok(script.includes('useradd --create-home --shell /bin/bash --groups "$APP_USER" deploy'));
