@@ -12,9 +12,11 @@
  *  - Lock: tag `release:lock` = "<owner>;<run>;<expiry ISO>" on the ASG. A lock held by another
  *    owner (another stack, another tool) is refused until it expires; an expired one is taken
  *    over (its saved sizes and suspended processes are inherited, so the group is restored to what
- *    the dead run found). A lock held by *this* Release's owner is an interrupted run of ours:
- *    Pulumi's own stack lock excludes two concurrent updates of one stack, so it is resumed at once
- *    (no waiting for the TTL after a Ctrl-C). The lock is refreshed every third of its TTL.
+ *    the dead run found). A live lock held by *this* Release's owner (the same project/stack/name,
+ *    which every machine deploying the stack shares) is taken over only when it is provably an
+ *    interrupted run of ours: its run is the one saved in this resource's Pulumi state (resumed at
+ *    once), or it missed its refreshes (less than half its TTL left: a live holder refreshes it
+ *    every third of its TTL). Otherwise it is refused like any other live lock.
  *  - Standby instances are refused by the planner (they would come back on the old version);
  *    instances that enter Standby mid-ramp are left alone and reported as a warning.
  *  - Scale-in-protected instances are replaced like the others: protection guards against
@@ -456,15 +458,31 @@ export class Executor {
         const cur = parseLock(g.tags[LOCK_TAG]);
         const now = clock.now();
         if (cur && cur.runId !== this.p.runId) {
-            if (cur.owner !== this.c.owner && cur.expiresMs > now) {
+            const expired = cur.expiresMs <= now;
+            // The owner is "<project>/<stack>/<name>": the same for every machine or CI job deploying
+            // this stack, so a same-owner lock is only provably ours to resume when Pulumi's own state
+            // recorded its run, or when its holder stopped refreshing it (a live holder rewrites it
+            // every third of the TTL, so it never has less than 2/3 of the TTL left; the margin of a
+            // sixth of the TTL absorbs a slow refresh and clock skew).
+            const ttlMs = this.i.rollout.lockTtlS * 1000;
+            const savedRun = this.c.progress?.runId;
+            const ours = cur.owner === this.c.owner && savedRun !== undefined && cur.runId === savedRun;
+            const missedHeartbeat = cur.owner === this.c.owner && cur.expiresMs - now < ttlMs / 2;
+            if (!expired && !ours && !missedHeartbeat) {
                 throw new ReleaseError(
                     `deploy lock on group ${this.group} is held by ${cur.owner} (run ${cur.runId}) until ${new Date(cur.expiresMs).toISOString()}: ` +
-                        `another release is running; wait for it, or for the lock to expire`,
+                        (cur.owner === this.c.owner
+                            ? `another run of this stack is releasing (its lock is still being refreshed and is not this resource's saved run); wait for it, or for the lock to expire`
+                            : `another release is running; wait for it, or for the lock to expire`),
                     "refused",
                     null,
                 );
             }
-            const why = cur.owner === this.c.owner ? "an interrupted run of this release" : `a stale lock of ${cur.owner} (expired ${new Date(cur.expiresMs).toISOString()})`;
+            const why = expired
+                ? `a stale lock of ${cur.owner} (expired ${new Date(cur.expiresMs).toISOString()})`
+                : ours
+                  ? "an interrupted run of this release (its run is in the saved state)"
+                  : `an interrupted run of this release (its lock missed its refreshes; expires ${new Date(cur.expiresMs).toISOString()})`;
             this.log(`taking over ${why} (run ${cur.runId})`);
             this.inherit(decodeTagProgress(g.tags[PROGRESS_TAG]));
             await this.adoptMaintenancePage();

@@ -275,13 +275,18 @@ describe("release executor on the simulated AWS", function () {
             expectKnownGood(w, { version: 3 });
         });
 
-        it("interruption mid-ramp, then resume with no saved state: taken over from the group's tags at once", async () => {
+        it("interruption mid-ramp, then resume with no saved state: taken over from the group's tags once the lock missed its refreshes", async () => {
             const w = runningFleet(4);
             const first = await release(w, { interruptAfterReplaced: 1 });
             assert.equal(first.error?.interrupted, true);
+            // Nothing proves the fresh lock is a dead run's: refused while it could still be refreshed.
+            const early = await release(w, { progress: null });
+            assert.equal(early.error?.outcome, "refused", String(early.error));
+            // Default TTL 1800 s: a live holder would have refreshed it within 600 s; after 901 s it has < TTL/2 left.
+            await vc.advance(901_000);
             const second = await release(w, { progress: null });
             assert.equal(second.result?.outcome, "succeeded", second.error?.message);
-            assert.ok(second.lines.some((l) => /interrupted run of this release/.test(l)));
+            assert.ok(second.lines.some((l) => /interrupted run of this release \(its lock missed its refreshes/.test(l)));
             assert.equal(calls(w.sim, "CreateImage").length, 1, "AMI inherited from the tag");
             expectKnownGood(w, { version: 3 });
         });
@@ -294,6 +299,7 @@ describe("release executor on the simulated AWS", function () {
             assert.equal(first.error?.interrupted, true);
             assert.equal(w.sim.rules.size, 1, "the dead run left the page on");
             remote.migrations = { operations: [], verdict: "none" }; // applied by the dead run
+            await vc.advance(901_000); // no saved state: the dead run's lock is taken over once it missed its refreshes
             const second = await release(w, { remote, over: { migrationPolicy: "maintenance" }, progress: null });
             assert.equal(second.result?.outcome, "succeeded", second.error?.message);
             assert.ok(second.lines.some((l) => /left on by the earlier run/.test(l)));
@@ -309,6 +315,49 @@ describe("release executor on the simulated AWS", function () {
             assert.match(r.error.message, /held by shop\/staging\/web-release \(run abc123\)/);
             assert.equal(w.sim.apiCalls((c) => !/^Describe/.test(c.command)).length, 0);
             assert.equal(w.sim.group.tags.get(LOCK_TAG), `shop/staging/web-release;abc123;${until}`);
+        });
+
+        it("same-owner live lock of another run (another machine deploying this stack): refused, names the holder, group untouched", async () => {
+            const w = runningFleet(3);
+            const until = new Date(Date.now() + 1800_000 - 60_000).toISOString(); // refreshed a minute ago
+            w.sim.group.tags.set(LOCK_TAG, `shop/prod/web-release;other1;${until}`);
+            const saved: Progress = {
+                runId: "mine01", kind: "release", version: "v1.1.0", baseLaunchTemplateVersion: 1, startedAt: new Date().toISOString(), phase: "forward",
+                steps: ["lock", "remote", "bake", "template", "ramp", "invalidate", "prune", "unlock"], done: [], maintenance: false, replaced: [], warnings: [],
+            };
+            for (const progress of [null, saved]) {
+                const r = await release(w, { progress });
+                assert.equal(r.error?.outcome, "refused", String(r.error));
+                assert.match(r.error.message, /held by shop\/prod\/web-release \(run other1\) until \S+Z/);
+                assert.equal(w.sim.apiCalls((c) => !/^Describe/.test(c.command)).length, 0);
+                assert.equal(w.sim.group.tags.get(LOCK_TAG), `shop/prod/web-release;other1;${until}`);
+                assert.equal(r.remote.calls.filter((c) => c.startsWith("apply")).length, 0);
+            }
+            assert.equal(w.sim.group.desired, 3, "group untouched");
+        });
+
+        it("same-owner live lock whose run is the one in the saved state: resumed at once", async () => {
+            const w = runningFleet(4);
+            const first = await release(w, { interruptAfterReplaced: 2 });
+            assert.equal(first.error?.interrupted, true);
+            const saved = first.checkpoints[first.checkpoints.length - 1];
+            const lock = w.sim.group.tags.get(LOCK_TAG)!;
+            assert.equal(lock.split(";")[1], saved.runId);
+            assert.ok(Date.parse(lock.split(";")[2]) - Date.now() > 900_000, "the lock is fresh");
+            const second = await release(w, { progress: saved });
+            assert.equal(second.result?.outcome, "succeeded", second.error?.message);
+            assert.equal(calls(w.sim, "CreateImage").length, 1);
+            expectKnownGood(w, { version: 3 });
+        });
+
+        it("same-owner lock that missed its refreshes (holder gone): taken over", async () => {
+            const w = runningFleet(3);
+            const until = new Date(Date.now() + 600_000).toISOString(); // < TTL/2 (900 s) left: two refreshes missed
+            w.sim.group.tags.set(LOCK_TAG, `shop/prod/web-release;gone01;${until}`);
+            const r = await release(w, { progress: null });
+            assert.equal(r.result?.outcome, "succeeded", r.error?.message);
+            assert.ok(r.lines.some((l) => /taking over an interrupted run of this release \(its lock missed its refreshes.*\(run gone01\)/.test(l)));
+            expectKnownGood(w, { version: 3 });
         });
 
         it("stale lock taken over, with the sizes the dead run found", async () => {
