@@ -133,5 +133,8 @@ def migration_plan(database="default", include_sql=False):
         "operations": operations,
         # Applied migrations this code does not know: the database is ahead of this version
         # (e.g. a rollback target older than the schema).
+        # No migration applied at all: nothing serves from this database yet, so even data
+        # migrations (RunPython/RunSQL) of the first release cannot break a running version.
+        "freshDatabase": not executor.loader.applied_migrations,
         "unknownApplied": sorted(f"{app}.{name}" for app, name in executor.loader.applied_migrations if (app, name) not in graph_nodes),
     }

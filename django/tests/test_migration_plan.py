@@ -19,6 +19,7 @@ class MigrationPlanTests(TransactionTestCase):
         self.assertEqual(plan["pending"], [])
         self.assertEqual(plan["operations"], [])
         self.assertEqual(plan["unknownApplied"], [])
+        self.assertFalse(plan["freshDatabase"], "the test database has migrations applied")
 
     def test_applied_migrations_unknown_to_this_code_are_listed(self):
         from django.db.migrations.recorder import MigrationRecorder

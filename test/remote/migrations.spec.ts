@@ -62,8 +62,17 @@ describe("migration classification", function () {
 
     it("operations on an app or model the serving version cannot use yet are safe", function () {
         assert.equal(cls(op("RemoveField", { newApp: true })), "safe");
-        assert.equal(cls(op("RunPython", { newApp: true })), "safe");
         assert.equal(cls(op("AlterField", { newModel: true, field: field() })), "safe");
+    });
+
+    it("data migrations stay unknown in a new app (they can touch any table), except on a fresh database", function () {
+        for (const name of ["RunPython", "RunSQL", "SeparateDatabaseAndState"]) {
+            assert.equal(cls(op(name, { newApp: true })), "unknown", name);
+            assert.equal(classifyOperation(op(name, { newApp: true }), { freshDatabase: true }).safety, "safe", name);
+            assert.equal(classifyOperation(op(name), { freshDatabase: false }).safety, "unknown", name);
+        }
+        assert.equal(classifyPlan({ operations: [op("RunSQL", { newApp: true })], freshDatabase: true }).verdict, "safe");
+        assert.equal(classifyPlan({ operations: [op("RunSQL", { newApp: true })] }).verdict, "unknown");
     });
 
     it("classifyPlan keeps the order and gives the worst verdict", function () {

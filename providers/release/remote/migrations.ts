@@ -63,6 +63,8 @@ export interface MigrationPlan {
     operations: PlannedOperation[];
     /** Applied migrations the version's code does not know (the database is ahead of it). */
     unknownApplied?: string[];
+    /** No migration is applied at all: nothing can be serving from this database yet. */
+    freshDatabase?: boolean;
 }
 
 const ALWAYS_SAFE = new Set([
@@ -86,11 +88,14 @@ const ALWAYS_BREAKING: Record<string, BreakingCode> = {
 
 const UNKNOWN = new Set(["RunPython", "RunSQL", "SeparateDatabaseAndState"]);
 
-export function classifyOperation(op: PlannedOperation): { code: BreakingCode | null; safety: MigrationSafety } {
+export function classifyOperation(op: PlannedOperation, context: { freshDatabase?: boolean } = {}): { code: BreakingCode | null; safety: MigrationSafety } {
     const breaking = (code: BreakingCode) => ({ code, safety: "breaking" as const });
     const safe = { code: null, safety: "safe" as const };
     const unknown = { code: null, safety: "unknown" as const };
 
+    // Data migrations can touch any table, not only their own app's: unknown, even in a new
+    // app, unless nothing at all is applied yet (the very first release: nothing serves).
+    if (UNKNOWN.has(op.operation) && !context.freshDatabase) return unknown;
     if (op.newApp || op.newModel) return safe;
     if (ALWAYS_SAFE.has(op.operation)) return safe;
     if (op.operation in ALWAYS_BREAKING) return breaking(ALWAYS_BREAKING[op.operation]);
@@ -125,13 +130,13 @@ export function classifyOperation(op: PlannedOperation): { code: BreakingCode | 
 const RANK = { none: 0, safe: 1, unknown: 2, breaking: 3 } as const;
 
 /** The report for the provider: every operation classified, and the worst safety found. */
-export function classifyPlan(plan: Pick<MigrationPlan, "operations">): MigrationReport {
+export function classifyPlan(plan: Pick<MigrationPlan, "operations" | "freshDatabase">): MigrationReport {
     const operations: MigrationOperation[] = plan.operations.map((op) => ({
         app: op.app,
         migration: op.migration,
         operation: op.operation,
         description: op.description,
-        ...classifyOperation(op),
+        ...classifyOperation(op, { freshDatabase: plan.freshDatabase }),
     }));
     let verdict: MigrationReport["verdict"] = "none";
     for (const op of operations) if (RANK[op.safety] > RANK[verdict]) verdict = op.safety;
