@@ -108,6 +108,19 @@ export interface TemplateVersionDescriber {
     describeTemplateVersions?(launchTemplateId: string, versions: string[]): Promise<{ version: number; description: string | null; isDefault: boolean }[]>;
 }
 
+/**
+ * Optional Cloud extension (additive): createLaunchTemplateVersion with an idempotency token
+ * (ec2:CreateLaunchTemplateVersion ClientToken). Adapters without it ignore the extra argument.
+ */
+export interface IdempotentTemplateVersions {
+    createLaunchTemplateVersion(launchTemplateId: string, baseVersion: number, imageId: string, description: string, clientToken?: string): Promise<number>;
+}
+
+/** The ClientToken of a run's launch template version: "release-<run>-b<base>-<ami>" (ASCII, <= 128). */
+export function templateVersionToken(runId: string, baseVersion: number, imageId: string): string {
+    return `release-${runId}-b${baseVersion}-${imageId}`.replace(/[^\x21-\x7e]/g, "_").slice(0, 128);
+}
+
 /** Optional Cloud extension (additive): several group tags removed in one autoscaling:DeleteTags call. */
 export interface GroupTagBatcher {
     deleteGroupTags?(groupName: string, keys: string[]): Promise<void>;
@@ -650,11 +663,14 @@ export class Executor {
             // read only when neither this run nor the last release says (one call fewer).
             this.p.previousLaunchTemplateVersion =
                 this.p.previousLaunchTemplateVersion ?? (this.c.deployed?.launchTemplateVersion || (await cloud.describeLaunchTemplate(i.baseLaunchTemplateId)).defaultVersion);
-            this.p.launchTemplateVersion = await cloud.createLaunchTemplateVersion(
+            // The idempotency token names this run's request: a repeat (an SDK retry whose response
+            // was lost, or this run resumed before it saved the version) gets the same version back.
+            this.p.launchTemplateVersion = await (cloud as Cloud & IdempotentTemplateVersions).createLaunchTemplateVersion(
                 i.baseLaunchTemplateId,
                 i.baseLaunchTemplateVersion,
                 ami,
                 releaseVersionDescription(i.version, i.baseLaunchTemplateVersion),
+                templateVersionToken(this.p.runId, i.baseLaunchTemplateVersion, ami),
             );
             await this.save();
         }

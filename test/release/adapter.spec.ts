@@ -91,7 +91,7 @@ describe("AWS adapter: exact calls", () => {
         ec2.on(CreateLaunchTemplateVersionCommand).resolves({ LaunchTemplateVersion: { VersionNumber: 9 } });
         ec2.on(ModifyLaunchTemplateCommand).resolves({});
         const c = cloud();
-        const v = await c.createLaunchTemplateVersion("lt-0abc", 3, "ami-0new", "release v1.4.0 (base v3)");
+        const v = await c.createLaunchTemplateVersion("lt-0abc", 3, "ami-0new", "release v1.4.0 (base v3)", "release-run01-b3-ami-0new");
         await c.setDefaultLaunchTemplateVersion("lt-0abc", v);
         assert.equal(v, 9);
         assert.deepEqual(ec2.commandCalls(DescribeLaunchTemplateVersionsCommand)[0].args[0].input, { LaunchTemplateId: "lt-0abc", Versions: ["3"] });
@@ -99,8 +99,15 @@ describe("AWS adapter: exact calls", () => {
             LaunchTemplateId: "lt-0abc",
             VersionDescription: "release v1.4.0 (base v3)",
             LaunchTemplateData: { ...data, ImageId: "ami-0new" },
+            ClientToken: "release-run01-b3-ami-0new",
         });
         assert.deepEqual(ec2.commandCalls(ModifyLaunchTemplateCommand)[0].args[0].input, { LaunchTemplateId: "lt-0abc", DefaultVersion: "9" });
+        // Without a token from the caller, one derived from the request (stable, <= 128 ASCII characters).
+        await c.createLaunchTemplateVersion("lt-0abc", 3, "ami-0new", "release v1.4.0 (base v3)");
+        await c.createLaunchTemplateVersion("lt-0abc", 3, "ami-0new", "release v1.4.0 (base v3)");
+        const [t1, t2] = ec2.commandCalls(CreateLaunchTemplateVersionCommand).slice(1).map((x) => x.args[0].input.ClientToken!);
+        assert.equal(t1, t2);
+        assert.match(t1, /^[\x21-\x7e]{1,128}$/);
     });
 
     it("SetDesiredCapacity for desired alone (no cooldown); UpdateAutoScalingGroup when min or max change", async () => {

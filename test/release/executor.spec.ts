@@ -74,6 +74,21 @@ describe("release executor on the simulated AWS", function () {
             assert.deepEqual(remote.calls.filter((c) => c.startsWith("apply")), ["apply v1.1.0 refuse"]);
         });
 
+        it("the launch template version is created with an idempotency token of the run: a repeated request gets the same version", async () => {
+            const w = runningFleet(2);
+            const r = await release(w);
+            assert.equal(r.result?.outcome, "succeeded", r.error?.message);
+            const p = r.result!.progress;
+            const [c] = calls(w.sim, "CreateLaunchTemplateVersion");
+            assert.equal(c.input.ClientToken, `release-${p.runId}-b1-${p.amiId}`);
+            assert.ok(c.input.ClientToken.length <= 128);
+            // A retry whose response was lost (same token, same request): no second version.
+            const before = w.sim.templates.size;
+            const again = await vc.drive(w.sim.cloud().createLaunchTemplateVersion(w.sim.ltId, 1, p.amiId!, c.input.VersionDescription, c.input.ClientToken));
+            assert.equal(again, p.launchTemplateVersion);
+            assert.equal(w.sim.templates.size, before);
+        });
+
         it("ramps in waves of maxSurge \"50%\" (2 at a time)", async () => {
             const w = runningFleet(4);
             const r = await release(w, { over: { rollout: { maxSurge: "50%" } } });

@@ -28,6 +28,16 @@
 import type { GroupTagBatcher, TemplateVersionDescriber } from "../executor";
 import type { Cloud, GroupState, ImageState, LaunchTemplateState, TargetGroupTimings, TargetHealthState } from "../ports";
 import { MAINTENANCE_MARKER } from "../ports";
+import { createHash } from "node:crypto";
+
+/**
+ * An EC2 ClientToken: at most 128 ASCII characters. A printable-ASCII value that fits is used as
+ * is; anything else is replaced by its SHA-256 (64 hex characters), still stable for one input.
+ */
+export function templateVersionClientToken(seed: string): string {
+    if (/^[\x21-\x7e]{1,128}$/.test(seed)) return seed;
+    return `h-${createHash("sha256").update(seed).digest("hex")}`;
+}
 
 export interface AwsCloudOptions {
     region: string;
@@ -231,7 +241,13 @@ export class AwsCloud implements Cloud, TemplateVersionDescriber, GroupTagBatche
         return { id: lt.LaunchTemplateId, defaultVersion: lt.DefaultVersionNumber, latestVersion: lt.LatestVersionNumber };
     }
 
-    async createLaunchTemplateVersion(launchTemplateId: string, baseVersion: number, imageId: string, description: string): Promise<number> {
+    /**
+     * `clientToken` (ec2:CreateLaunchTemplateVersion ClientToken, <= 128 ASCII characters) makes the
+     * call idempotent: a repeat with the same token (a retry whose response was lost, a resumed run)
+     * returns the version the first call created instead of creating a second one. The executor
+     * derives it from the run; without one it is derived from the request itself.
+     */
+    async createLaunchTemplateVersion(launchTemplateId: string, baseVersion: number, imageId: string, description: string, clientToken?: string): Promise<number> {
         const d = await this.ec2("DescribeLaunchTemplateVersionsCommand", { LaunchTemplateId: launchTemplateId, Versions: [String(baseVersion)] });
         const base = d.LaunchTemplateVersions?.[0];
         if (!base) throw new Error(`launch template ${launchTemplateId} has no version ${baseVersion}`);
@@ -242,6 +258,7 @@ export class AwsCloud implements Cloud, TemplateVersionDescriber, GroupTagBatche
             LaunchTemplateId: launchTemplateId,
             VersionDescription: description,
             LaunchTemplateData: data,
+            ClientToken: templateVersionClientToken(clientToken ?? `${launchTemplateId}:${baseVersion}:${imageId}:${description}`),
         });
         return out.LaunchTemplateVersion.VersionNumber;
     }

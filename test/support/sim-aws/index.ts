@@ -626,13 +626,28 @@ export class SimAws {
         return { LaunchTemplateVersions: out };
     }
 
+    /** ClientToken -> the request it created and its version (EC2 idempotency). */
+    templateTokens = new Map<string, { request: string; version: number }>();
+
     ec2_CreateLaunchTemplateVersion(input: any) {
         this.checkLt(input.LaunchTemplateId);
+        if (input.ClientToken !== undefined) {
+            if (typeof input.ClientToken !== "string" || input.ClientToken.length > 128 || !/^[\x00-\x7f]*$/.test(input.ClientToken)) {
+                throw awsError("InvalidParameterValue", "simulator: ClientToken must be at most 128 ASCII characters");
+            }
+            const request = JSON.stringify({ ...input, ClientToken: undefined });
+            const seen = this.templateTokens.get(input.ClientToken);
+            if (seen) {
+                if (seen.request !== request) throw awsError("IdempotentParameterMismatch", "simulator: ClientToken reused with different parameters");
+                return { LaunchTemplateVersion: { LaunchTemplateId: this.ltId, VersionNumber: seen.version, DefaultVersion: this.defaultVersion === seen.version } };
+            }
+        }
         if (!input.LaunchTemplateData?.ImageId) throw awsError("InvalidParameterValue", "simulator: LaunchTemplateData.ImageId missing");
         let data = JSON.parse(JSON.stringify(input.LaunchTemplateData));
         if (input.SourceVersion) data = { ...this.templates.get(Number(input.SourceVersion))!.data, ...data };
         const v = Math.max(...this.templates.keys()) + 1;
         this.templates.set(v, { data, description: input.VersionDescription });
+        if (input.ClientToken !== undefined) this.templateTokens.set(input.ClientToken, { request: JSON.stringify({ ...input, ClientToken: undefined }), version: v });
         return { LaunchTemplateVersion: { LaunchTemplateId: this.ltId, VersionNumber: v, DefaultVersion: false } };
     }
 
