@@ -98,6 +98,13 @@ describe("remote phase sequencing", function () {
         assert.ok(!names(remote, "v2").includes("migrate"));
     });
 
+    it("runs migrate for a pending migration without operations (a merge migration is still recorded)", async function () {
+        const remote = new ScriptedRemote(script("v2", {}, JSON.stringify({ database: "default", pending: ["catalog.0004_merge"], operations: [] })));
+        const result = await new RemoteReleasePhase(cfg, remote).apply("v2", { migrationPolicy: "refuse", log: () => undefined });
+        assert.equal(result.migrations.verdict, "none");
+        assert.ok(names(remote, "v2").includes("migrate"));
+    });
+
     it("refuse: breaking operations stop the release after the plan, listing them", async function () {
         const remote = new ScriptedRemote(script("v3", {}, planJson(addNullable, rename)));
         const e = await rejection(new RemoteReleasePhase(cfg, remote).apply("v3", { migrationPolicy: "refuse", log: () => undefined }));

@@ -53,6 +53,8 @@ interface Prepared {
     current: string | null;
     commit: string;
     migrations: MigrationReport;
+    /** Pending migrations, some possibly without operations (a merge migration still has to be recorded). */
+    pending: string[];
 }
 
 export class RemoteReleasePhase implements RemotePhase {
@@ -116,8 +118,10 @@ export class RemoteReleasePhase implements RemotePhase {
         let planText = planOut.stdout;
         if (planOut.truncated) planText = await this.readBack(`${cmd.releaseDir(this.cfg, version)}/${cmd.PLAN_FILE}`, log);
         let migrations: MigrationReport;
+        let pending: string[] = [];
         try {
             const plan = parseMigrationPlan(planText);
+            pending = Array.isArray(plan.pending) ? plan.pending : [];
             if (plan.unknownApplied?.length) {
                 log(`    warning: the database has migrations ${version} does not know (its schema is ahead of this version): ${plan.unknownApplied.join(", ")}`);
             }
@@ -130,7 +134,7 @@ export class RemoteReleasePhase implements RemotePhase {
             log(`    ${op.safety.padEnd(8)} ${op.app}.${op.migration} ${op.operation}: ${op.description}${op.code ? ` [${op.code}]` : ""}`);
         }
         log(`    verdict: ${migrations.verdict}`);
-        return { current: checkout.current || null, commit: checkout.commit, migrations };
+        return { current: checkout.current || null, commit: checkout.commit, migrations, pending };
     }
 
     /** Reads a file the transport could not return whole (SSM), in chunks below its output limit. */
@@ -165,7 +169,7 @@ export class RemoteReleasePhase implements RemotePhase {
                 await this.step("maintenance", cmd.maintenanceOn(this.cfg), log);
                 maintenance = true;
             }
-            if (p.migrations.verdict !== "none") {
+            if (p.migrations.verdict !== "none" || p.pending.length > 0) {
                 schemaTouched = true;
                 await this.step("migrate", cmd.migrate(this.cfg, version), log);
             }
