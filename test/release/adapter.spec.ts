@@ -28,6 +28,7 @@ import {
 import { CreateRuleCommand, DeregisterTargetsCommand, DescribeRulesCommand, DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { CloudFrontClient, CreateInvalidationCommand } from "@aws-sdk/client-cloudfront";
 import { AwsCloud } from "../../providers/release/aws/cloud";
+import { MAINTENANCE_MARKER } from "../../providers/release/ports";
 
 describe("AWS adapter: exact calls", () => {
     // Created in before() (not at load time), so the prototype stubs do not leak into other suites.
@@ -216,6 +217,27 @@ describe("AWS adapter: exact calls", () => {
         await cloud().deleteImage("ami-1");
         assert.deepEqual(ec2.commandCalls(DeregisterImageCommand)[0].args[0].input, { ImageId: "ami-1" });
         assert.deepEqual(ec2.commandCalls(DeleteSnapshotCommand)[0].args[0].input, { SnapshotId: "snap-1" });
+    });
+
+    it("DescribeRules is paginated: every page is read (Marker = NextMarker) for the priorities and the maintenance rules", async () => {
+        const page1 = { Rules: [{ RuleArn: "arn:r5", Priority: "5" }], NextMarker: "m2" };
+        const page2 = {
+            Rules: [
+                { RuleArn: "arn:maint", Priority: "1", Actions: [{ Type: "fixed-response" as const, FixedResponseConfig: { StatusCode: "503", MessageBody: `<p>${MAINTENANCE_MARKER}</p>` } }] },
+                { RuleArn: "arn:default", Priority: "default", IsDefault: true },
+            ],
+        };
+        elb.on(DescribeRulesCommand, { ListenerArn: "arn:listener" }).resolves(page1);
+        elb.on(DescribeRulesCommand, { ListenerArn: "arn:listener", Marker: "m2" }).resolves(page2);
+        assert.deepEqual(await cloud().findMaintenanceRules("arn:listener"), ["arn:maint"]);
+        assert.deepEqual(
+            elb.commandCalls(DescribeRulesCommand).map((c) => c.args[0].input),
+            [{ ListenerArn: "arn:listener" }, { ListenerArn: "arn:listener", Marker: "m2" }],
+        );
+        // The priority-1 rule is only on the second page: still seen, so no second priority-1 rule.
+        await assert.rejects(cloud().addMaintenanceRule("arn:listener", "<h1>back soon</h1>"), /already has a rule at priority 1/);
+        assert.equal(elb.commandCalls(DescribeRulesCommand).length, 4);
+        assert.equal(elb.commandCalls(CreateRuleCommand).length, 0);
     });
 
     it("maintenance page: a priority-1 fixed-response 503 rule on every path", async () => {

@@ -302,8 +302,20 @@ export class AwsCloud implements Cloud, TemplateVersionDescriber, GroupTagBatche
         };
     }
 
+    /** Every rule of the listener: DescribeRules is paginated (Marker / NextMarker). */
+    private async listenerRules(listenerArn: string): Promise<any[]> {
+        const all: any[] = [];
+        let marker: string | undefined;
+        do {
+            const out = await this.elb("DescribeRulesCommand", marker ? { ListenerArn: listenerArn, Marker: marker } : { ListenerArn: listenerArn });
+            all.push(...(out.Rules ?? []));
+            marker = out.NextMarker || undefined;
+        } while (marker);
+        return all;
+    }
+
     async addMaintenanceRule(listenerArn: string, html: string): Promise<string> {
-        const rules = await this.elb("DescribeRulesCommand", { ListenerArn: listenerArn });
+        const rules = { Rules: await this.listenerRules(listenerArn) };
         const used = new Set<number>((rules.Rules ?? []).filter((r: any) => r.Priority !== "default").map((r: any) => Number(r.Priority)));
         const lowest = used.size ? Math.min(...used) : 50001;
         if (lowest <= 1) {
@@ -320,7 +332,7 @@ export class AwsCloud implements Cloud, TemplateVersionDescriber, GroupTagBatche
     }
 
     async findMaintenanceRules(listenerArn: string): Promise<string[]> {
-        const rules = await this.elb("DescribeRulesCommand", { ListenerArn: listenerArn });
+        const rules = { Rules: await this.listenerRules(listenerArn) };
         return (rules.Rules ?? [])
             .filter((r: any) => (r.Actions ?? []).some((a: any) => a.Type === "fixed-response" && String(a.FixedResponseConfig?.MessageBody ?? "").includes(MAINTENANCE_MARKER)))
             .map((r: any) => r.RuleArn);
