@@ -36,6 +36,10 @@ describe("remote commands", function () {
                 /\[repositoryUrl\] is required; \[keepReleases\] \(1\) must be an integer >= 2; \[appDir\] \(srv\) must be an absolute path; \[staticUrl\] \(static\) must start and end with "\/"/,
             );
         });
+
+        it("refuses a repository URL git would read as an option", function () {
+            assert.throws(() => c.resolveSettings({ transport: "ssh", repositoryUrl: "--upload-pack=touch /tmp/x" }), /\[repositoryUrl\] \(--upload-pack=touch \/tmp\/x\) must not start with "-"/);
+        });
     });
 
     describe("shq and validateVersion", function () {
@@ -61,7 +65,7 @@ describe("remote commands", function () {
             [
                 `set -euo pipefail`,
                 `mkdir -p /srv/app/releases /srv/static`,
-                `if [ -d /srv/app/repo.git ]; then git -C /srv/app/repo.git remote set-url origin https://git.example.com/shop.git && git -C /srv/app/repo.git fetch --quiet --prune origin; else git clone --quiet --mirror https://git.example.com/shop.git /srv/app/repo.git; fi`,
+                `if [ -d /srv/app/repo.git ]; then git -C /srv/app/repo.git remote set-url origin https://git.example.com/shop.git && git -C /srv/app/repo.git fetch --quiet --prune origin; else git clone --quiet --mirror -- https://git.example.com/shop.git /srv/app/repo.git; fi`,
                 `commit=$(git -C /srv/app/repo.git rev-parse --verify --quiet 'v2^{commit}') || { echo "version v2 not found in the repository" >&2; exit 1; }`,
                 `current=$(readlink /srv/app/current || true); current=\${current##*/}`,
                 `echo "current=$current"; echo "commit=$commit"`,

@@ -52,6 +52,7 @@ export interface ResolvedRemoteSettings {
 export function resolveSettings(s: RemotePhaseSettings): ResolvedRemoteSettings {
     const problems: string[] = [];
     if (!s.repositoryUrl) problems.push("[repositoryUrl] is required");
+    else if (s.repositoryUrl.startsWith("-")) problems.push(`[repositoryUrl] (${s.repositoryUrl}) must not start with "-" (git would read it as an option)`);
     const keep = s.keepReleases ?? 5;
     if (!Number.isInteger(keep) || keep < 2) problems.push(`[keepReleases] (${s.keepReleases}) must be an integer >= 2`);
     const appDir = (s.appDir ?? "/srv/app").replace(/\/+$/, "");
@@ -111,7 +112,7 @@ export function checkout(cfg: ResolvedRemoteSettings, version: string): string {
     return [
         `set -euo pipefail`,
         `mkdir -p ${shq(`${cfg.appDir}/releases`)} ${shq(cfg.staticRoot)}`,
-        `if [ -d ${mirror} ]; then git -C ${mirror} remote set-url origin ${shq(cfg.repositoryUrl)} && git -C ${mirror} fetch --quiet --prune origin; else git clone --quiet --mirror ${shq(cfg.repositoryUrl)} ${mirror}; fi`,
+        `if [ -d ${mirror} ]; then git -C ${mirror} remote set-url origin ${shq(cfg.repositoryUrl)} && git -C ${mirror} fetch --quiet --prune origin; else git clone --quiet --mirror -- ${shq(cfg.repositoryUrl)} ${mirror}; fi`,
         `commit=$(git -C ${mirror} rev-parse --verify --quiet ${shq(`${version}^{commit}`)}) || { echo "version ${version} not found in the repository" >&2; exit 1; }`,
         `current=$(readlink ${app}/current || true); current=\${current##*/}`,
         `echo "current=$current"; echo "commit=$commit"`,
