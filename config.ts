@@ -88,6 +88,7 @@ export const RELEASE_SETTINGS = {
     sshHostKey: { type: "string", description: "Pinned host key fingerprint, \"SHA256:...\" as ssh-keygen -lf prints it; required with transport ssh." },
     bakeTimeout: { type: "integer", default: 3600, description: "Seconds to wait for the release AMI to become available." },
     healthyTimeout: { type: "integer", default: 900, description: "Seconds to wait for new instances to be healthy in the target group, per wave." },
+    drainTimeout: { type: "integer", default: 600, description: "Seconds allowed, beyond the target group's deregistration delay, for old instances to drain." },
     keepImages: { type: "integer", default: 3, description: "Release AMIs (and snapshots) kept for rollback; older ones are deleted." },
     installCommand: { type: "string", default: "venv/bin/pip install -r requirements.txt", description: "Installs the app's dependencies, run inside the release directory." },
     keepReleases: { type: "integer", default: 5, description: "Release directories kept on the management instance (>= 2)." },
@@ -157,6 +158,7 @@ export interface ReleaseSettings {
     readonly ssh?: { readonly host: string; readonly port: number; readonly user: string; readonly privateKey: string; readonly hostKeySha256: string };
     readonly bakeTimeout: number;
     readonly healthyTimeout: number;
+    readonly drainTimeout: number;
     readonly keepImages: number;
     readonly installCommand: string;
     readonly keepReleases: number;
@@ -464,6 +466,7 @@ export function parseConfig(raw: Raw, stack: string): StackSettings {
     }
     const bakeTimeout = r.int("bakeTimeout", 60, 86400);
     const healthyTimeout = r.int("healthyTimeout", 60, 86400);
+    const drainTimeout = r.int("drainTimeout", 30, 86400);
     const keepImages = r.int("keepImages", 1, 100);
     const installCommand = r.str("installCommand")!;
     if (/[\x00-\x08\x0a-\x1f\x7f]/.test(installCommand)) bad("release:installCommand", installCommand, "must be one line without control characters");
@@ -516,6 +519,6 @@ export function parseConfig(raw: Raw, stack: string): StackSettings {
             dbBackupRetentionDays,
             deletionProtection,
         },
-        release: { version, maxSurge, migrationPolicy, transport, ssh, bakeTimeout, healthyTimeout, keepImages, installCommand, keepReleases },
+        release: { version, maxSurge, migrationPolicy, transport, ssh, bakeTimeout, healthyTimeout, drainTimeout, keepImages, installCommand, keepReleases },
     };
 }

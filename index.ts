@@ -87,6 +87,7 @@ function main() {
                 maxSurge: r.maxSurge.kind === "percent" ? `${r.maxSurge.value}%` : r.maxSurge.value,
                 bakeTimeoutS: r.bakeTimeout,
                 healthyTimeoutS: r.healthyTimeout,
+                drainTimeoutS: r.drainTimeout,
             },
             migrationPolicy: r.migrationPolicy,
             keepImages: r.keepImages,

@@ -104,6 +104,7 @@ const CASES: [title: string, settings: Record<string, string | undefined>, expec
     ["an SSH host with a space", { "release:sshHost": "mgmt host" }, ["release:sshHost \"mgmt host\" is not a host name or IP address"]],
     ["a bake time-out shorter than a minute", { "release:bakeTimeout": "10" }, ["release:bakeTimeout 10 must be between 60 and 86400"]],
     ["a healthy time-out that is not a number", { "release:healthyTimeout": "soon" }, ["release:healthyTimeout \"soon\" is not a whole number"]],
+    ["a drain time-out that is not a number", { "release:drainTimeout": "later" }, ["release:drainTimeout \"later\" is not a whole number"]],
     ["keeping no release image", { "release:keepImages": "0" }, ["release:keepImages 0 must be between 1 and 100"]],
     ["keeping fewer than two release directories", { "release:keepReleases": "1" }, ["release:keepReleases 1 must be between 2 and 100"]],
     ["an install command of several lines", { "release:installCommand": "pip install -r requirements.txt\nrm -rf /" }, ["release:installCommand \"pip install -r requirements.txt\\nrm -rf /\" must be one line"]],

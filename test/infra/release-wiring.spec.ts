@@ -49,7 +49,7 @@ describe("the Release resource in the program", () => {
             assert.strictEqual(i.version, "v1.4.0");
             assert.strictEqual(i.migrationPolicy, "refuse");
             assert.strictEqual(i.keepImages, 5);
-            assert.deepStrictEqual(i.rollout, { maxSurge: "50%", bakeTimeoutS: 3600, healthyTimeoutS: 900 });
+            assert.deepStrictEqual(i.rollout, { maxSurge: "50%", bakeTimeoutS: 3600, healthyTimeoutS: 900, drainTimeoutS: 600 });
             assert.strictEqual(i.providerVersion, "1");
         });
 
