@@ -121,6 +121,14 @@ export function templateVersionToken(runId: string, baseVersion: number, imageId
     return `release-${runId}-b${baseVersion}-${imageId}`.replace(/[^\x21-\x7e]/g, "_").slice(0, 128);
 }
 
+/**
+ * Optional Cloud extension (additive): the ImageId of the launch template's live default version
+ * (ec2:DescribeLaunchTemplateVersions, Versions ["$Default"]); pruning never deregisters it.
+ */
+export interface DefaultTemplateImage {
+    defaultTemplateImageId?(launchTemplateId: string): Promise<string | null>;
+}
+
 /** Optional Cloud extension (additive): several group tags removed in one autoscaling:DeleteTags call. */
 export interface GroupTagBatcher {
     deleteGroupTags?(groupName: string, keys: string[]): Promise<void>;
@@ -452,7 +460,7 @@ export class Executor {
                 return this.invalidate();
             case "prune":
                 try {
-                    const removed = await pruneImages(cloud, this.group, i.keepImages, [this.p.amiId, this.c.deployed?.amiId]);
+                    const removed = await pruneImages(cloud, this.group, i.keepImages, [this.p.amiId, this.c.deployed?.amiId], i.baseLaunchTemplateId);
                     if (removed.length) this.log(`pruned AMIs ${removed.join(", ")}`);
                 } catch (e) {
                     this.p.warnings.push(`pruning old AMIs failed: ${errText(e)}`);
@@ -1121,12 +1129,20 @@ export const MAINTENANCE_HTML =
  * Deregisters release AMIs of `group` beyond the newest `keep` (and their snapshots), never one in
  * `inUse`. Resolves with the removed image ids.
  */
-export async function pruneImages(cloud: Cloud, group: string, keep: number, inUse: (string | undefined)[]): Promise<string[]> {
+export async function pruneImages(cloud: Cloud, group: string, keep: number, inUse: (string | undefined)[], launchTemplateId?: string): Promise<string[]> {
     const images = await cloud.describeImages({ tags: { "release:group": group } });
     const sorted = images
         .filter((im) => im.state === "available" || im.state === "failed")
         .sort((a, b) => (b.creationDate ?? "").localeCompare(a.creationDate ?? ""));
     const keepIds = new Set([...sorted.slice(0, keep).map((x) => x.imageId), ...inUse.filter((x): x is string => !!x)]);
+    // The AMI of the live default launch template version is what the group launches next: in use,
+    // whoever made it the default. Read only when something would be deleted (one call fewer); a
+    // failed read fails the pruning before anything is deleted.
+    const readDefault = (cloud as DefaultTemplateImage).defaultTemplateImageId;
+    if (launchTemplateId && readDefault && sorted.some((im) => !keepIds.has(im.imageId))) {
+        const live = await readDefault.call(cloud, launchTemplateId);
+        if (live) keepIds.add(live);
+    }
     const removed: string[] = [];
     for (const im of sorted) {
         if (keepIds.has(im.imageId)) continue;

@@ -111,6 +111,12 @@ describe("AWS adapter: exact calls", () => {
         assert.match(t1, /^[\x21-\x7e]{1,128}$/);
     });
 
+    it("the live default version's AMI (kept by pruning): DescribeLaunchTemplateVersions $Default", async () => {
+        ec2.on(DescribeLaunchTemplateVersionsCommand).resolves({ LaunchTemplateVersions: [{ VersionNumber: 7, DefaultVersion: true, LaunchTemplateData: { ImageId: "ami-0live" } }] });
+        assert.equal(await cloud().defaultTemplateImageId("lt-0abc"), "ami-0live");
+        assert.deepEqual(ec2.commandCalls(DescribeLaunchTemplateVersionsCommand)[0].args[0].input, { LaunchTemplateId: "lt-0abc", Versions: ["$Default"] });
+    });
+
     it("SetDesiredCapacity for desired alone (no cooldown); UpdateAutoScalingGroup when min or max change", async () => {
         asg.on(SetDesiredCapacityCommand).resolves({});
         asg.on(UpdateAutoScalingGroupCommand).resolves({});

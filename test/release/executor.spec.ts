@@ -89,6 +89,21 @@ describe("release executor on the simulated AWS", function () {
             assert.equal(w.sim.templates.size, before);
         });
 
+        it("pruning keeps the AMI of the live default launch template version, even when it is not among the newest", async () => {
+            const w = runningFleet(2);
+            const day = 86400_000;
+            // Older release AMIs (keepImages is 3): the oldest is what the live default version launches.
+            const live = w.sim.addImage({ "release:group": w.sim.groupName }, {}, Date.now() - 30 * day);
+            const old = [5, 4, 3, 2].map((d) => w.sim.addImage({ "release:group": w.sim.groupName }, {}, Date.now() - d * day));
+            w.sim.addTemplateVersion(live, true);
+            const { pruneImages } = await import("../../providers/release/executor");
+            const removed = await vc.drive(pruneImages(w.sim.cloud(), w.sim.groupName, 3, [], w.sim.ltId));
+            assert.ok(!removed.includes(live), `the live default's AMI ${live} was pruned`);
+            assert.equal(w.sim.images.get(live)!.deregistered, false);
+            assert.ok(removed.includes(old[0]), "an older AMI that nothing uses is pruned");
+            assert.equal(calls(w.sim, "DescribeLaunchTemplateVersions").filter((c) => (c.input.Versions ?? []).includes("$Default")).length, 1);
+        });
+
         it("ramps in waves of maxSurge \"50%\" (2 at a time)", async () => {
             const w = runningFleet(4);
             const r = await release(w, { over: { rollout: { maxSurge: "50%" } } });

@@ -15,6 +15,7 @@
  *   lastScalingFailure       autoscaling:DescribeScalingActivities
  *   createImage/waitForImage ec2:CreateImage / waitUntilImageAvailable (DescribeImages)
  *   deleteImage              ec2:DescribeImages, DeregisterImage, DeleteSnapshot
+ *   defaultTemplateImageId   ec2:DescribeLaunchTemplateVersions ($Default): the AMI pruning keeps
  *   launch templates         ec2:DescribeLaunchTemplates, DescribeLaunchTemplateVersions,
  *                            CreateLaunchTemplateVersion (full data, only ImageId replaced),
  *                            ModifyLaunchTemplate (DefaultVersion); describeTemplateVersions:
@@ -25,7 +26,7 @@
  *                            findMaintenanceRules: DescribeRules (the marker in the body)
  *   CDN                      cloudfront:CreateInvalidation / waitUntilInvalidationCompleted
  */
-import type { GroupTagBatcher, TemplateVersionDescriber } from "../executor";
+import type { DefaultTemplateImage, GroupTagBatcher, TemplateVersionDescriber } from "../executor";
 import type { Cloud, GroupState, ImageState, LaunchTemplateState, TargetGroupTimings, TargetHealthState } from "../ports";
 import { MAINTENANCE_MARKER } from "../ports";
 import { createHash } from "node:crypto";
@@ -53,7 +54,7 @@ export interface AwsCloudOptions {
 
 const TAG_RESOURCE_TYPE = "auto-scaling-group";
 
-export class AwsCloud implements Cloud, TemplateVersionDescriber, GroupTagBatcher {
+export class AwsCloud implements Cloud, TemplateVersionDescriber, GroupTagBatcher, DefaultTemplateImage {
     private clients: Record<string, any> = {};
 
     constructor(private readonly opts: AwsCloudOptions) {}
@@ -261,6 +262,12 @@ export class AwsCloud implements Cloud, TemplateVersionDescriber, GroupTagBatche
             ClientToken: templateVersionClientToken(clientToken ?? `${launchTemplateId}:${baseVersion}:${imageId}:${description}`),
         });
         return out.LaunchTemplateVersion.VersionNumber;
+    }
+
+    /** DescribeLaunchTemplateVersions ($Default): the live default version's ImageId (kept by pruning). */
+    async defaultTemplateImageId(launchTemplateId: string): Promise<string | null> {
+        const out = await this.ec2("DescribeLaunchTemplateVersionsCommand", { LaunchTemplateId: launchTemplateId, Versions: ["$Default"] });
+        return out.LaunchTemplateVersions?.[0]?.LaunchTemplateData?.ImageId ?? null;
     }
 
     /** DescribeLaunchTemplateVersions: numbers, descriptions (VersionDescription) and which is the default. */
