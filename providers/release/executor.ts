@@ -493,7 +493,9 @@ export class Executor {
                 throw new ReleaseError(
                     `deploy lock on group ${this.group} is held by ${cur.owner} (run ${cur.runId}) until ${new Date(cur.expiresMs).toISOString()}: ` +
                         (cur.owner === this.c.owner
-                            ? `another run of this stack is releasing (its lock is still being refreshed and is not this resource's saved run); wait for it, or for the lock to expire`
+                            ? `another run of this stack is releasing (its lock is still being refreshed and is not this resource's saved run); wait for it, or for it to miss its heartbeats` +
+                              ` (at most half the lock's ${this.i.rollout.lockTtlS} s), or, if you know that run is dead, remove the tag: ` +
+                              `aws autoscaling delete-tags --tags ResourceId=${this.group},ResourceType=auto-scaling-group,Key=${LOCK_TAG}`
                             : `another release is running; wait for it, or for the lock to expire`),
                     "refused",
                     null,
