@@ -20,6 +20,7 @@
  */
 import { installVirtualClock } from "../test/support/sim-aws/clock";
 import { SimAws } from "../test/support/sim-aws";
+import { rawArgs } from "../test/release/fakes";
 import { runRelease } from "../providers/release/executor";
 import { normalizeInputs, resolveSurge } from "../providers/release/planner";
 import { realClock } from "../providers/release/ports";
@@ -58,20 +59,11 @@ async function one(n: number, maxSurge: number | string): Promise<Row> {
         const ami = sim.addImage({ "release:version": "v1.0.0", "release:group": sim.groupName });
         sim.addTemplateVersion(ami);
         sim.seedFleet(n, { max: n, min: 1 });
-        const { inputs, failures } = normalizeInputs({
-            version: "v1.1.0",
-            baseLaunchTemplateId: sim.ltId,
-            baseLaunchTemplateVersion: 1,
-            autoScalingGroupName: sim.groupName,
-            targetGroupArn: sim.tgArn,
-            listenerArn: sim.listenerArn,
-            managementInstanceId: sim.mgmtId,
-            distributionId: sim.distributionId,
-            region: "eu-west-1",
+        const { inputs, failures } = normalizeInputs(rawArgs(sim, {
             capacity: { minSize: 1, maxSize: n, desiredCapacity: n },
             remote: { transport: "ssm", repositoryUrl: "https://example.com/app.git" },
             rollout: { maxSurge },
-        });
+        }));
         if (failures.length) throw new Error(failures.map((f) => f.reason).join("; "));
         const t0 = Date.now();
         const r = await vc.drive(
