@@ -114,8 +114,19 @@ describe("SSM transport", function () {
     it("a TimedOut invocation or exit 124 rejects with RemoteTimeoutError", async function () {
         ssmMock.on(GetCommandInvocationCommand).resolves({ Status: "TimedOut", ResponseCode: -1, StandardOutputContent: "partial\n" });
         await assert.rejects(remote().run("sleep 999", { timeoutS: 5 }), (e: unknown) => e instanceof RemoteTimeoutError && e.timeoutS === 5 && e.stdout === "partial\n");
-        ssmMock.on(GetCommandInvocationCommand).resolves({ Status: "Failed", ResponseCode: 124 });
-        await assert.rejects(remote().run("sleep 999", { timeoutS: 5 }), RemoteTimeoutError);
+        // 124 once the time-out has passed: timeout(1) killed it.
+        ssmMock.on(GetCommandInvocationCommand).callsFake(async () => {
+            await new Promise((r) => setTimeout(r, 60));
+            return { Status: "Failed", ResponseCode: 124 };
+        });
+        await assert.rejects(remote().run("sleep 999", { timeoutS: 0.05 }), RemoteTimeoutError);
+    });
+
+    it("a command's own exit 124 before the time-out is its exit code, not a time-out", async function () {
+        ssmMock.on(GetCommandInvocationCommand).resolves({ Status: "Failed", ResponseCode: 124, StandardErrorContent: "the command's own reason\n" });
+        const r = await remote().run("exit 124", { timeoutS: 60 });
+        assert.equal(r.exitCode, 124);
+        assert.equal(r.stderr, "the command's own reason\n");
     });
 
     it("gives up past the time-out plus grace: cancels the command and rejects", async function () {

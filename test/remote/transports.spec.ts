@@ -59,6 +59,12 @@ function behavesLikeATransport(name: string, make: () => Promise<{ remote: Remot
             assert.equal(r.stdout, "café ✓\n");
         });
 
+        it("a command's own exit 124 before the time-out keeps its code and stderr", async function () {
+            const r = await remote.run(`echo own reason >&2; exit 124`, { timeoutS: 30 });
+            assert.equal(r.exitCode, 124);
+            assert.equal(r.stderr, "own reason\n");
+        });
+
         it("kills the command and its children at the time-out and rejects with the output so far", async function () {
             this.timeout(20000);
             const pidFile = path.join(os.tmpdir(), `fleet-timeout-${process.pid}-${name.replace(/\W/g, "")}.pid`);

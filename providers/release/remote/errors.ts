@@ -26,3 +26,11 @@ export function wrapCommand(command: string, timeoutS: number): string {
 }
 
 export const TIMEOUT_EXIT = 124;
+
+/**
+ * Whether an exit status means `timeout` killed the command: 124, and only once the time-out
+ * can have passed (it cannot fire earlier), so a command's own exit 124 keeps its code and stderr.
+ */
+export function timedOut(exitCode: number | null | undefined, elapsedMs: number, timeoutS: number): boolean {
+    return exitCode === TIMEOUT_EXIT && elapsedMs >= timeoutS * 1000;
+}

@@ -12,7 +12,7 @@
 import { createHash } from "crypto";
 import type { Client as SshClient, ClientChannel } from "ssh2";
 import type { CommandResult, Remote, RunOptions, SshSettings } from "../ports";
-import { RemoteTimeoutError, RemoteTransportError, TIMEOUT_EXIT, wrapCommand } from "./errors";
+import { RemoteTimeoutError, RemoteTransportError, timedOut, wrapCommand } from "./errors";
 import { LineSplitter } from "./lines";
 
 /** "SHA256:<base64 without padding>" of a host key blob, as OpenSSH prints it. */
@@ -130,7 +130,7 @@ export class SshRemote implements Remote {
                     clearTimeout(timer);
                     out.end();
                     errs.end();
-                    if (backstop || exitCode === TIMEOUT_EXIT || (exitCode === null && signal === "KILL")) {
+                    if (backstop || timedOut(exitCode, Date.now() - started, timeoutS) || (exitCode === null && signal === "KILL")) {
                         return reject(new RemoteTimeoutError(this.where, timeoutS, out.text, errs.text));
                     }
                     if (exitCode === null && !signal) {

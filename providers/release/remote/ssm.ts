@@ -22,7 +22,7 @@
  */
 import type { SSMClient } from "@aws-sdk/client-ssm";
 import type { CommandResult, Remote, RunOptions } from "../ports";
-import { RemoteTimeoutError, RemoteTransportError, TIMEOUT_EXIT, wrapCommand } from "./errors";
+import { RemoteTimeoutError, RemoteTransportError, timedOut, wrapCommand } from "./errors";
 import { emitLines } from "./lines";
 
 /** GetCommandInvocation's limits on StandardOutputContent and StandardErrorContent. */
@@ -128,7 +128,7 @@ export class SsmRemote implements Remote {
                 );
             }
         }
-        if (inv.status === "TimedOut" || inv.code === TIMEOUT_EXIT) throw new RemoteTimeoutError(this.describe(), timeoutS, stdout, stderr);
+        if (inv.status === "TimedOut" || timedOut(inv.code, Date.now() - started, timeoutS)) throw new RemoteTimeoutError(this.describe(), timeoutS, stdout, stderr);
         const result: CommandResult = { exitCode: inv.code, stdout, stderr, durationMs: Date.now() - started };
         if (truncated) result.truncated = true;
         return result;
