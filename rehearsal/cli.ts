@@ -7,6 +7,10 @@
  * stderr). Exit status: 0 when the release succeeded, no request failed and every instance
  * serves the new version; 1 otherwise; 2 for bad arguments or missing prerequisites; 130/143
  * when interrupted. Every process it started is stopped on exit, on SIGINT/SIGTERM and on errors.
+ *
+ * Test hook (test/rehearsal): REHEARSAL_TEST_SLOW_INSTALL_S=N makes the install step of the
+ * release of --to wait N more seconds (RehearsalOptions.slowInstallS), so that a test can
+ * interrupt the CLI while a remote command runs.
  */
 import { MigrationPolicy } from "../providers/release/ports";
 import { formatMissing, missingPrerequisites } from "./prereqs";
@@ -141,7 +145,8 @@ async function main(): Promise<number> {
         const stamp = `[${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s]`;
         (args.json ? process.stderr : process.stdout).write(`${stamp} ${line}\n`);
     };
-    const rehearsal = new Rehearsal({ ...args.options, log: progress });
+    const slow = Number(process.env.REHEARSAL_TEST_SLOW_INSTALL_S ?? 0);
+    const rehearsal = new Rehearsal({ ...args.options, log: progress, ...(slow > 0 ? { slowInstallS: slow } : {}) });
     progress(`work dir ${rehearsal.workDir}${args.options.keep ? " (kept)" : ""}`);
 
     let stopping = false; // set by SIGINT/SIGTERM: cleanup runs, then the process exits 130/143
@@ -156,6 +161,7 @@ async function main(): Promise<number> {
 
     try {
         const result = await rehearsal.run();
+        if (stopping) return new Promise<number>(() => undefined); // the signal handler exits
         await rehearsal.cleanup();
         if (args.json) process.stdout.write(JSON.stringify(result) + "\n");
         else process.stdout.write(formatReport(result, result.loadBalancerUrl) + "\n");

@@ -25,7 +25,7 @@ import { runRelease, ReleaseError, ExecResult } from "../providers/release/execu
 import { normalizeInputs, Deployed, ReleaseInputs } from "../providers/release/planner";
 import { Clock, MigrationPolicy, RemotePhase, RemotePhaseError } from "../providers/release/ports";
 import { LocalCloud } from "../providers/release/local/cloud";
-import { killMentioning, freePort } from "../providers/release/local/procs";
+import { killMentioning, freePort, RUN_MARKER_ENV } from "../providers/release/local/procs";
 import { createRemotePhase, RemotePhaseSettings } from "../providers/release/remote";
 import { LocalRemote } from "../providers/release/remote/local";
 import { Traffic, TrafficReport, versionOf } from "./traffic";
@@ -67,6 +67,20 @@ export interface RehearsalOptions {
     keep?: boolean;
     /** Progress lines. */
     log?: (line: string) => void;
+    /**
+     * Test hook: the install step of the release of `to` (not the set-up's) also waits this many
+     * seconds, in a subshell with a child (`( sleep N; true )`), so that a test can interrupt the
+     * rehearsal while a remote command runs. The CLI reads it from REHEARSAL_TEST_SLOW_INSTALL_S.
+     * @default 0
+     */
+    slowInstallS?: number;
+}
+
+/** Raised by the rehearsal's own hooks (remote phase, clock) once cleanup() has begun. */
+export class RehearsalStoppedError extends Error {
+    constructor() {
+        super("the rehearsal is stopping: no new step starts");
+    }
 }
 
 export interface TimelineEntry {
@@ -107,13 +121,15 @@ export interface RehearsalResult {
 
 export class Rehearsal {
     readonly workDir: string;
-    private readonly o: Required<Omit<RehearsalOptions, "repo" | "settings" | "wsgi" | "workDir" | "log">> & RehearsalOptions;
+    private readonly o: Required<Omit<RehearsalOptions, "repo" | "settings" | "wsgi" | "workDir" | "log" | "slowInstallS">> & RehearsalOptions;
     cloud: LocalCloud | null = null;
     private traffic: Traffic | null = null;
     private phases: RemotePhase[] = [];
     private pg: { stop(): void } | null = null;
     private sshd: { stop(): Promise<void> } | null = null;
     private cleaned: Promise<void> | null = null;
+    /** Set when cleanup() begins: no new remote phase, remote command or executor wait starts. */
+    private cancelled = false;
     private readonly log: (line: string) => void;
     private readonly logFile: string;
     private env: { cloud: LocalCloud; appDir: string; remotePhase: () => Promise<RemotePhase>; inputs: (version: string, healthyTimeoutS?: number) => ReleaseInputs } | null = null;
@@ -208,7 +224,7 @@ export class Rehearsal {
             health: { path: "/health/", intervalS: 1, healthyThreshold: 3, unhealthyThreshold: 2, timeoutS: 2 },
             deregistrationDelayS: 2,
             healthCheckGracePeriodS: 60,
-            app: { wsgi, env, workers: 2, gracefulTimeoutS: 10 },
+            app: { wsgi, env: { ...env, [RUN_MARKER_ENV]: work }, workers: 2, gracefulTimeoutS: 10 },
             log: (l) => this.log(`    cloud: ${l}`),
         });
         this.cloud = cloud;
@@ -236,6 +252,7 @@ export class Rehearsal {
             installCommand: [
                 "venv/bin/pip install --no-index --disable-pip-version-check -q -r requirements.txt",
                 `echo ${pyDir} > "$(venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/fleet_rehearsal.pth"`,
+                ...(o.slowInstallS ? [`case "$PWD" in */releases/${o.to}) echo "slow install: ${o.slowInstallS} s (test hook)"; ( sleep ${o.slowInstallS}; true ) ;; esac`] : []),
             ].join(" && "),
             restartCommand: `if [ -f ${pid} ] && kill -0 "$(cat ${pid})" 2>/dev/null; then kill -HUP "$(cat ${pid})"; else ${start}; fi`,
             healthUrl: `http://127.0.0.1:${mgmtPort}/health/`,
@@ -252,8 +269,12 @@ export class Rehearsal {
             remote.ssh = { host: sshd.host, port: sshd.port, user: sshd.user, privateKey: sshd.privateKey, hostKeySha256: sshd.hostKeySha256 };
             this.log(`management instance: over SSH to ${sshd.user}@127.0.0.1:${sshd.port} (host key ${sshd.hostKeySha256} pinned)`);
         }
+        // Every remote command carries the run's marker in its environment (procs.ts finds what
+        // outlives a cleanup by it); a closed LocalRemote (cleanup closes the phases) rejects any
+        // further command, so a phase's fallback (switch back + restart) cannot start anything.
         const remotePhase = async () => {
-            const transport = o.transport === "ssh" ? {} : { remote: new LocalRemote({ cwd: appDir, defaultTimeoutS: 300 }) };
+            if (this.cancelled) throw new RehearsalStoppedError();
+            const transport = o.transport === "ssh" ? {} : { remote: new LocalRemote({ cwd: appDir, defaultTimeoutS: 300, env: { [RUN_MARKER_ENV]: work } }) };
             const phase = await createRemotePhase(remote, transport);
             this.phases.push(phase);
             return phase;
@@ -286,7 +307,7 @@ export class Rehearsal {
         const first = await runRelease({
             cloud,
             remotePhase,
-            clock: pollingClock(),
+            clock: this.clock(),
             log: (l) => this.log(`    ${l}`),
             inputs: inputs(o.from, Math.max(60, o.healthyTimeoutS)),
             deployed: null,
@@ -339,7 +360,7 @@ export class Rehearsal {
         let outcome: RehearsalResult["release"]["outcome"];
         let reason: string | undefined;
         try {
-            const r: ExecResult = await runRelease({ cloud, remotePhase, clock: pollingClock(), log: onLine, inputs: inputs(to, opts.healthyTimeoutS ?? o.healthyTimeoutS), deployed: this.deployed, owner: "rehearsal/local/release" });
+            const r: ExecResult = await runRelease({ cloud, remotePhase, clock: this.clock(), log: onLine, inputs: inputs(to, opts.healthyTimeoutS ?? o.healthyTimeoutS), deployed: this.deployed, owner: "rehearsal/local/release" });
             outcome = r.outcome;
             reason = r.reason;
             if (r.outcome === "succeeded") this.deployed = r.deployed;
@@ -381,15 +402,36 @@ export class Rehearsal {
         };
     }
 
-    /** Stops everything the run started (idempotent); removes the work directory unless kept. */
+    /** The executor's clock: pollingClock(), whose sleeps reject once cleanup() has begun. */
+    private clock(): Clock {
+        const c = pollingClock();
+        return {
+            now: c.now,
+            sleep: async (ms) => {
+                if (this.cancelled) throw new RehearsalStoppedError();
+                await c.sleep(ms);
+                if (this.cancelled) throw new RehearsalStoppedError();
+            },
+        };
+    }
+
+    /**
+     * Stops everything the run started (idempotent); removes the work directory unless kept.
+     * A run() still going (cleanup on SIGINT) starts no new step: no new remote phase, remote
+     * command or executor wait; the remote phases are closed (their running commands stopped)
+     * before the process scan.
+     */
     cleanup(): Promise<void> {
-        if (!this.cleaned) this.cleaned = this.doCleanup();
+        if (!this.cleaned) {
+            this.cancelled = true;
+            this.cleaned = this.doCleanup();
+        }
         return this.cleaned;
     }
 
     private async doCleanup(): Promise<void> {
-        if (this.traffic) await this.traffic.stop().catch(() => undefined);
         await Promise.allSettled(this.phases.map((p) => p.close()));
+        if (this.traffic) await this.traffic.stop().catch(() => undefined);
         if (this.cloud) await this.cloud.stop().catch((e) => this.log(`cleanup: ${(e as Error).message}`));
         // The management instance's gunicorn (a daemon started by the restart command) and any
         // remote command still running: everything whose command line names the work directory.

@@ -10,7 +10,7 @@ import { execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { processesMentioning } from "../../providers/release/local/procs";
+import { processesMentioning, processesOfRun } from "../../providers/release/local/procs";
 import { buildExampleRepo } from "../../example/build-repo";
 import { Rehearsal, RehearsalResult } from "../../rehearsal/rehearsal";
 import { verdict } from "../../rehearsal/report";
@@ -158,6 +158,50 @@ describe("rehearsal CLI", function () {
             assert.strictEqual(await exited, 130, out);
             assert.match(out, /SIGINT: stopping every process the rehearsal started/);
             assert.deepStrictEqual(processesMentioning(work), [], "no gunicorn/haproxy of the run is left");
+            assert.deepStrictEqual(processesOfRun(work), [], "no process of the run is left");
+        } finally {
+            fs.rmSync(work, { recursive: true, force: true });
+        }
+    });
+
+    it("stops the remote phase's own commands (relative paths after a cd) when interrupted during a remote step, and starts nothing afterwards", async () => {
+        const work = fs.mkdtempSync(path.join(os.tmpdir(), "rehearsal-sigint-remote-"));
+        const cmdline = (pid: number) => {
+            try {
+                return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").trim();
+            } catch {
+                return "(gone)";
+            }
+        };
+        try {
+            // The install step of the release of v2 (not the set-up's) sleeps in a subshell.
+            const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "rehearsal/cli.ts", "--work-dir", work, "--instances", "1", "--verbose"], {
+                cwd: ROOT,
+                env: { ...process.env, REHEARSAL_TEST_SLOW_INSTALL_S: "120" },
+                stdio: ["ignore", "pipe", "pipe"],
+            });
+            let out = "";
+            child.stdout.on("data", (d) => (out += d));
+            child.stderr.on("data", (d) => (out += d));
+            const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+            const deadline = Date.now() + 75_000;
+            while (!/slow install: 120 s/.test(out)) {
+                if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the rehearsal did not reach the install step of v2:\n${out}`);
+                await new Promise((r) => setTimeout(r, 100));
+            }
+            // The sleep names neither the work dir nor anything of the run on its command line: it
+            // is found by the marker the run puts in the environment of everything it starts.
+            const before = processesOfRun(work).map(cmdline);
+            assert.ok(before.includes("sleep 120"), `the slow install step runs: ${before.join("\n")}`);
+            assert.ok(!processesMentioning(work).map(cmdline).includes("sleep 120"), "the command line does not name the work dir");
+            child.kill("SIGINT");
+            assert.strictEqual(await exited, 130, out);
+            assert.match(out, /SIGINT: stopping every process the rehearsal started/);
+            assert.deepStrictEqual(processesOfRun(work).map(cmdline), [], "no process of the run is left");
+            // Nothing starts later either (a phase's fallback restart would daemonize a gunicorn).
+            await new Promise((r) => setTimeout(r, 3000));
+            assert.deepStrictEqual(processesOfRun(work).map(cmdline), [], "no process of the run started after the exit");
+            assert.doesNotMatch(out.slice(out.indexOf("SIGINT:")), /--> (restart|switch|migrate|collectstatic)/, "no remote step started after SIGINT");
         } finally {
             fs.rmSync(work, { recursive: true, force: true });
         }

@@ -104,6 +104,63 @@ describe("transports", function () {
                 fs.rmSync(dir, { recursive: true, force: true });
             }
         });
+
+        it("close() stops a running command's whole process group (a subshell and its child) and waits for it", async function () {
+            this.timeout(20_000);
+            const remote = new LocalRemote({ closeGraceMs: 1000 });
+            const lines: string[] = [];
+            // A subshell (`; true` keeps bash from exec-ing sleep) whose child prints its pid first.
+            const result = remote.run(`( sh -c 'echo child $$; exec sleep 60'; true ); echo never`, { onLine: (l) => lines.push(l) });
+            const settled = result.then(
+                () => "resolved",
+                (e: Error) => e.message,
+            );
+            const deadline = Date.now() + 5000;
+            while (!lines.some((l) => l.startsWith("child "))) {
+                assert.ok(Date.now() < deadline, "the command started");
+                await new Promise((r) => setTimeout(r, 20));
+            }
+            const child = Number(lines.find((l) => l.startsWith("child "))!.split(" ")[1]);
+            const [group] = remote.runningGroups;
+            assert.ok(running(child) && group > 0, "the sleep runs");
+            await remote.close();
+            assert.ok(!running(child), "the subshell's sleep is gone once close() resolves");
+            assert.throws(() => process.kill(-group, 0), /ESRCH/, "the command's process group is empty");
+            assert.match(await settled, /closed/, "the interrupted run() rejects");
+            assert.deepEqual(lines.includes("never"), false);
+        });
+
+        it("close() SIGKILLs a command that ignores SIGTERM after the grace period", async function () {
+            this.timeout(20_000);
+            const remote = new LocalRemote({ closeGraceMs: 300 });
+            const lines: string[] = [];
+            const result = remote.run(`trap '' TERM; ( trap '' TERM; echo child $BASHPID; while :; do sleep 0.1; done; true )`, { onLine: (l) => lines.push(l) }).catch((e: Error) => e);
+            const deadline = Date.now() + 5000;
+            while (!lines.some((l) => l.startsWith("child "))) {
+                assert.ok(Date.now() < deadline, "the command started");
+                await new Promise((r) => setTimeout(r, 20));
+            }
+            const child = Number(lines.find((l) => l.startsWith("child "))!.split(" ")[1]);
+            const t0 = Date.now();
+            await remote.close();
+            assert.ok(!running(child), "the subshell is gone");
+            assert.ok(Date.now() - t0 >= 300, "SIGTERM was given its grace period");
+            assert.ok((await result) instanceof Error);
+        });
+
+        it("run() after close() rejects without starting anything", async function () {
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-local-"));
+            try {
+                const remote = new LocalRemote({ cwd: dir });
+                assert.equal((await remote.run("true")).exitCode, 0);
+                await remote.close();
+                await remote.close(); // idempotent
+                await assert.rejects(remote.run(`touch started`), /closed/);
+                assert.equal(fs.existsSync(path.join(dir, "started")), false);
+            } finally {
+                fs.rmSync(dir, { recursive: true, force: true });
+            }
+        });
     });
     behavesLikeATransport("local", async () => ({ remote: new LocalRemote(), cleanup: async () => undefined }));
 

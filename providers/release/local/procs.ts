@@ -144,6 +144,46 @@ export function processesMentioning(marker: string): number[] {
     return pids;
 }
 
+/**
+ * The environment variable the rehearsal puts in the environment of everything it starts
+ * (remote commands, their daemons, the fleet's instances), set to the run's work directory: a
+ * remote command runs with relative paths after a `cd`, so its command line need not name the
+ * directory, but it inherits this variable.
+ */
+export const RUN_MARKER_ENV = "FLEET_REHEARSAL_RUN";
+
+/** True when the process was started with RUN_MARKER_ENV=`marker` in its environment. */
+function carriesRunMarker(pid: number, marker: string): boolean {
+    try {
+        return fs.readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").includes(`${RUN_MARKER_ENV}=${marker}`);
+    } catch {
+        return false;
+    }
+}
+
+/**
+ * Pids of live processes of the run `marker` (its work directory): those whose command line
+ * names it, and those that carry RUN_MARKER_ENV=`marker` in their environment; never this
+ * process or its ancestors.
+ */
+export function processesOfRun(marker: string): number[] {
+    const skip = selfAndAncestors();
+    const pids: number[] = [];
+    for (const entry of fs.readdirSync("/proc")) {
+        if (!/^\d+$/.test(entry) || skip.has(Number(entry))) continue;
+        const pid = Number(entry);
+        try {
+            const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, "utf8");
+            if (!cmdline.includes(marker) && !carriesRunMarker(pid, marker)) continue;
+            const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+            if (!/^\d+ \(.*\) Z /.test(stat)) pids.push(pid); // zombies are already dead
+        } catch {
+            /* exited meanwhile */
+        }
+    }
+    return pids;
+}
+
 /** True when `pid` descends from this process. */
 function isDescendant(pid: number): boolean {
     for (let p = parentOf(pid), n = 0; p > 1 && n < 64; p = parentOf(p), n++) if (p === process.pid) return true;
@@ -151,13 +191,14 @@ function isDescendant(pid: number): boolean {
 }
 
 /**
- * What the run started, found by `marker`: our descendants that mention it, and the app-server
- * and load-balancer daemons that mention it (a daemonized gunicorn is re-parented to init).
+ * What the run started, found by `marker`: processes that carry the run's marker in their
+ * environment (RUN_MARKER_ENV), our descendants that mention it, and the app-server and
+ * load-balancer daemons that mention it (a daemonized gunicorn is re-parented to init).
  * Anything else that merely names the directory (an editor, a `tail -f` of its log) is left alone.
  */
 export function startedProcesses(marker: string): number[] {
-    return processesMentioning(marker).filter((pid) => {
-        if (isDescendant(pid)) return true;
+    return processesOfRun(marker).filter((pid) => {
+        if (isDescendant(pid) || carriesRunMarker(pid, marker)) return true;
         try {
             return /gunicorn|haproxy/.test(fs.readFileSync(`/proc/${pid}/cmdline`, "utf8"));
         } catch {
@@ -177,7 +218,7 @@ export async function killMentioning(marker: string, graceMs = 3000): Promise<nu
         }
     }
     const deadline = Date.now() + graceMs;
-    const alive = () => found.filter((pid) => processesMentioning(marker).includes(pid));
+    const alive = () => found.filter((pid) => processesOfRun(marker).includes(pid));
     while (alive().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     for (const pid of alive()) {
         try {
