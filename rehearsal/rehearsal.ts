@@ -331,7 +331,7 @@ export class Rehearsal {
         const { cloud, remotePhase, inputs } = this.env;
         const from = this.deployed.version;
         // Live traffic, then the release.
-        const traffic = new Traffic({ baseUrl: cloud.url, visitsPerS: o.visitsPerS });
+        const traffic = new Traffic({ baseUrl: cloud.url, visitsPerS: o.visitsPerS, maintenanceExpected: o.migrationPolicy === "maintenance" });
         this.traffic = traffic;
         traffic.onFailure = (r) => this.log(`    traffic: ${r.kind} ${r.path} -> ${r.status || r.error}`);
         traffic.start();
@@ -341,6 +341,7 @@ export class Rehearsal {
         const steps: StepTiming[] = [];
         const at = () => Math.round((Date.now() - releaseStart) / 100) / 10;
         let lastStepAt = 0;
+        let maintenancePageUp = false; // the release put the maintenance page up (executor step maintenance-on)
         this.log(`--- release ${from} -> ${to}, ${o.instances} instance(s), maxSurge ${o.maxSurge}, under traffic`);
         const onLine = (l: string) => {
             this.log(`    ${l}`);
@@ -348,6 +349,7 @@ export class Rehearsal {
             const a = at();
             const stepDone = /^step (\S+) done in (\d+) s/.exec(line);
             const wave = /^(\S+) wave (\d+)\/(\d+) done/.exec(line);
+            if (/^maintenance page on \(/.test(line)) maintenancePageUp = true;
             if (stepDone) {
                 steps.push({ step: stepDone[1], atS: a, durationS: Math.round((a - lastStepAt) * 10) / 10 });
                 lastStepAt = a;
@@ -372,7 +374,9 @@ export class Rehearsal {
         }
         const releaseS = (Date.now() - releaseStart) / 1000;
         await sleep(o.trafficLeadS * 1000);
-        const report = await traffic.stop();
+        // The maintenance page is acceptable only when shown on purpose: policy "maintenance" and
+        // the release put it up. Otherwise every 503 with Retry-After is a failed request.
+        const report = await traffic.stop({ maintenanceAllowed: o.migrationPolicy === "maintenance" && maintenancePageUp });
         this.traffic = null;
 
         // What each instance serves now, asked directly.

@@ -37,7 +37,10 @@ export function formatReport(r: RehearsalResult, lbUrl?: string): string {
     out.push(`Traffic through the load balancer (${t.durationS} s; each page, then every hashed asset it references)`);
     out.push(`  requests            ${t.requests} (${t.pages} pages, ${t.assets} assets)`);
     out.push(`  non-2xx             ${t.non2xx}`);
-    if (t.maintenance) out.push(`  maintenance page    ${t.maintenance} (503 with Retry-After, on purpose: migration policy "maintenance")`);
+    if (t.maintenance) {
+        const why = t.maintenanceAllowed ? `on purpose: migration policy "maintenance"` : "counted as failed: the release did not put the maintenance page up on purpose";
+        out.push(`  maintenance page    ${t.maintenance} (503 with Retry-After, ${why})`);
+    }
     out.push(`  static 404s         ${t.static404}`);
     out.push(`  connection errors   ${t.connectionErrors}`);
     out.push(`  latency p50 / p99   ${t.p50Ms} ms / ${t.p99Ms} ms (max ${t.maxMs} ms)`);

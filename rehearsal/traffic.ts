@@ -6,8 +6,10 @@
  *
  * It records every request (kind, status, latency, the version that answered) and reports:
  * requests, non-2xx responses, static 404s, connection errors, p50/p99 latency, and which
- * version answered over time. A 503 with Retry-After is the maintenance page (shown on purpose
- * when breaking migrations go out under the "maintenance" policy): counted apart, not a failure.
+ * version answered over time. A 503 with Retry-After is the maintenance page: counted apart, and
+ * not a failure only when it was shown on purpose (the release's migration policy is
+ * "maintenance" and the release put the page up: summarize's `maintenanceAllowed`); otherwise
+ * it is a failed request like any other non-2xx.
  */
 import * as http from "http";
 
@@ -26,6 +28,12 @@ export interface TrafficOptions {
     timeoutMs?: number;
     /** Visits in flight at most (a slow backend makes the generator skip ticks, never pile up). @default 32 */
     maxInFlight?: number;
+    /**
+     * The maintenance page may be shown on purpose (migration policy "maintenance"): its responses
+     * are not reported to onFailure as they happen. The report decides with stop()'s argument.
+     * @default false
+     */
+    maintenanceExpected?: boolean;
 }
 
 export type RequestKind = "page" | "asset";
@@ -40,7 +48,7 @@ export interface RequestRecord {
     ms: number;
     /** The version the page names (pages only). */
     version?: string;
-    /** A 503 with Retry-After: the maintenance page, shown on purpose (migration policy "maintenance"). */
+    /** A 503 with Retry-After: the maintenance page (a failure unless the report allows it). */
     maintenance?: boolean;
     error?: string;
 }
@@ -58,10 +66,15 @@ export interface TrafficReport {
     requests: number;
     pages: number;
     assets: number;
-    /** Non-2xx responses other than the maintenance page. */
+    /** Non-2xx responses, the maintenance pages included unless maintenanceAllowed. */
     non2xx: number;
-    /** Maintenance pages (503 with Retry-After): by design, not failures. */
+    /** Maintenance pages (503 with Retry-After), whether allowed or not. */
     maintenance: number;
+    /**
+     * True when the maintenance page was shown on purpose (migration policy "maintenance" and the
+     * release put it up): its responses are then not failures. Otherwise they count in non2xx/failed.
+     */
+    maintenanceAllowed: boolean;
     static404: number;
     connectionErrors: number;
     /** non2xx + connectionErrors. */
@@ -111,8 +124,12 @@ export function percentile(sorted: number[], p: number): number {
     return sorted[i];
 }
 
-/** Builds the report from the records (pure: tested without a server). */
-export function summarize(records: RequestRecord[], durationMs: number, bucketS = 5): TrafficReport {
+/**
+ * Builds the report from the records (pure: tested without a server). `maintenanceAllowed`: the
+ * maintenance page was shown on purpose (migration policy "maintenance", page put up by the
+ * release), so its responses are not failures; by default they are.
+ */
+export function summarize(records: RequestRecord[], durationMs: number, bucketS = 5, maintenanceAllowed = false): TrafficReport {
     const latencies = records.filter((r) => r.status !== 0).map((r) => r.ms).sort((a, b) => a - b);
     const pages = records.filter((r) => r.kind === "page");
     const versions: Record<string, number> = {};
@@ -132,7 +149,7 @@ export function summarize(records: RequestRecord[], durationMs: number, bucketS 
     const nBuckets = Math.ceil(durationMs / 1000 / bucketS);
     const timeline: VersionBucket[] = [];
     for (let b = 0; b < nBuckets; b++) timeline.push({ fromS: b * bucketS, toS: (b + 1) * bucketS, versions: buckets.get(b) ?? {} });
-    const failures = records.filter((r) => !r.maintenance && (r.status === 0 || r.status < 200 || r.status > 299));
+    const failures = records.filter((r) => !(maintenanceAllowed && r.maintenance) && (r.status === 0 || r.status < 200 || r.status > 299));
     const connectionErrors = records.filter((r) => r.status === 0).length;
     const non2xx = failures.length - connectionErrors;
     return {
@@ -142,6 +159,7 @@ export function summarize(records: RequestRecord[], durationMs: number, bucketS 
         assets: records.length - pages.length,
         non2xx,
         maintenance: records.filter((r) => r.maintenance).length,
+        maintenanceAllowed,
         static404: records.filter((r) => r.kind === "asset" && r.status === 404).length,
         connectionErrors,
         failed: non2xx + connectionErrors,
@@ -177,6 +195,7 @@ export class Traffic {
             staticUrl: "/static/",
             timeoutMs: 10_000,
             maxInFlight: 32,
+            maintenanceExpected: false,
             ...opts,
         };
         this.agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
@@ -209,18 +228,21 @@ export class Traffic {
         }, every);
     }
 
-    /** Stops starting visits, waits for those in flight, closes the connections, reports. */
-    async stop(): Promise<TrafficReport> {
+    /**
+     * Stops starting visits, waits for those in flight, closes the connections, reports.
+     * `maintenanceAllowed`: see summarize (default: the maintenance page is a failure).
+     */
+    async stop(opts: { maintenanceAllowed?: boolean } = {}): Promise<TrafficReport> {
         if (this.timer) clearInterval(this.timer);
         this.timer = null;
         await Promise.allSettled([...this.inFlight]);
         this.stoppedAt = this.stoppedAt || Date.now();
         this.agent.destroy();
-        return this.report();
+        return this.report(opts);
     }
 
-    report(): TrafficReport {
-        return summarize(this.records, (this.stoppedAt || Date.now()) - this.startedAt);
+    report(opts: { maintenanceAllowed?: boolean } = {}): TrafficReport {
+        return summarize(this.records, (this.stoppedAt || Date.now()) - this.startedAt, 5, opts.maintenanceAllowed ?? false);
     }
 
     private async visit(page: string): Promise<void> {
@@ -241,7 +263,7 @@ export class Traffic {
                 rec.ms = Date.now() - t0;
                 if (error) rec.error = error;
                 this.records.push(rec);
-                if (!rec.maintenance && (status === 0 || status < 200 || status > 299)) this.onFailure(rec);
+                if (!(this.o.maintenanceExpected && rec.maintenance) && (status === 0 || status < 200 || status > 299)) this.onFailure(rec);
                 resolve({ status, body });
             };
             const req = http.get(this.o.baseUrl + path, { agent: this.agent, headers: { Host: this.o.host, "User-Agent": "rehearsal-traffic" }, timeout: this.o.timeoutMs }, (res) => {

@@ -73,6 +73,7 @@ describe("rehearsal: the example app released onto a local fleet under live traf
         assert.strictEqual(r.release.outcome, "succeeded", explain(r));
         assert.ok(r.traffic.requests >= 1000, `only ${r.traffic.requests} requests`);
         assert.strictEqual(r.traffic.failed, 0, explain(r));
+        assert.strictEqual(r.traffic.maintenance, 0, "no maintenance page: policy refuse");
         assert.strictEqual(r.traffic.static404, 0, explain(r));
         assert.ok(r.traffic.assets > 0 && r.traffic.assets >= r.traffic.pages, "the hashed assets of each page were requested");
         // Both versions answered while the ramp ran: v1 first, v2 last, no v1 page after the release.
@@ -86,12 +87,15 @@ describe("rehearsal: the example app released onto a local fleet under live traf
         assert.strictEqual(currentOfManagement(), "releases/v2");
     });
 
-    it("v2 -> v4 (fails at start): not released, 0 failed requests, every instance still serves v2", async () => {
+    it("v2 -> v4 (fails at start): refused at the inspection, 0 failed requests, no maintenance page, every instance still serves v2", async () => {
         const template = await rehearsal.cloud!.describeLaunchTemplate(rehearsal.cloud!.launchTemplateId);
         const r = await rehearsal.release("v4");
-        assert.notStrictEqual(r.release.outcome, "succeeded");
+        // The inspection (before the lock) cannot load v4's settings: refused, nothing applied.
+        assert.strictEqual(r.release.outcome, "refused", explain(r));
+        assert.deepStrictEqual(r.steps, [], "no step of the release ran");
         assert.match(r.release.reason ?? "", /CATALOG_BACKEND is not set|ImproperlyConfigured/, r.release.reason);
         assert.strictEqual(r.traffic.failed, 0, explain(r));
+        assert.strictEqual(r.traffic.maintenance, 0, "no maintenance page: policy refuse");
         assert.ok(r.traffic.requests > 100, `only ${r.traffic.requests} requests`);
         assert.deepStrictEqual(r.fleet.map((f) => [f.status, f.version]), [[200, "v2"], [200, "v2"], [200, "v2"]]);
         assert.strictEqual(currentOfManagement(), "releases/v2");
@@ -110,6 +114,7 @@ describe("rehearsal: the example app released onto a local fleet under live traf
         assert.strictEqual(currentOfManagement(), "releases/v2");
         assert.match(sqlite(path.join(work, "db.sqlite3"), "SELECT name FROM pragma_table_info('catalog_product') ORDER BY cid"), /'name'/, "the column is not renamed");
         assert.strictEqual(r.traffic.failed, 0, explain(r));
+        assert.strictEqual(r.traffic.maintenance, 0, "no maintenance page: refused");
         assert.deepStrictEqual(r.fleet.map((f) => f.version), ["v2", "v2", "v2"]);
     });
 

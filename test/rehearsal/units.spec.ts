@@ -44,7 +44,7 @@ describe("rehearsal units", () => {
                 rec(9100, "page", 502, 40),
                 { ...rec(9200, "page", 503, 1), maintenance: true },
             ];
-            const r = summarize(records, 10_000, 5);
+            const r = summarize(records, 10_000, 5, true);
             assert.deepStrictEqual(
                 { requests: r.requests, pages: r.pages, assets: r.assets, non2xx: r.non2xx, maintenance: r.maintenance, static404: r.static404, connectionErrors: r.connectionErrors, failed: r.failed },
                 { requests: 8, pages: 6, assets: 2, non2xx: 2, maintenance: 1, static404: 1, connectionErrors: 1, failed: 3 },
@@ -57,6 +57,17 @@ describe("rehearsal units", () => {
                 { fromS: 5, toS: 10, versions: { v1: 1, v2: 1 } },
             ]);
             assert.strictEqual(r.failures.length, 3);
+        });
+
+        it("counts the maintenance page as failed unless the release showed it on purpose", () => {
+            const records: RequestRecord[] = [
+                { t: 100, kind: "page", path: "/", status: 200, ms: 5, version: "v1" },
+                { t: 200, kind: "page", path: "/", status: 503, ms: 1, maintenance: true },
+                { t: 300, kind: "page", path: "/", status: 503, ms: 1, maintenance: true },
+            ];
+            const pick = (r: ReturnType<typeof summarize>) => ({ non2xx: r.non2xx, maintenance: r.maintenance, maintenanceAllowed: r.maintenanceAllowed, failed: r.failed, failures: r.failures.length });
+            assert.deepStrictEqual(pick(summarize(records, 1000)), { non2xx: 2, maintenance: 2, maintenanceAllowed: false, failed: 2, failures: 2 }, "by default: failures");
+            assert.deepStrictEqual(pick(summarize(records, 1000, 5, true)), { non2xx: 0, maintenance: 2, maintenanceAllowed: true, failed: 0, failures: 0 }, "allowed: counted apart");
         });
     });
 
