@@ -56,15 +56,10 @@ import {
     resolveSurge,
 } from "./planner";
 import { Progress, ReleaseError, TemplateVersionDescriber, decodeTagProgress, pruneImages, runRelease, LOCK_TAG, PROGRESS_TAG, parseLock } from "./executor";
-// The remote phase's parts, imported at module scope so the closure serializer captures them by
-// value: a relative `require("./remote/...")` inside a method would run in Pulumi's provider host,
-// which cannot resolve the program's relative (TypeScript) paths.
-import { RemoteReleasePhase } from "./remote/phase";
-import { resolveSettings } from "./remote/commands";
-import type { RemotePhaseSettings } from "./remote/commands";
-import { SshRemote } from "./remote/ssh";
-import { SsmRemote } from "./remote/ssm";
-import { LocalRemote } from "./remote/local";
+// Imported at module scope so the closure serializer captures the remote phase by value: a
+// relative `require("./remote")` inside a method would run in Pulumi's provider host, which
+// cannot resolve the program's relative (TypeScript) paths.
+import { createRemotePhase } from "./remote";
 
 /** The engine's marker for a value not known during preview (pulumi/sdk/nodejs/runtime/rpc). */
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -179,26 +174,12 @@ export class ReleaseProvider implements pulumi.dynamic.ResourceProvider {
 
     private remoteFor(i: ReleaseInputs): Promise<RemotePhase> {
         if (this.deps.remotePhase) return this.deps.remotePhase(i);
-        const settings: RemotePhaseSettings = {
+        // The transport connects on first use.
+        return createRemotePhase({
             ...i.remote,
             instanceId: i.remote.instanceId ?? i.managementInstanceId,
             region: i.remote.region ?? i.region,
-        };
-        const cfg = resolveSettings(settings);
-        const defaultTimeoutS = settings.commandTimeoutS ?? 900;
-        // Same transports as remote/index.ts createRemote(), built here from module-scope imports
-        // (see above); the transport connects on first use.
-        return Promise.resolve(
-            new RemoteReleasePhase(cfg, async () => {
-                const t = settings.transport ?? "ssm";
-                if (t === "ssh") {
-                    if (!settings.ssh) throw new Error("remote.ssh settings are required for the ssh transport");
-                    return SshRemote.connect(settings.ssh, { defaultTimeoutS });
-                }
-                if (t === "ssm") return new SsmRemote({ instanceId: settings.instanceId!, region: settings.region, defaultTimeoutS });
-                return new LocalRemote({ defaultTimeoutS });
-            }),
-        );
+        });
     }
 
     private log(line: string) {

@@ -1,12 +1,17 @@
 /**
  * The remote phase of a release: createRemotePhase(settings) picks the transport from
  * settings.transport and returns a RemotePhase (see phase.ts for the steps, commands.ts for the
- * exact commands). Nothing here creates an SDK client at module scope: the Release provider
- * `require`s this module inside its methods.
+ * exact commands). The transports are imported at module scope, so the Release provider's
+ * closure serialization captures them by value (Pulumi's provider host cannot resolve a relative
+ * `require` of the program's TypeScript files); they `require` their npm packages (ssh2, the SSM
+ * client) only inside their methods, so nothing creates an SDK client at module scope.
  */
 import type { Remote, RemotePhase } from "../ports";
 import { RemotePhaseSettings, resolveSettings } from "./commands";
+import { LocalRemote } from "./local";
 import { RemoteReleasePhase } from "./phase";
+import { SshRemote } from "./ssh";
+import { SsmRemote } from "./ssm";
 
 export interface CreateRemotePhaseOptions {
     /** Use this transport instead of the one settings.transport names (tests, the rehearsal). */
@@ -23,16 +28,13 @@ export async function createRemote(settings: RemotePhaseSettings, options: Creat
     switch (settings.transport ?? "ssm") {
         case "ssh": {
             if (!settings.ssh) throw new Error("[ssh] settings are required for the ssh transport");
-            const { SshRemote } = require("./ssh") as typeof import("./ssh");
             return SshRemote.connect(settings.ssh, { defaultTimeoutS: timeout });
         }
         case "ssm": {
             if (!settings.instanceId) throw new Error("[instanceId] is required for the ssm transport");
-            const { SsmRemote } = require("./ssm") as typeof import("./ssm");
             return new SsmRemote({ instanceId: settings.instanceId, region: settings.region, client: options.ssmClient, defaultTimeoutS: timeout });
         }
         case "local": {
-            const { LocalRemote } = require("./local") as typeof import("./local");
             return new LocalRemote({ cwd: options.localCwd, defaultTimeoutS: timeout });
         }
         default:
