@@ -12,6 +12,7 @@ DEBIAN_PACKAGES=(
   python3-whitenoise
   python3-psycopg2
   python3-venv
+  python3-pip
   gunicorn
   postgresql
   openssh-server
