@@ -53,7 +53,6 @@ export class WebFleet extends pulumi.ComponentResource {
 
     constructor(name: string, args: WebFleetArgs, opts?: pulumi.ComponentResourceOptions) {
         super("django-fleet:index:WebFleet", name, {}, opts);
-        const o = { parent: this };
         const tags = args.tags ?? {};
         const userData = pulumi.output(args.userData).apply((text) => Buffer.from(text, "utf8").toString("base64"));
         this.launchTemplate = new aws.ec2.LaunchTemplate(`${name}-lt`, {

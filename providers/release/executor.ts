@@ -263,8 +263,6 @@ export class Executor {
     private firstLook: GroupState | null = null;
     private delayS: number | null = null;
     private tgTimings: TargetGroupTimings | null | undefined = undefined;
-    /** Instance ids observed in the group: used to describe a launch failure. */
-    private apiSinceMs = 0;
 
     constructor(ctx: ExecContext) {
         this.c = ctx;
@@ -298,7 +296,6 @@ export class Executor {
 
     private async runInner(): Promise<ExecResult> {
         const { cloud } = this.c;
-        this.apiSinceMs = this.c.clock.now();
         const g0 = await cloud.describeGroup(this.group);
         this.firstLook = g0;
         const resumed = this.c.progress && this.c.progress.version === this.i.version && this.c.progress.phase !== "done" ? this.c.progress : null;
@@ -388,7 +385,7 @@ export class Executor {
             if (AFTER_FLEET.has(step)) {
                 // The fleet already runs the new version: a failure here does not roll it back.
                 try {
-                    await this.runStep(step, g0);
+                    await this.runStep(step);
                 } catch (e) {
                     if (step === "maintenance-off") {
                         const arn = this.p.maintenanceRuleArn;
@@ -403,7 +400,7 @@ export class Executor {
                     if (step === "unlock") this.lockHeld = false;
                 }
             } else {
-                await this.runStep(step, g0);
+                await this.runStep(step);
             }
             this.p.done.push(step);
             if (step !== "unlock") this.log(`step ${step} done in ${sec(this.c.clock.now() - t0)} s`);
@@ -411,7 +408,7 @@ export class Executor {
         }
     }
 
-    private async runStep(step: StepName, g0: GroupState) {
+    private async runStep(step: StepName) {
         const { cloud } = this.c;
         const i = this.i;
         switch (step) {

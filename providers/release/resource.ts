@@ -47,7 +47,6 @@ import {
     RELEASE_VERSION_DESCRIPTION,
     ReleaseInputs,
     UnfinishedRun,
-    capacityEquals,
     liveInstances,
     normalizeInputs,
     ownTemplateVersions,
