@@ -64,6 +64,13 @@ import { createRemotePhase } from "./remote";
 /** The engine's marker for a value not known during preview (pulumi/sdk/nodejs/runtime/rpc). */
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 const HISTORY_LIMIT = 20;
+/** How the plan shows a value the engine does not know yet (a new stack's first preview). */
+export const UNKNOWN_TEXT = "(known after the stack's resources exist)";
+
+/** The plan text without the engine's placeholder: an unknown id or version reads as UNKNOWN_TEXT. */
+export function readableUnknowns(text: string): string {
+    return text.split(`v${UNKNOWN}`).join(`version ${UNKNOWN_TEXT}`).split(UNKNOWN).join(UNKNOWN_TEXT);
+}
 
 export interface ReleaseStatus {
     state: "succeeded" | "rolled-back" | "failed" | "in-progress";
@@ -228,7 +235,7 @@ export class ReleaseProvider implements pulumi.dynamic.ResourceProvider {
             }
         }
         const p = plan(inputs, deployed, live);
-        out.plan = p.text;
+        out.plan = readableUnknowns(p.text);
         if (p.refusals.length) {
             return {
                 inputs: out,
