@@ -67,7 +67,8 @@ if [ ! -x "$MOTO_DIR/server" ] || ! grep -q "moto $MOTO_VERSION" "$MOTO_DIR/serv
     launch="PYTHONNOUSERSITE=1 PYTHONPATH=\"\$here/moto-$MOTO_VERSION\" exec /usr/bin/python3 -m moto.server \"\$@\""
   else
     echo "setup: moto $MOTO_VERSION from PyPI (no $MOTO_TARBALL)"
-    /usr/bin/python3 -m venv "$MOTO_DIR/venv"
+    # Debian's packages above satisfy its dependencies: pip adds moto itself (the same libraries as the tarball path).
+    /usr/bin/python3 -m venv --system-site-packages "$MOTO_DIR/venv"
     "$MOTO_DIR/venv/bin/pip" install --quiet "moto[server]==$MOTO_VERSION"
     launch="PYTHONNOUSERSITE=1 exec \"\$here/venv/bin/python\" -m moto.server \"\$@\""
   fi
