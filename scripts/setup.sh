@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything the tests need on a fresh Debian machine with Node 20, as root:
 # the Debian packages behind the end-to-end tests (real Django, WhiteNoise, gunicorn,
-# PostgreSQL, OpenSSH, HAProxy, git) and the node modules. Safe to run again: it skips
-# what is already there. The tests start and stop their own services on 127.0.0.1.
+# PostgreSQL, OpenSSH, HAProxy, git, and the Python libraries of moto, the AWS API emulator),
+# moto itself (into .cache/moto) and the node modules. Safe to run again: it skips what is
+# already there. The tests start and stop their own services on 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +19,19 @@ DEBIAN_PACKAGES=(
   openssh-server
   openssh-client
   haproxy
+  # moto 5.2.3 (AWS API emulator, test/support/moto.ts) runs on Debian's Python libraries:
+  python3-boto3
+  python3-botocore
+  python3-werkzeug
+  python3-jinja2
+  python3-responses
+  python3-xmltodict
+  python3-cryptography
+  python3-dateutil
+  python3-requests
+  python3-flask
+  python3-flask-cors
+  python3-yaml
 )
 
 missing=()
@@ -38,7 +52,34 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if [ -n "${CI:-}" ] || [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# moto: from the vendored tarball beside the repository (../shared/vendor, or FLEET_VENDOR_DIR)
+# when there is one, else from PyPI into a virtualenv. Either way .cache/moto/server starts it
+# ("server -H 127.0.0.1 -p PORT"); test/support/moto.ts runs that launcher and nothing else.
+MOTO_VERSION=5.2.3
+MOTO_DIR=.cache/moto
+MOTO_TARBALL="${FLEET_VENDOR_DIR:-../shared/vendor}/moto-$MOTO_VERSION.tar.gz"
+if [ ! -x "$MOTO_DIR/server" ] || ! grep -q "moto $MOTO_VERSION" "$MOTO_DIR/server"; then
+  rm -rf "$MOTO_DIR" && mkdir -p "$MOTO_DIR"
+  if [ -f "$MOTO_TARBALL" ]; then
+    echo "setup: moto $MOTO_VERSION from $MOTO_TARBALL"
+    tar -xzf "$MOTO_TARBALL" -C "$MOTO_DIR"
+    test -f "$MOTO_DIR/moto-$MOTO_VERSION/moto/server.py"
+    launch="PYTHONNOUSERSITE=1 PYTHONPATH=\"\$here/moto-$MOTO_VERSION\" exec /usr/bin/python3 -m moto.server \"\$@\""
+  else
+    echo "setup: moto $MOTO_VERSION from PyPI (no $MOTO_TARBALL)"
+    # Debian's packages above satisfy its dependencies: pip adds moto itself (the same libraries as the tarball path).
+    /usr/bin/python3 -m venv --system-site-packages "$MOTO_DIR/venv"
+    "$MOTO_DIR/venv/bin/pip" install --quiet "moto[server]==$MOTO_VERSION"
+    launch="PYTHONNOUSERSITE=1 exec \"\$here/venv/bin/python\" -m moto.server \"\$@\""
+  fi
+  printf '#!/bin/sh\n# moto %s, written by scripts/setup.sh\nhere=$(cd "$(dirname "$0")" && pwd)\n%s\n' "$MOTO_VERSION" "$launch" > "$MOTO_DIR/server.tmp"
+  chmod +x "$MOTO_DIR/server.tmp" && mv "$MOTO_DIR/server.tmp" "$MOTO_DIR/server"
+fi
+
+if [ -L node_modules ]; then
+  # A shared install linked in (a git worktree): npm ci would empty the link's target.
+  echo "setup: node_modules is a link to $(readlink node_modules): left as it is"
+elif [ -n "${CI:-}" ] || [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: npm ci"
   npm ci --no-audit --no-fund --loglevel=error
 fi
