@@ -10,7 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, models
 from django.db.migrations.executor import MigrationExecutor
 
-from .readonly_sql import column_default_after, operation_sql, read_only
+from .readonly_sql import column_default_after, only_sets_defaults, operation_sql, read_only
 
 MAX_SQL_STATEMENTS = 5
 MAX_SQL_CHARS = 300
@@ -149,6 +149,7 @@ def describe_operation(app_label, migration_name, operation, from_state, to_stat
     sql, why = operation_sql(connection, app_label, operation, from_state, to_state)
     entry["sqlCount"] = None if sql is None else len(sql)
     entry["sqlUnknown"] = why
+    entry["sqlOnlySetsDefaults"] = only_sets_defaults(sql)
     if include_sql:
         entry["sql"] = None if sql is None else [s[:MAX_SQL_CHARS] for s in sql[:MAX_SQL_STATEMENTS]]
     return entry, sql or []

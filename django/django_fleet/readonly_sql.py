@@ -112,3 +112,14 @@ def column_default_after(statements, table, column):
         for match in pattern.finditer(statement):
             has_default = (match.group(1) or match.group(2)).upper() in ("SET", "DEFAULT")
     return has_default
+
+
+_SETS_DEFAULT = re.compile(
+    r"""^\s*ALTER\s+TABLE\s+[`"]?[\w.]+[`"]?\s+ALTER\s+COLUMN\s+[`"]?\w+[`"]?\s+SET\s+DEFAULT\s+[^;]*;?\s*$""",
+    re.IGNORECASE,
+)
+
+
+def only_sets_defaults(statements):
+    """True when there are statements and each only sets a column's database default."""
+    return bool(statements) and all(_SETS_DEFAULT.match(s) for s in statements)

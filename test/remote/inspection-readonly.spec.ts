@@ -9,6 +9,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { classifyPlan } from "../../providers/release/remote/migrations";
 import { startPostgres, PostgresService } from "../support/services";
 import { dbName, dumpDiff, LabDatabase, labEnv, python, snapshot, writeLabSettings } from "./migration-lab";
 
@@ -175,4 +176,37 @@ describe("inspection is read-only (fleet_migration_plan over pending RunPython, 
             assert.deepEqual(fs.readdirSync(work).filter((f) => f.startsWith(`ran-${engine}`)).sort(), [`ran-${engine}.0002`, `ran-${engine}.0003`, `ran-${engine}.0004`]);
         });
     }
+
+    it("a migration marked fleet_reviewed is listed as reviewed by the team; a malformed marker stops the inspection, naming it", function () {
+        const dir = path.join(work, "reviewed");
+        fs.mkdirSync(path.join(dir, "rev", "migrations"), { recursive: true });
+        writeLabSettings(dir);
+        fs.writeFileSync(path.join(dir, "rev", "__init__.py"), "");
+        fs.writeFileSync(path.join(dir, "rev", "migrations", "__init__.py"), "");
+        fs.writeFileSync(
+            path.join(dir, "rev", "migrations", "0001_initial.py"),
+            `from django.db import migrations, models\n\n\nclass Migration(migrations.Migration):\n    initial = True\n    operations = [migrations.CreateModel("A", [("id", models.AutoField(primary_key=True)), ("old", models.IntegerField(null=True))])]\n`,
+        );
+        fs.writeFileSync(
+            path.join(dir, "rev", "migrations", "0002_drop_old.py"),
+            `import json, os\n\nfrom django.db import migrations\n\n\nclass Migration(migrations.Migration):\n    fleet_reviewed = json.loads(os.environ["LAB_REVIEWED"])\n    dependencies = [("rev", "0001_initial")]\n    operations = [migrations.RemoveField("a", "old")]\n`,
+        );
+        const db: LabDatabase = { engine: "sqlite", file: path.join(dir, "db.sqlite3") };
+        const env = (marker: unknown) => ({ ...labEnv(dir, db, ["rev"]), LAB_REVIEWED: JSON.stringify(marker) });
+        python(dir, env("x"), ["-m", "django", "migrate", "rev", "0001", "-v", "0"]);
+
+        const plan = JSON.parse(python(dir, env("since v1.3 no code reads A.old"), ["-m", "django", "fleet_migration_plan"]).trim());
+        const report = classifyPlan(plan);
+        assert.equal(report.verdict, "safe");
+        assert.deepEqual(report.operations.map((o) => [o.operation, o.safety, o.description]), [
+            ["RemoveField", "safe", "Remove field old from a (reviewed by the team: since v1.3 no code reads A.old; unreviewed: DROP_COLUMN)"],
+        ]);
+
+        for (const bad of [true, "  ", 1]) {
+            assert.throws(
+                () => python(dir, env(bad), ["-m", "django", "fleet_migration_plan"]),
+                new RegExp(`CommandError: rev\\.0002_drop_old: fleet_reviewed must be a non-empty string saying what the team reviewed, got ${bad === true ? "True" : bad === 1 ? "1" : "'  '"}`),
+            );
+        }
+    });
 });

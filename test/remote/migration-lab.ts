@@ -34,9 +34,14 @@ else:
     }}
 `;
 
-/** Writes lab_settings.py into dir (the project root, on PYTHONPATH). */
+/**
+ * Writes lab_settings.py into dir (the project root, the only entry of PYTHONPATH) and links
+ * this repository's django_fleet there (not its parent: django/tests would shadow a project's
+ * own "tests" package).
+ */
 export function writeLabSettings(dir: string): void {
     fs.writeFileSync(path.join(dir, "lab_settings.py"), SETTINGS);
+    fs.symlinkSync(path.join(DJANGO_HELPER_DIR, "django_fleet"), path.join(dir, "django_fleet"));
 }
 
 /** The environment for `python3 -m django ...` in the project at dir. */
@@ -47,7 +52,7 @@ export function labEnv(dir: string, db: LabDatabase, apps: string[]): NodeJS.Pro
             : { LAB_ENGINE: "postgresql", LAB_NAME: db.pg.database, LAB_PORT: String(db.pg.port), LAB_USER: db.pg.user, LAB_PASSWORD: db.pg.password };
     return {
         ...process.env,
-        PYTHONPATH: [dir, DJANGO_HELPER_DIR].join(":"),
+        PYTHONPATH: dir,
         PYTHONDONTWRITEBYTECODE: "1",
         PYTHONNOUSERSITE: "1",
         DJANGO_SETTINGS_MODULE: "lab_settings",
@@ -169,3 +174,69 @@ class AddDefaultValue(Operation):
 `,
     );
 }
+
+/**
+ * The django-migration-linter 6.0.0 test project (../shared/vendor beside the repository; from a
+ * git worktree, beside its main checkout), or null when the tarball is absent.
+ */
+export const LINTER_TARBALL = "django-migration-linter-6.0.0-tests.tar.gz";
+export function findLinterTarball(): string | null {
+    const repoRoot = path.join(__dirname, "..", "..");
+    const roots = [repoRoot];
+    try {
+        const common = execFileSync("git", ["rev-parse", "--path-format=absolute", "--git-common-dir"], { cwd: repoRoot, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+        roots.push(path.dirname(common));
+    } catch {
+        /* not a git checkout: the repository root only */
+    }
+    for (const root of roots) {
+        const candidate = path.join(root, "..", "shared", "vendor", LINTER_TARBALL);
+        if (fs.existsSync(candidate)) return candidate;
+    }
+    return null;
+}
+
+/**
+ * One Django process for one database: for every app entry (LAB_SUITE_APPS, JSON) and every
+ * migration of it, a fresh database (SQLite: a new file; PostgreSQL: schema public dropped and
+ * made anew) with the migrations before it applied, then `fleet_migration_plan --sql`. Prints one
+ * JSON line per migration ({entry, app, migration, plan}) or per app that does not load
+ * ({entry, skipped}).
+ */
+export const SUITE_DRIVER = `import io, json, os
+import django
+django.setup()
+from django.apps import apps as registry
+from django.core.management import call_command
+from django.db import connection
+from django.db.migrations.loader import MigrationLoader
+from django.test.utils import override_settings
+
+
+def fresh_database():
+    if connection.vendor == "sqlite":
+        connection.close()
+        if os.path.exists(connection.settings_dict["NAME"]):
+            os.remove(connection.settings_dict["NAME"])
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+
+
+for entry in json.loads(os.environ["LAB_SUITE_APPS"]):
+    try:
+        with override_settings(INSTALLED_APPS=["django_fleet", entry]):
+            label = [c.label for c in registry.get_app_configs() if c.name != "django_fleet"][0]
+            graph = MigrationLoader(None, ignore_no_migrations=True).graph
+            names = [n for leaf in graph.leaf_nodes(label) for a, n in graph.forwards_plan(leaf) if a == label]
+            for index, name in enumerate(names):
+                fresh_database()
+                if index:
+                    call_command("migrate", label, names[index - 1], verbosity=0)
+                out = io.StringIO()
+                call_command("fleet_migration_plan", "--sql", stdout=out)
+                plan = json.loads(out.getvalue().strip().splitlines()[-1])
+                print(json.dumps({"entry": entry, "app": label, "migration": name, "plan": plan}), flush=True)
+    except Exception as e:
+        print(json.dumps({"entry": entry, "skipped": "%s: %s" % (type(e).__name__, e)}), flush=True)
+`;

@@ -98,6 +98,19 @@ describe("migration classification", function () {
         assert.equal(cls(op("AddField")), "unknown", "AddField without field facts");
     });
 
+    it("RunSQL, SeparateDatabaseAndState and unknown operations seen to emit no SQL, or only column defaults, are safe; RunPython never", function () {
+        const seen = (sqlCount: number | null, sqlOnlySetsDefaults = false) => ({ sqlCount, sqlOnlySetsDefaults, sqlUnknown: sqlCount === null ? "not SQL" : null });
+        for (const name of ["RunSQL", "SeparateDatabaseAndState", "AddDefaultValue"]) {
+            assert.equal(cls(op(name, seen(0))), "safe", `${name} emitting nothing`);
+            assert.equal(cls(op(name, seen(1, true))), "safe", `${name} only setting a default`);
+            assert.equal(cls(op(name, seen(1))), "unknown", `${name} emitting other SQL`);
+            assert.equal(cls(op(name, seen(null))), "unknown", `${name} whose SQL is not known`);
+            assert.equal(cls(op(name, { sqlCount: 0 })), "unknown", `${name} from a django_fleet that ran RunPython at inspection (no sqlUnknown)`);
+        }
+        assert.equal(cls(op("RunPython", { sqlCount: 0, sqlUnknown: null })), "unknown");
+        assert.equal(cls(op("AddConstraint", seen(0))), "unknown", "a check constraint is judged by its class");
+    });
+
     it("operations on an app or model the serving version cannot use yet are safe", function () {
         assert.equal(cls(op("RemoveField", { newApp: true })), "safe");
         assert.equal(cls(op("AlterField", { newModel: true, field: field() })), "safe");

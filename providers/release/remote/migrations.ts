@@ -23,7 +23,11 @@
  *   RemoveConstraint, AlterIndexTogether, AlterModelOptions, AlterModelManagers, and an AlterField
  *   or AlterUniqueTogether that emits no SQL / only removes.
  * Unknown: RunPython, RunSQL, SeparateDatabaseAndState, AddConstraint(CheckConstraint), and
- *   any operation this table does not know.
+ *   any operation this table does not know; except that RunSQL, SeparateDatabaseAndState and
+ *   operations this table does not know are safe when the SQL they were seen to emit on this
+ *   database is none at all, or only sets column defaults (e.g. django-add-default-value's
+ *   AddDefaultValue). The inspection refuses any write they try, so "none" is trustworthy.
+ *   RunPython is never executed at inspection: its SQL is never known, it stays unknown.
  * Reviewed: every operation of a migration the team vouches for (`fleet_reviewed = "why"` on
  *   the Migration class, or django-migration-linter's IgnoreMigration operation) is safe, and
  *   its description says "reviewed by the team: why" and what it would be otherwise.
@@ -53,6 +57,8 @@ export interface PlannedOperation {
     sqlCount?: number | null;
     /** Why sqlCount is null: not SQL (RunPython: never executed at inspection), or an error. */
     sqlUnknown?: string | null;
+    /** Its SQL is known and each statement only sets a column's database default. */
+    sqlOnlySetsDefaults?: boolean;
     sql?: string[] | null;
     /** AlterField: the field attributes that change and reach the database ("type": its class). */
     dbChanges?: string[] | null;
@@ -113,9 +119,13 @@ export function classifyOperation(op: PlannedOperation, context: { freshDatabase
     const unknown = { code: null, safety: "unknown" as const };
 
     if (op.reviewed) return safe;
+    // Judged by what it was seen to emit: nothing, or only column defaults, cannot break old code.
+    // Only from a django_fleet that says why SQL is unknown (sqlUnknown: null, not absent): older
+    // ones ran RunPython at inspection and reported its SQL as 0 statements.
+    const harmlessSql = op.sqlUnknown === null && op.operation !== "RunPython" && (op.sqlCount === 0 || op.sqlOnlySetsDefaults === true);
     // Data migrations can touch any table, not only their own app's: unknown, even in a new
     // app, unless nothing at all is applied yet (the very first release: nothing serves).
-    if (UNKNOWN.has(op.operation) && !context.freshDatabase) return unknown;
+    if (UNKNOWN.has(op.operation) && !context.freshDatabase) return harmlessSql ? safe : unknown;
     if (op.newApp || op.newModel) return safe;
     if (ALWAYS_SAFE.has(op.operation)) return safe;
     if (op.operation in ALWAYS_BREAKING) return breaking(ALWAYS_BREAKING[op.operation]);
@@ -145,7 +155,7 @@ export function classifyOperation(op: PlannedOperation, context: { freshDatabase
         case "AlterUniqueTogether":
             return op.addsUniqueTogether ? breaking("ADD_UNIQUE") : safe;
         default:
-            return unknown;
+            return harmlessSql ? safe : unknown;
     }
 }
 
