@@ -6,11 +6,24 @@ does: its class, description, the field's nullability / uniqueness / default bef
 after, and the SQL it would run on this database.
 """
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, models
 from django.db.migrations.executor import MigrationExecutor
 
+from .readonly_sql import column_default_after, only_sets_defaults, operation_sql, read_only
+
 MAX_SQL_STATEMENTS = 5
 MAX_SQL_CHARS = 300
+
+# The per-migration opt-out: a class attribute of the Migration, a non-empty string saying what
+# the team reviewed. django-migration-linter's IgnoreMigration operation counts too.
+REVIEWED_ATTRIBUTE = "fleet_reviewed"
+
+# Field attributes that never reach the database (Django 4.1+ lists them as Field.non_db_attrs).
+NON_DB_ATTRS = frozenset(getattr(models.Field, "non_db_attrs", (
+    "blank", "choices", "editable", "error_messages", "help_text", "limit_choices_to",
+    "on_delete", "related_name", "related_query_name", "validators", "verbose_name",
+)))
 
 
 def field_facts(field):
@@ -52,17 +65,56 @@ def constraint_is_unique(operation):
     return isinstance(constraint, models.UniqueConstraint)
 
 
-def operation_sql(connection, app_label, operation, from_state, to_state):
+def db_changes(before, after):
+    """The field attributes an AlterField changes that reach the database ("type" for the class)."""
+    if before is None or after is None:
+        return None
+    _, before_path, before_args, before_kwargs = before.deconstruct()
+    _, after_path, after_args, after_kwargs = after.deconstruct()
+    changes = []
+    if before_path != after_path:
+        changes.append("type")
+    if list(before_args) != list(after_args):
+        changes.append("args")
+    missing = object()
+    for key in sorted(set(before_kwargs) | set(after_kwargs)):
+        if key not in NON_DB_ATTRS and before_kwargs.get(key, missing) != after_kwargs.get(key, missing):
+            changes.append(key)
+    return changes
+
+
+def is_linter_ignore(operation):
+    cls = type(operation)
+    return cls.__name__ == "IgnoreMigration" and cls.__module__.split(".")[0] == "django_migration_linter"
+
+
+def reviewed_reason(migration):
+    """Why the team vouches for this migration (the opt-out), or None."""
+    label = "%s.%s" % (migration.app_label, migration.name)
+    if hasattr(migration, REVIEWED_ATTRIBUTE):
+        value = getattr(migration, REVIEWED_ATTRIBUTE)
+        if not isinstance(value, str) or not value.strip():
+            raise ImproperlyConfigured(
+                "%s: %s must be a non-empty string saying what the team reviewed, got %r" % (label, REVIEWED_ATTRIBUTE, value)
+            )
+        return value.strip()
+    for operation in migration.operations:
+        if is_linter_ignore(operation):
+            reason = (getattr(operation, "reason", None) or "").strip()
+            return "django-migration-linter IgnoreMigration" + (": %s" % reason if reason else "")
+    return None
+
+
+def column_of(state, app_label, model_name, field_name):
+    """(db_table, column) of a field in a state whose models are rendered, or None."""
     try:
-        with connection.schema_editor(collect_sql=True, atomic=False) as editor:
-            operation.database_forwards(app_label, editor, from_state, to_state)
-        statements = [s for s in editor.collected_sql if s.strip()]
-        return statements
-    except Exception:
+        model = state.apps.get_model(app_label, model_name)
+        return model._meta.db_table, model._meta.get_field(field_name).column
+    except Exception:  # noqa: BLE001
         return None
 
 
-def describe_operation(app_label, migration_name, operation, from_state, to_state, connection, new_models=frozenset(), new_app=False, include_sql=False):
+def describe_operation(app_label, migration_name, operation, from_state, to_state, connection, new_models=frozenset(), new_app=False, include_sql=False, reviewed=None):
     kind = type(operation).__name__
     model_name = (getattr(operation, "model_name", None) or getattr(operation, "name", None) or "").lower()
     entry = {
@@ -79,11 +131,14 @@ def describe_operation(app_label, migration_name, operation, from_state, to_stat
         "fromField": None,
         "uniqueConstraint": False,
         "addsUniqueTogether": False,
+        "reviewed": reviewed,
     }
     if hasattr(operation, "field") and kind in ("AddField", "AlterField"):
         entry["field"] = field_facts(operation.field)
     if kind == "AlterField":
-        entry["fromField"] = field_facts(old_field(from_state, app_label, operation))
+        before = old_field(from_state, app_label, operation)
+        entry["fromField"] = field_facts(before)
+        entry["dbChanges"] = db_changes(before, operation.field)
     if kind == "AddConstraint":
         entry["uniqueConstraint"] = constraint_is_unique(operation)
     if kind == "AlterUniqueTogether":
@@ -91,16 +146,43 @@ def describe_operation(app_label, migration_name, operation, from_state, to_stat
         before = set(map(tuple, ms.options.get("unique_together", ()) if ms else ()))
         after = set(map(tuple, operation.option_value or ()))
         entry["addsUniqueTogether"] = bool(after - before)
-    sql = operation_sql(connection, app_label, operation, from_state, to_state)
+    sql, why = operation_sql(connection, app_label, operation, from_state, to_state)
     entry["sqlCount"] = None if sql is None else len(sql)
+    entry["sqlUnknown"] = why
+    entry["sqlOnlySetsDefaults"] = only_sets_defaults(sql)
     if include_sql:
         entry["sql"] = None if sql is None else [s[:MAX_SQL_CHARS] for s in sql[:MAX_SQL_STATEMENTS]]
-    return entry
+    return entry, sql or []
+
+
+def mark_db_defaults(connection, migration, described):
+    """dbDefaultWhenCommitted on each NOT NULL AddField of one migration.
+
+    True when the migration's own SQL (this operation's and the later ones') leaves the new
+    column with a database default, and the migration commits as one transaction: the old
+    code, which omits the column from its INSERTs, never sees the column without a default.
+    """
+    one_transaction = bool(migration.atomic and connection.features.can_rollback_ddl)
+    for index, (entry, _sql, to_state, operation) in enumerate(described):
+        if entry["operation"] != "AddField" or not entry["field"] or entry["field"]["null"]:
+            continue
+        column = column_of(to_state, migration.app_label, operation.model_name_lower, operation.name)
+        later = [statement for _e, sql, _s, _o in described[index:] for statement in sql]
+        entry["dbDefaultWhenCommitted"] = bool(column and one_transaction and column_default_after(later, *column))
 
 
 def migration_plan(database="default", include_sql=False):
-    """Every operation of every pending migration, in the order ``migrate`` would apply them."""
+    """Every operation of every pending migration, in the order ``migrate`` would apply them.
+
+    Changes nothing: see readonly_sql (no RunPython is executed, only reads reach the
+    database, and everything runs in a transaction that is rolled back).
+    """
     connection = connections[database]
+    with read_only(connection):
+        return _migration_plan(connection, database, include_sql)
+
+
+def _migration_plan(connection, database, include_sql):
     executor = MigrationExecutor(connection)
     targets = executor.loader.graph.leaf_nodes()
     plan = executor.migration_plan(targets)
@@ -111,21 +193,25 @@ def migration_plan(database="default", include_sql=False):
         if backwards:
             continue
         state = executor.loader.project_state((migration.app_label, migration.name), at_end=False)
+        reviewed = reviewed_reason(migration)
+        described = []
         for operation in migration.operations:
             to_state = state.clone()
             operation.state_forwards(migration.app_label, to_state)
-            operations.append(
-                describe_operation(
-                    migration.app_label, migration.name, operation, state, to_state, connection,
-                    new_models=frozenset(new_models), new_app=migration.app_label not in applied_apps, include_sql=include_sql,
-                )
+            entry, sql = describe_operation(
+                migration.app_label, migration.name, operation, state, to_state, connection,
+                new_models=frozenset(new_models), new_app=migration.app_label not in applied_apps,
+                include_sql=include_sql, reviewed=reviewed,
             )
+            described.append((entry, sql, to_state, operation))
+            operations.append(entry)
             kind = type(operation).__name__
             if kind == "CreateModel":
                 new_models.add((migration.app_label, operation.name_lower))
             elif kind == "RenameModel" and (migration.app_label, operation.old_name_lower) in new_models:
                 new_models.add((migration.app_label, operation.new_name_lower))
             state = to_state
+        mark_db_defaults(connection, migration, described)
     graph_nodes = set(executor.loader.graph.nodes)
     return {
         "database": database,

@@ -54,10 +54,61 @@ describe("migration classification", function () {
         assert.equal(cls(op("AlterField", { fromField: field(), field: field(), sqlCount: 0 })), "safe");
     });
 
+    it("AlterField that only drops NOT NULL (or changes the Python-side default) is safe, on PostgreSQL and on SQLite's rebuild", function () {
+        const relax = (dbChanges: string[], sqlCount = 1) => cls(op("AlterField", { fromField: field(), field: field({ null: true }), dbChanges, sqlCount }));
+        assert.equal(relax(["null"]), "safe");
+        assert.equal(relax(["null"], 4), "safe", "SQLite rebuilds the table");
+        assert.equal(relax(["default", "null"]), "safe");
+        assert.equal(relax(["max_length", "null"]), "breaking:ALTER_COLUMN", "the type changes too");
+        assert.equal(relax(["null", "type"]), "breaking:ALTER_COLUMN");
+        assert.equal(relax([]), "breaking:ALTER_COLUMN", "SQL without a known change");
+        assert.equal(cls(op("AlterField", { fromField: field(), field: field({ null: true }), sqlCount: 1 })), "breaking:ALTER_COLUMN", "no dbChanges: unknown change");
+        assert.equal(cls(op("AlterField", { fromField: field({ null: true }), field: field(), dbChanges: ["null"], sqlCount: 2 })), "breaking:NOT_NULL", "the other way round");
+    });
+
+    it("AddField NOT NULL is safe only when its migration leaves a database default before it commits", function () {
+        assert.equal(cls(op("AddField", { field: field({ hasDefault: true }), dbDefaultWhenCommitted: true })), "safe");
+        assert.equal(cls(op("AddField", { field: field({ hasDefault: true }), dbDefaultWhenCommitted: false })), "breaking:NOT_NULL");
+        assert.equal(cls(op("AddField", { field: field({ unique: true }), dbDefaultWhenCommitted: true })), "breaking:ADD_UNIQUE");
+    });
+
+    it("a migration reviewed by the team is safe and says so, with what it would be otherwise", function () {
+        assert.equal(cls(op("AddField", { field: field(), reviewed: "backfilled first" })), "safe");
+        const report = classifyPlan({
+            operations: [
+                op("IgnoreMigration", { description: "The Django migration linter will ignore this migration", reviewed: "django-migration-linter IgnoreMigration" }),
+                op("AddField", { description: "Add field n to b", field: field(), reviewed: "django-migration-linter IgnoreMigration" }),
+                op("RunPython", { description: "Raw Python operation", reviewed: "old code never reads it" }),
+            ],
+        });
+        assert.equal(report.verdict, "safe");
+        assert.deepEqual(
+            report.operations.map((o) => [o.safety, o.code, o.description]),
+            [
+                ["safe", null, "The Django migration linter will ignore this migration (reviewed by the team: django-migration-linter IgnoreMigration; unreviewed: UNKNOWN)"],
+                ["safe", null, "Add field n to b (reviewed by the team: django-migration-linter IgnoreMigration; unreviewed: NOT_NULL)"],
+                ["safe", null, "Raw Python operation (reviewed by the team: old code never reads it; unreviewed: UNKNOWN)"],
+            ],
+        );
+    });
+
     it("unknown: RunPython, RunSQL, SeparateDatabaseAndState, check constraints, anything new", function () {
         for (const name of ["RunPython", "RunSQL", "SeparateDatabaseAndState", "SomeFutureOperation"]) assert.equal(cls(op(name)), "unknown", name);
         assert.equal(cls(op("AddConstraint", { uniqueConstraint: false })), "unknown");
         assert.equal(cls(op("AddField")), "unknown", "AddField without field facts");
+    });
+
+    it("RunSQL, SeparateDatabaseAndState and unknown operations seen to emit no SQL, or only column defaults, are safe; RunPython never", function () {
+        const seen = (sqlCount: number | null, sqlOnlySetsDefaults = false) => ({ sqlCount, sqlOnlySetsDefaults, sqlUnknown: sqlCount === null ? "not SQL" : null });
+        for (const name of ["RunSQL", "SeparateDatabaseAndState", "AddDefaultValue"]) {
+            assert.equal(cls(op(name, seen(0))), "safe", `${name} emitting nothing`);
+            assert.equal(cls(op(name, seen(1, true))), "safe", `${name} only setting a default`);
+            assert.equal(cls(op(name, seen(1))), "unknown", `${name} emitting other SQL`);
+            assert.equal(cls(op(name, seen(null))), "unknown", `${name} whose SQL is not known`);
+            assert.equal(cls(op(name, { sqlCount: 0 })), "unknown", `${name} from a django_fleet that ran RunPython at inspection (no sqlUnknown)`);
+        }
+        assert.equal(cls(op("RunPython", { sqlCount: 0, sqlUnknown: null })), "unknown");
+        assert.equal(cls(op("AddConstraint", seen(0))), "unknown", "a check constraint is judged by its class");
     });
 
     it("operations on an app or model the serving version cannot use yet are safe", function () {

@@ -1,7 +1,8 @@
 import json
 import os
 
-from django.core.management.base import BaseCommand
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import BaseCommand, CommandError
 
 from django_fleet.migration_plan import migration_plan
 
@@ -9,7 +10,8 @@ from django_fleet.migration_plan import migration_plan
 class Command(BaseCommand):
     help = (
         "Prints the pending migrations and their operations as one line of JSON (ASCII) for the "
-        "release provider; --output also writes it to a file."
+        "release provider; --output also writes it to a file. Changes nothing in the database: "
+        "RunPython is never executed, SQL is collected, not run, in a transaction rolled back."
     )
 
     def add_arguments(self, parser):
@@ -18,7 +20,10 @@ class Command(BaseCommand):
         parser.add_argument("--output", help="also write the JSON to this file (atomically)")
 
     def handle(self, *args, **options):
-        plan = migration_plan(options["database"], include_sql=options["sql"])
+        try:
+            plan = migration_plan(options["database"], include_sql=options["sql"])
+        except ImproperlyConfigured as e:  # e.g. a malformed fleet_reviewed marker
+            raise CommandError(str(e))
         text = json.dumps(plan, sort_keys=True, separators=(",", ":"))
         if options["output"]:
             tmp = options["output"] + ".tmp"
