@@ -155,6 +155,12 @@ describe("docs/own-app.md: a new startproject app released by the guide alone", 
         git("add", "-A");
         git("commit", "-qm", "v3: name -> title");
         git("tag", "v3");
+        // v2-nowsgi: v2 without its WSGI module (an app whose layout differs from the default target).
+        git("checkout", "-q", "-b", "nowsgi", "v2");
+        git("rm", "-q", "shop/wsgi.py");
+        git("commit", "-qm", "v2 without shop/wsgi.py");
+        git("tag", "v2-nowsgi");
+        git("checkout", "-q", "-");
     });
 
     it("rehearses v1 -> v2 with the guide's command: 0 failed requests, 0 static 404s, every instance on v2 (X-Release)", async function () {
@@ -184,6 +190,17 @@ describe("docs/own-app.md: a new startproject app released by the guide alone", 
         assert.strictEqual(r.release.outcome, "refused", explain(r));
         assert.match(r.release.reason ?? "", /breaking: catalog\.0003_rename_name_title: RenameField \(Rename field name on product to title\) \[RENAME_COLUMN\]/, r.release.reason);
         assert.doesNotMatch(r.release.reason ?? "", /release refused/, "the outcome is not repeated in the reason");
+        assert.deepStrictEqual(r.steps, [], "no step of the release ran");
+        assert.strictEqual(r.traffic.failed, 0, explain(r));
+        assert.deepStrictEqual(r.fleet.map((f) => f.version), ["v2", "v2"]);
+    });
+
+    it("refuses a version whose WSGI module is missing at the inspection, with the system check's message and hint", async function () {
+        assert.ok(rehearsal, "the previous tests set the fleet up");
+        const r = await rehearsal!.release("v2-nowsgi");
+        assert.strictEqual(r.release.outcome, "refused", explain(r));
+        assert.match(r.release.reason ?? "", /django_fleet\.E005: WSGI_APPLICATION 'shop\.wsgi\.application' cannot be imported: ModuleNotFoundError: No module named 'shop\.wsgi' HINT: gunicorn serves shop\.wsgi:application/, r.release.reason);
+        assert.strictEqual((r.release.reason ?? "").split("django_fleet.E005").length, 2, `the cause once: ${r.release.reason}`);
         assert.deepStrictEqual(r.steps, [], "no step of the release ran");
         assert.strictEqual(r.traffic.failed, 0, explain(r));
         assert.deepStrictEqual(r.fleet.map((f) => f.version), ["v2", "v2"]);
