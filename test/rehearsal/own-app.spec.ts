@@ -206,3 +206,29 @@ describe("docs/own-app.md: a new startproject app released by the guide alone", 
         assert.deepStrictEqual(r.fleet.map((f) => f.version), ["v2", "v2"]);
     });
 });
+
+describe("django-fleet installs with pip from a git repository, at its pinned version", function () {
+    this.timeout(120_000);
+
+    it('pip install "git+file://...@tag#subdirectory=django" gives django_fleet 0.2.0 with configure()', function () {
+        const work = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-git-pip-"));
+        try {
+            const repo = path.join(work, "django-fleet");
+            fs.cpSync(path.join(ROOT, "django"), path.join(repo, "django"), { recursive: true, filter: (src) => !/(__pycache__|\.egg-info|\/build)$/.test(src) });
+            const env = { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@example.com", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@example.com", GIT_CONFIG_NOSYSTEM: "1", GIT_CONFIG_GLOBAL: "/dev/null", PIP_NO_INDEX: "1", PIP_NO_BUILD_ISOLATION: "0", PIP_DISABLE_PIP_VERSION_CHECK: "1" };
+            const run = (cmd: string, args: string[], cwd = work) => execFileSync(cmd, args, { cwd, env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+            run("git", ["init", "-q"], repo);
+            run("git", ["add", "-A"], repo);
+            run("git", ["commit", "-qm", "django-fleet"], repo);
+            run("git", ["tag", "v0.2.0"], repo);
+            run("/usr/bin/python3", ["-m", "venv", "--system-site-packages", path.join(work, "venv")]);
+            const py = path.join(work, "venv", "bin", "python");
+            run(py, ["-m", "pip", "install", "-q", `git+file://${repo}@v0.2.0#subdirectory=django`]);
+            assert.match(run(py, ["-m", "pip", "show", "django-fleet"]), /^Version: 0\.2\.0$/m);
+            const out = run(py, ["-c", "import django_fleet, django_fleet.checks, django_fleet.release; print(django_fleet.__version__, callable(django_fleet.configure))"]);
+            assert.strictEqual(out.trim(), "0.2.0 True");
+        } finally {
+            fs.rmSync(work, { recursive: true, force: true });
+        }
+    });
+});
