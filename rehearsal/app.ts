@@ -4,6 +4,7 @@
  * ALLOWED_HOSTS entry the app reports, unless --host).
  */
 import { execFileSync } from "child_process";
+import * as fs from "fs";
 import * as path from "path";
 
 /** KEY=VALUE (from --env): a valid variable name, no newline in the value. */
@@ -42,4 +43,42 @@ export function appHostSettings(releaseDir: string, env: Record<string, string>)
     }
     const parsed = JSON.parse(out.trim().split("\n").pop() ?? "{}") as { hosts: string[]; debug: boolean };
     return { allowedHosts: parsed.hosts, debug: parsed.debug };
+}
+
+/** Fails early, naming the version, when `from` or `to` is not in a local repository. */
+export function checkVersions(repoUrl: string, versions: string[]): void {
+    const dir = repoUrl.replace(/^file:\/\//, "");
+    if (!fs.existsSync(dir)) return; // a remote URL: the remote phase's checkout reports it
+    for (const v of versions) {
+        try {
+            execFileSync("git", ["-C", dir, "rev-parse", "--verify", "--quiet", `${v}^{commit}`], { stdio: "ignore" });
+        } catch {
+            throw new Error(`version "${v}" is not a tag, branch or commit of ${dir}`);
+        }
+    }
+}
+
+/** The settings module manage.py names (DJANGO_SETTINGS_MODULE default) at `version`. */
+export function settingsModuleOf(repoUrl: string, version: string): string {
+    let manage: string;
+    try {
+        const dir = repoUrl.replace(/^file:\/\//, "");
+        manage = execFileSync("git", ["-C", dir, "show", `${version}:manage.py`], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    } catch (e) {
+        throw new Error(`cannot read manage.py of ${version} in ${repoUrl} (pass --settings): ${(e as Error).message.split("\n")[0]}`);
+    }
+    const m = /DJANGO_SETTINGS_MODULE["']\s*,\s*["']([\w.]+)["']/.exec(manage);
+    if (!m) throw new Error(`manage.py of ${version} names no DJANGO_SETTINGS_MODULE default: pass --settings`);
+    return m[1];
+}
+
+/** The SQLite settings layered over the app's own settings module. */
+export function sqliteSettings(base: string, dbPath: string): string {
+    return [
+        `"""The rehearsal's database: SQLite, shared by the management instance and the fleet."""`,
+        `from ${base} import *  # noqa: F401,F403`,
+        ``,
+        `DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ${JSON.stringify(dbPath)}, "OPTIONS": {"timeout": 30}}}`,
+        ``,
+    ].join("\n");
 }

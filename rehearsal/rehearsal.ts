@@ -16,7 +16,6 @@
  * traffic, release `to`, stop traffic, check what each instance serves, report. Every process
  * started is stopped in cleanup(), which also runs on SIGINT/SIGTERM (see cli.ts).
  */
-import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -29,7 +28,8 @@ import { killMentioning, freePort, RUN_MARKER_ENV } from "../providers/release/l
 import { createRemotePhase, RemotePhaseSettings } from "../providers/release/remote";
 import { LocalRemote } from "../providers/release/remote/local";
 import { Traffic, TrafficReport, versionOf } from "./traffic";
-import { appHostSettings, hostFor } from "./app";
+import { appHostSettings, checkVersions, hostFor, settingsModuleOf, sqliteSettings } from "./app";
+export { checkVersions, settingsModuleOf, sqliteSettings };
 import { Diagnosis, diagnose, formatDiagnosis, StepOutputs } from "./diagnosis";
 
 /** The install command when none is given: the Debian packages satisfy the requirements (no PyPI here). */
@@ -509,44 +509,6 @@ export class Rehearsal {
         }
         if (!this.o.keep) fs.rmSync(this.workDir, { recursive: true, force: true });
     }
-}
-
-/** Fails early, naming the version, when `from` or `to` is not in a local repository. */
-export function checkVersions(repoUrl: string, versions: string[]): void {
-    const dir = repoUrl.replace(/^file:\/\//, "");
-    if (!fs.existsSync(dir)) return; // a remote URL: the remote phase's checkout reports it
-    for (const v of versions) {
-        try {
-            execFileSync("git", ["-C", dir, "rev-parse", "--verify", "--quiet", `${v}^{commit}`], { stdio: "ignore" });
-        } catch {
-            throw new Error(`version "${v}" is not a tag, branch or commit of ${dir}`);
-        }
-    }
-}
-
-/** The settings module manage.py names (DJANGO_SETTINGS_MODULE default) at `version`. */
-export function settingsModuleOf(repoUrl: string, version: string): string {
-    let manage: string;
-    try {
-        const dir = repoUrl.replace(/^file:\/\//, "");
-        manage = execFileSync("git", ["-C", dir, "show", `${version}:manage.py`], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-    } catch (e) {
-        throw new Error(`cannot read manage.py of ${version} in ${repoUrl} (pass --settings): ${(e as Error).message.split("\n")[0]}`);
-    }
-    const m = /DJANGO_SETTINGS_MODULE["']\s*,\s*["']([\w.]+)["']/.exec(manage);
-    if (!m) throw new Error(`manage.py of ${version} names no DJANGO_SETTINGS_MODULE default: pass --settings`);
-    return m[1];
-}
-
-/** The SQLite settings layered over the app's own settings module. */
-export function sqliteSettings(base: string, dbPath: string): string {
-    return [
-        `"""The rehearsal's database: SQLite, shared by the management instance and the fleet."""`,
-        `from ${base} import *  # noqa: F401,F403`,
-        ``,
-        `DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ${JSON.stringify(dbPath)}, "OPTIONS": {"timeout": 30}}}`,
-        ``,
-    ].join("\n");
 }
 
 /** "release refused: X" -> "X": the outcome is shown next to the reason, once. */
