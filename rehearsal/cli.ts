@@ -14,7 +14,8 @@
  */
 import { MigrationPolicy } from "../providers/release/ports";
 import { formatMissing, missingPrerequisites } from "./prereqs";
-import { Rehearsal, RehearsalOptions } from "./rehearsal";
+import { parseEnvAssignment } from "./app";
+import { DEFAULT_INSTALL_COMMAND, Rehearsal, RehearsalOptions } from "./rehearsal";
 import { formatReport } from "./report";
 
 export interface CliArgs {
@@ -41,6 +42,12 @@ behind HAProxy on 127.0.0.1) under live traffic, and reports what the traffic sa
   --healthy-timeout S    seconds a wave's new instances may take to be healthy (default 60)
   --settings MODULE      the app's settings module (default: read from manage.py)
   --wsgi TARGET          gunicorn's WSGI target (default: <settings package>.wsgi:application)
+  --install CMD          installs the app in its release directory, whose virtualenv is venv/
+                         (default: ${DEFAULT_INSTALL_COMMAND})
+  --host NAME            Host header of the traffic (default: the first ALLOWED_HOSTS entry
+                         the app reports once it runs)
+  --env KEY=VALUE        more environment for the app (env file, instances, remote commands);
+                         repeatable; wins over the rehearsal's STATIC_ROOT, ALLOWED_HOSTS, ...
   --rate N               page visits per second (default 15)
   --work-dir DIR         where the run's files go (default: a new temp dir)
   --keep                 keep the work dir (logs, images, instances) afterwards
@@ -102,6 +109,22 @@ export function parseArgs(argv: string[]): CliArgs {
             case "--healthy-timeout": options.healthyTimeoutS = int("--healthy-timeout", 1); break;
             case "--settings": options.settings = value(); break;
             case "--wsgi": options.wsgi = value(); break;
+            case "--install": options.installCommand = value(); break;
+            case "--host": {
+                const v = value();
+                if (!/^[A-Za-z0-9.-]+(:\d+)?$/.test(v)) problems.push(`--host must be a host name (letters, digits, "." and "-", optional :port), got "${v}"`);
+                options.host = v;
+                break;
+            }
+            case "--env": {
+                try {
+                    const [k, v] = parseEnvAssignment(value());
+                    options.env = { ...options.env, [k]: v };
+                } catch (e) {
+                    problems.push((e as Error).message);
+                }
+                break;
+            }
             case "--rate": options.visitsPerS = int("--rate", 1); break;
             case "--work-dir": options.workDir = value(); break;
             case "--keep": options.keep = true; break;

@@ -16,7 +16,6 @@
  * traffic, release `to`, stop traffic, check what each instance serves, report. Every process
  * started is stopped in cleanup(), which also runs on SIGINT/SIGTERM (see cli.ts).
  */
-import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -29,6 +28,12 @@ import { killMentioning, freePort, RUN_MARKER_ENV } from "../providers/release/l
 import { createRemotePhase, RemotePhaseSettings } from "../providers/release/remote";
 import { LocalRemote } from "../providers/release/remote/local";
 import { Traffic, TrafficReport, versionOf } from "./traffic";
+import { appHostSettings, checkVersions, hostFor, settingsModuleOf, sqliteSettings } from "./app";
+export { checkVersions, settingsModuleOf, sqliteSettings };
+import { Diagnosis, diagnose, formatDiagnosis, StepOutputs } from "./diagnosis";
+
+/** The install command when none is given: the Debian packages satisfy the requirements (no PyPI here). */
+export const DEFAULT_INSTALL_COMMAND = "venv/bin/pip install --no-index --disable-pip-version-check -q -r requirements.txt";
 
 export interface RehearsalOptions {
     /** The app's git repository (path or URL). @default the example app, generated with tags v1..v4 */
@@ -55,6 +60,15 @@ export interface RehearsalOptions {
     settings?: string;
     /** gunicorn's WSGI target. @default "<settings package>.wsgi:application" */
     wsgi?: string;
+    /** Installs the app's dependencies in the release directory (its venv is venv/). @default DEFAULT_INSTALL_COMMAND */
+    installCommand?: string;
+    /** Host header of the traffic and of the fleet check. @default the first ALLOWED_HOSTS entry the app reports */
+    host?: string;
+    /**
+     * More environment for the app (the env file, every instance, every remote command); these
+     * win over the rehearsal's own (STATIC_ROOT, ALLOWED_HOSTS, SECRET_KEY, DATABASE_*, ...).
+     */
+    env?: Record<string, string>;
     /** Page visits per second. @default 15 */
     visitsPerS?: number;
     /** Seconds of traffic before each release starts and after it ends. @default 2 */
@@ -99,6 +113,10 @@ export interface StepTiming {
 export interface RehearsalResult {
     /** The release behaved and no request failed. */
     ok: boolean;
+    /** The Host header the traffic sent. */
+    host: string;
+    /** The last lines of the logs that explain a failed release (remote step output, gunicorn). */
+    diagnosis: Diagnosis[];
     from: string;
     to: string;
     instances: number;
@@ -121,7 +139,11 @@ export interface RehearsalResult {
 
 export class Rehearsal {
     readonly workDir: string;
-    private readonly o: Required<Omit<RehearsalOptions, "repo" | "settings" | "wsgi" | "workDir" | "log" | "slowInstallS">> & RehearsalOptions;
+    private readonly o: Required<Omit<RehearsalOptions, "repo" | "settings" | "wsgi" | "workDir" | "log" | "slowInstallS" | "host" | "env">> & RehearsalOptions;
+    /** The remote steps' output, for the diagnosis of a failure. */
+    private readonly stepOutputs = new StepOutputs();
+    /** The Host header (setUp: --host or the app's first ALLOWED_HOSTS entry). */
+    host = "localhost";
     cloud: LocalCloud | null = null;
     private traffic: Traffic | null = null;
     private phases: RemotePhase[] = [];
@@ -149,6 +171,7 @@ export class Rehearsal {
             healthyTimeoutS: 60,
             trafficLeadS: 2,
             keep: false,
+            installCommand: DEFAULT_INSTALL_COMMAND,
             ...opts,
         };
         if (!Number.isInteger(this.o.instances) || this.o.instances < 1) throw new Error(`--instances must be an integer >= 1, got ${opts.instances}`);
@@ -197,7 +220,15 @@ export class Rehearsal {
         const wsgi = o.wsgi ?? `${settings.split(".").slice(0, -1).join(".") || settings}.wsgi:application`;
 
         // The database and the environment every instance gets.
-        const env: Record<string, string> = { STATIC_ROOT: staticRoot, ALLOWED_HOSTS: "localhost,127.0.0.1", SECRET_KEY: "rehearsal-only-not-secret" };
+        // The contract of an instance's env file (docs/own-app.md), then the caller's --env.
+        const env: Record<string, string> = {
+            STATIC_ROOT: staticRoot,
+            STATIC_URL: "/static/",
+            ALLOWED_HOSTS: "localhost,127.0.0.1",
+            SECRET_KEY: "rehearsal-only-not-secret",
+            WSGI_APPLICATION: wsgi,
+            ...(o.installCommand !== DEFAULT_INSTALL_COMMAND ? { FLEET_INSTALL_COMMAND: o.installCommand } : {}),
+        };
         let settingsModule = settings;
         const pyDir = path.join(work, "python");
         fs.mkdirSync(pyDir, { recursive: true });
@@ -208,10 +239,18 @@ export class Rehearsal {
             const { startPostgres } = await import("../test/support/services");
             const pg = await startPostgres();
             this.pg = pg;
-            Object.assign(env, { DATABASE_HOST: pg.host, DATABASE_PORT: String(pg.port), DATABASE_NAME: pg.database, DATABASE_USER: pg.user, DATABASE_PASSWORD: pg.password });
+            Object.assign(env, {
+                DATABASE_URL: `postgres://${encodeURIComponent(pg.user)}:${encodeURIComponent(pg.password)}@${pg.host}:${pg.port}/${encodeURIComponent(pg.database)}`,
+                DATABASE_HOST: pg.host,
+                DATABASE_PORT: String(pg.port),
+                DATABASE_NAME: pg.database,
+                DATABASE_USER: pg.user,
+                DATABASE_PASSWORD: pg.password,
+            });
             this.log(`database: private PostgreSQL on 127.0.0.1:${pg.port}`);
         }
         env.DJANGO_SETTINGS_MODULE = settingsModule;
+        Object.assign(env, o.env ?? {});
         fs.writeFileSync(path.join(appDir, "shared", "env"), Object.entries(env).map(([k, v]) => `${k}=${v}`).join("\n") + "\n", { mode: 0o600 });
 
         // The local cloud.
@@ -250,7 +289,7 @@ export class Rehearsal {
             // PyPI is not needed: the Debian packages satisfy the requirements. The .pth file puts
             // the rehearsal's settings module on the release's sys.path (it travels in the image).
             installCommand: [
-                "venv/bin/pip install --no-index --disable-pip-version-check -q -r requirements.txt",
+                `( ${o.installCommand} )`,
                 `echo ${pyDir} > "$(venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/fleet_rehearsal.pth"`,
                 ...(o.slowInstallS ? [`case "$PWD" in */releases/${o.to}) echo "slow install: ${o.slowInstallS} s (test hook)"; ( sleep ${o.slowInstallS}; true ) ;; esac`] : []),
             ].join(" && "),
@@ -274,10 +313,12 @@ export class Rehearsal {
         // further command, so a phase's fallback (switch back + restart) cannot start anything.
         const remotePhase = async () => {
             if (this.cancelled) throw new RehearsalStoppedError();
-            const transport = o.transport === "ssh" ? {} : { remote: new LocalRemote({ cwd: appDir, defaultTimeoutS: 300, env: { [RUN_MARKER_ENV]: work } }) };
+            // Over the local shell every remote command gets the app's environment too (over SSH the
+            // app reads it from shared/env, as on an instance).
+            const transport = o.transport === "ssh" ? {} : { remote: new LocalRemote({ cwd: appDir, defaultTimeoutS: 300, env: { ...env, [RUN_MARKER_ENV]: work } }) };
             const phase = await createRemotePhase(remote, transport);
             this.phases.push(phase);
-            return phase;
+            return this.stepOutputs.wrap(phase);
         };
 
         const inputs = (version: string, healthyTimeoutS = o.healthyTimeoutS): ReleaseInputs => {
@@ -304,16 +345,29 @@ export class Rehearsal {
 
         // 1. The fleet at `from`, through the same executor (a first release).
         this.log(`--- set-up: first release of ${o.from} onto ${o.instances} instance(s)`);
-        const first = await runRelease({
-            cloud,
-            remotePhase,
-            clock: this.clock(),
-            log: (l) => this.log(`    ${l}`),
-            inputs: inputs(o.from, Math.max(60, o.healthyTimeoutS)),
-            deployed: null,
-            owner: "rehearsal/local/release",
-        });
+        let first: ExecResult;
+        try {
+            first = await runRelease({
+                cloud,
+                remotePhase,
+                clock: this.clock(),
+                log: (l) => this.log(`    ${l}`),
+                inputs: inputs(o.from, Math.max(60, o.healthyTimeoutS)),
+                deployed: null,
+                owner: "rehearsal/local/release",
+            });
+        } catch (e) {
+            if (e instanceof RehearsalStoppedError || this.cancelled) throw e;
+            const reason = stripOutcome((e as Error).message);
+            const why = diagnose(reason, this.stepOutputs, work);
+            throw new Error(`the first release of ${o.from} (the set-up) failed: ${reason}${why.length ? `\n${formatDiagnosis(why)}` : ""}`);
+        }
         this.deployed = first.deployed;
+        this.host = o.host ?? (() => {
+            const app = appHostSettings(path.join(appDir, "current"), { ...env });
+            return hostFor(app.allowedHosts, app.debug);
+        })();
+        this.log(`traffic: Host: ${this.host}${o.host ? "" : " (the first ALLOWED_HOSTS entry the app reports)"}`);
         this.setupS = Math.round((Date.now() - t0) / 100) / 10;
         this.log(`--- fleet up at ${o.from} in ${this.setupS.toFixed(1)} s`);
         this.env = { cloud, appDir, remotePhase, inputs };
@@ -331,7 +385,7 @@ export class Rehearsal {
         const { cloud, remotePhase, inputs } = this.env;
         const from = this.deployed.version;
         // Live traffic, then the release.
-        const traffic = new Traffic({ baseUrl: cloud.url, visitsPerS: o.visitsPerS, maintenanceExpected: o.migrationPolicy === "maintenance" });
+        const traffic = new Traffic({ baseUrl: cloud.url, host: this.host, visitsPerS: o.visitsPerS, maintenanceExpected: o.migrationPolicy === "maintenance" });
         this.traffic = traffic;
         traffic.onFailure = (r) => this.log(`    traffic: ${r.kind} ${r.path} -> ${r.status || r.error}`);
         traffic.start();
@@ -364,12 +418,12 @@ export class Rehearsal {
         try {
             const r: ExecResult = await runRelease({ cloud, remotePhase, clock: this.clock(), log: onLine, inputs: inputs(to, opts.healthyTimeoutS ?? o.healthyTimeoutS), deployed: this.deployed, owner: "rehearsal/local/release" });
             outcome = r.outcome;
-            reason = r.reason;
+            reason = r.reason === undefined ? undefined : stripOutcome(r.reason);
             if (r.outcome === "succeeded") this.deployed = r.deployed;
         } catch (e) {
             // A remote phase that fails before the lock (the inspection) changed nothing: "failed".
             outcome = e instanceof ReleaseError ? e.outcome : e instanceof RemotePhaseError ? "failed" : "error";
-            reason = (e as Error).message;
+            reason = stripOutcome((e as Error).message);
             onLine(`release ${outcome}: ${reason}`);
         }
         const releaseS = (Date.now() - releaseStart) / 1000;
@@ -382,13 +436,17 @@ export class Rehearsal {
         // What each instance serves now, asked directly.
         const fleet = [];
         for (const i of cloud.fleet().filter((x) => x.lifecycleState === "InService")) {
-            const r = await get(`http://127.0.0.1:${i.port}/`).catch(() => ({ status: 0, version: null as string | null }));
+            const r = await get(`http://127.0.0.1:${i.port}/`, this.host).catch(() => ({ status: 0, version: null as string | null }));
             fleet.push({ instanceId: i.instanceId, port: i.port, version: r.version, status: r.status });
         }
         const expected = outcome === "succeeded" ? to : from;
         const fleetOk = fleet.length === o.instances && fleet.every((f) => f.status === 200 && f.version === expected);
+        const diagnosis = outcome !== "succeeded" && reason ? diagnose(reason, this.stepOutputs, this.workDir) : [];
+        for (const d of diagnosis) for (const l of formatDiagnosis([d]).split("\n")) this.log(l);
         return {
             ok: report.failed === 0 && fleetOk && outcome === "succeeded",
+            host: this.host,
+            diagnosis,
             from,
             to,
             instances: o.instances,
@@ -453,51 +511,16 @@ export class Rehearsal {
     }
 }
 
-/** Fails early, naming the version, when `from` or `to` is not in a local repository. */
-export function checkVersions(repoUrl: string, versions: string[]): void {
-    const dir = repoUrl.replace(/^file:\/\//, "");
-    if (!fs.existsSync(dir)) return; // a remote URL: the remote phase's checkout reports it
-    for (const v of versions) {
-        try {
-            execFileSync("git", ["-C", dir, "rev-parse", "--verify", "--quiet", `${v}^{commit}`], { stdio: "ignore" });
-        } catch {
-            throw new Error(`version "${v}" is not a tag, branch or commit of ${dir}`);
-        }
-    }
+/** "release refused: X" -> "X": the outcome is shown next to the reason, once. */
+export function stripOutcome(message: string): string {
+    return message.replace(/^release (refused|failed|rolled[- ]back|error): /, "");
 }
 
-/** The settings module manage.py names (DJANGO_SETTINGS_MODULE default) at `version`. */
-export function settingsModuleOf(repoUrl: string, version: string): string {
-    let manage: string;
-    try {
-        const dir = repoUrl.replace(/^file:\/\//, "");
-        manage = execFileSync("git", ["-C", dir, "show", `${version}:manage.py`], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-    } catch (e) {
-        throw new Error(`cannot read manage.py of ${version} in ${repoUrl} (pass --settings): ${(e as Error).message.split("\n")[0]}`);
-    }
-    const m = /DJANGO_SETTINGS_MODULE["']\s*,\s*["']([\w.]+)["']/.exec(manage);
-    if (!m) throw new Error(`manage.py of ${version} names no DJANGO_SETTINGS_MODULE default: pass --settings`);
-    return m[1];
-}
-
-/** The SQLite settings layered over the app's own settings module. */
-export function sqliteSettings(base: string, dbPath: string): string {
-    return [
-        `"""The rehearsal's database: SQLite, shared by the management instance and the fleet."""`,
-        `from ${base} import *  # noqa: F401,F403`,
-        ``,
-        `DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ${JSON.stringify(dbPath)}, "OPTIONS": {"timeout": 30}}}`,
-        ``,
-    ].join("\n");
-}
-
-function get(url: string): Promise<{ status: number; version: string | null }> {
+function get(url: string, host: string): Promise<{ status: number; version: string | null }> {
     return new Promise((resolve, reject) => {
-        const req = http.get(url, { headers: { Host: "localhost" }, agent: false, timeout: 5000 }, (res) => {
-            let body = "";
-            res.setEncoding("utf8");
-            res.on("data", (d) => (body += d));
-            res.on("end", () => resolve({ status: res.statusCode ?? 0, version: versionOf(res.headers, body) ?? null }));
+        const req = http.get(url, { headers: { Host: host }, agent: false, timeout: 5000 }, (res) => {
+            res.resume();
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, version: versionOf(res.statusCode ?? 0, res.headers) ?? null }));
         });
         req.on("timeout", () => req.destroy(new Error("timed out")));
         req.on("error", reject);

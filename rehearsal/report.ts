@@ -1,6 +1,7 @@
 /**
  * The rehearsal's report as text (the default) — `--json` prints the RehearsalResult itself.
  */
+import { formatDiagnosis } from "./diagnosis";
 import type { RehearsalResult } from "./rehearsal";
 
 const STEP_LABELS: Record<string, string> = {
@@ -33,8 +34,9 @@ export function formatReport(r: RehearsalResult, lbUrl?: string): string {
         out.push(`  ${lpad(s.atS.toFixed(1), 6)}  ${pad(label, 26)} ${lpad(s.durationS.toFixed(1), 5)} s`);
     }
     out.push(`  ${lpad(r.release.durationS.toFixed(1), 6)}  release ${r.release.outcome}${r.release.reason ? `: ${r.release.reason}` : ""}`);
+    if (r.diagnosis?.length) out.push(formatDiagnosis(r.diagnosis));
     out.push("");
-    out.push(`Traffic through the load balancer (${t.durationS} s; each page, then every hashed asset it references)`);
+    out.push(`Traffic through the load balancer (${t.durationS} s, Host: ${r.host}; each page, then every hashed asset it references)`);
     out.push(`  requests            ${t.requests} (${t.pages} pages, ${t.assets} assets)`);
     out.push(`  non-2xx             ${t.non2xx}`);
     if (t.maintenance) {
@@ -52,9 +54,15 @@ export function formatReport(r: RehearsalResult, lbUrl?: string): string {
             .join("   ");
         out.push(`    ${lpad(`${b.fromS}-${b.toS} s`, 11)}   ${v || "-"}`);
     }
+    if (t.pages > 0 && Object.keys(t.versions).length === 0) {
+        out.push(`  no 2xx page carried an X-Release header: add django_fleet's ReleaseHeaderMiddleware (django_fleet.configure(globals()) does)`);
+    }
     for (const f of t.failures) out.push(`  FAILED ${f.kind} ${f.path} at ${(f.t / 1000).toFixed(1)} s: ${f.status || f.error}`);
+    if (t.failures.some((f) => f.status === 400)) {
+        out.push(`  400 Bad Request: does the app allow Host ${r.host} (ALLOWED_HOSTS)? Read ALLOWED_HOSTS from the environment (django_fleet.configure) or pass --host`);
+    }
     out.push("");
-    out.push(`Fleet after the release: ${r.fleet.map((f) => `${f.instanceId} :${f.port} ${f.version ?? `HTTP ${f.status}`}`).join(", ") || "(no instance InService)"}`);
+    out.push(`Fleet after the release: ${r.fleet.map((f) => `${f.instanceId} :${f.port} ${f.status === 200 ? f.version ?? "(no X-Release)" : `HTTP ${f.status}`}`).join(", ") || "(no instance InService)"}`);
     out.push(verdict(r));
     return out.join("\n");
 }

@@ -16,7 +16,7 @@ import * as http from "http";
 export interface TrafficOptions {
     /** The load balancer: "http://127.0.0.1:8080". */
     baseUrl: string;
-    /** Host header (must be in the app's ALLOWED_HOSTS). @default "localhost" */
+    /** Host header (must be in the app's ALLOWED_HOSTS; the rehearsal asks the app). @default "localhost" */
     host?: string;
     /** Pages requested. @default ["/"] */
     pages?: string[];
@@ -46,7 +46,7 @@ export interface RequestRecord {
     /** HTTP status; 0 for a connection error or a time-out. */
     status: number;
     ms: number;
-    /** The version the page names (pages only). */
+    /** The release that answered (X-Release of a 2xx page; pages only). */
     version?: string;
     /** A 503 with Retry-After: the maintenance page (a failure unless the report allows it). */
     maintenance?: boolean;
@@ -106,16 +106,14 @@ export function hashedAssets(html: string, staticUrl = "/static/"): string[] {
 }
 
 /**
- * The version a response names: an X-App-Version / X-Release header, else the text in
- * parentheses of the page's <title> ("Catalog (v2)"), else the body's "release" JSON field.
+ * The release that answered: the X-Release header (django_fleet's ReleaseHeaderMiddleware) of a
+ * 2xx answer. A 4xx/5xx is a failure, never a version (Django's "Bad Request (400)" page is no
+ * release), and the page's content is not read.
  */
-export function versionOf(headers: http.IncomingHttpHeaders, body: string): string | undefined {
-    const h = headers["x-app-version"] ?? headers["x-release"];
-    if (typeof h === "string" && h) return h;
-    const title = /<title>[^<]*\(([^()<]+)\)\s*<\/title>/i.exec(body);
-    if (title) return title[1].trim();
-    const json = /"release"\s*:\s*"([^"]+)"/.exec(body);
-    return json?.[1];
+export function versionOf(status: number, headers: http.IncomingHttpHeaders): string | undefined {
+    if (status < 200 || status > 299) return undefined;
+    const h = headers["x-release"];
+    return typeof h === "string" && h ? h : undefined;
 }
 
 export function percentile(sorted: number[], p: number): number {
@@ -273,7 +271,7 @@ export class Traffic {
                 });
                 res.on("end", () => {
                     const body = Buffer.concat(chunks).toString("utf8");
-                    if (kind === "page") rec.version = versionOf(res.headers, body);
+                    if (kind === "page") rec.version = versionOf(res.statusCode ?? 0, res.headers);
                     if (res.statusCode === 503 && res.headers["retry-after"] !== undefined) rec.maintenance = true;
                     done(res.statusCode ?? 0, body);
                 });

@@ -1,5 +1,11 @@
 """Django helpers for releasing a site onto an auto-scaling fleet.
 
+- ``django_fleet.configure(globals())``: at the end of the settings module, sets the database,
+  STATIC_ROOT, ALLOWED_HOSTS, SECRET_KEY, storage and middleware from the instance's
+  environment (see ``django_fleet.conf``).
+- ``django_fleet.release.ReleaseHeaderMiddleware``: ``X-Release`` on every response.
+- ``manage.py check --deploy --tag django_fleet``: what the fleet needs (``django_fleet.checks``).
+
 - ``django_fleet.storage.LocalManifestStaticFilesStorage``: hashed static files go to the
   shared STATIC_ROOT, ``staticfiles.json`` stays in the release directory.
 - ``django_fleet.health``: a health view that queries the database, and a middleware that
@@ -10,4 +16,6 @@
 - ``manage.py fleet_migration_plan``: the pending migrations as JSON.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
+
+from .conf import configure  # noqa: E402,F401  (imports no Django settings)

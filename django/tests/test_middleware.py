@@ -3,7 +3,7 @@ import shutil
 
 from django.conf import settings
 from django.core.management import call_command
-from django.test import SimpleTestCase
+from django.test import SimpleTestCase, TestCase, override_settings
 
 from django_fleet.middleware import FleetWhiteNoiseMiddleware
 
@@ -106,3 +106,15 @@ class FleetWhiteNoiseTests(SimpleTestCase):
         self.assertEqual(self.get("/static/robots.txt")["Content-Length"], "14")  # not re-checked yet
         self.middleware.last_checked.clear()  # a second later
         self.assertEqual(self.get("/static/robots.txt")["Content-Length"], "26")
+
+
+@override_settings(MIDDLEWARE=["django_fleet.release.ReleaseHeaderMiddleware"] + list(settings.MIDDLEWARE))
+class ReleaseHeaderTests(TestCase):
+    def test_every_response_names_the_release(self):
+        self.assertEqual(self.client.get("/", HTTP_HOST="www.example.com")["X-Release"], "test-release")
+        self.assertEqual(self.client.get("/health/", HTTP_HOST="10.0.0.5")["X-Release"], "test-release")
+        self.assertEqual(self.client.get("/", HTTP_HOST="evil.example.net")["X-Release"], "test-release")
+
+    @override_settings(FLEET_RELEASE=None)
+    def test_no_header_without_a_release(self):
+        self.assertNotIn("X-Release", self.client.get("/", HTTP_HOST="www.example.com"))

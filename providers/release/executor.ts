@@ -189,7 +189,11 @@ export class StepError extends Error {
 const sec = (ms: number) => Math.round(ms / 1000);
 
 function errText(e: any): string {
-    if (e instanceof RemotePhaseError) return `${e.message}${e.stderr ? `: ${e.stderr.trim().split("\n").slice(-5).join(" | ")}` : ""}`;
+    if (e instanceof RemotePhaseError) {
+        // The last lines of stderr, but none the message already quotes (its cause is stderr's last line).
+        const extra = (e.stderr ?? "").trim().split("\n").map((l) => l.trim()).filter((l) => l && !e.message.includes(l)).slice(-5);
+        return `${e.message}${extra.length ? `: ${extra.join(" | ")}` : ""}`;
+    }
     if (e instanceof StepError) return e.message;
     return `${e?.name && e.name !== "Error" ? e.name + ": " : ""}${e?.message ?? String(e)}`;
 }

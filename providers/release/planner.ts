@@ -365,6 +365,21 @@ export function fmtDuration(s: number): string {
     return `${Math.round(s / 60)} min`;
 }
 
+/**
+ * The blocking operations under their own headings, each with its code:
+ * `breaking: app.0003_x: RenameField (...) [RENAME_COLUMN]; unknown: app.0004_y: RunPython (...) [UNKNOWN]`.
+ */
+export function migrationHeadings(operations: MigrationReport["operations"]): string {
+    const under = (safety: "breaking" | "unknown") =>
+        operations
+            .filter((o) => o.safety === safety)
+            .map((o) => `${o.app}.${o.migration}: ${o.operation} (${o.description}) [${o.code ?? safety.toUpperCase()}]`);
+    return (["breaking", "unknown"] as const)
+        .filter((safety) => under(safety).length > 0)
+        .map((safety) => `${safety}: ${under(safety).join(", ")}`)
+        .join("; ");
+}
+
 export function plan(inputs: ReleaseInputs, deployed: Deployed | null, live: LiveView = {}): Plan {
     const kind = planKind(inputs, deployed, live.group);
     const refusals: string[] = [];
@@ -394,9 +409,9 @@ export function plan(inputs: ReleaseInputs, deployed: Deployed | null, live: Liv
     if (kind === "release" || kind === "first") {
         const m = live.migrations;
         if (m && (m.verdict === "breaking" || m.verdict === "unknown") && inputs.migrationPolicy === "refuse" && kind === "release") {
-            const ops = m.operations.filter((o) => o.safety !== "safe").map((o) => `${o.app}.${o.migration}: ${o.description}${o.code ? ` (${o.code})` : ""}`);
             refusals.push(
-                `version ${inputs.version} has ${m.verdict} migrations (${ops.join("; ")}) and migrationPolicy is "refuse": ` +
+                `version ${inputs.version} has migrations the old code still serving may not survive, and migrationPolicy is "refuse": ` +
+                    `${migrationHeadings(m.operations)}; ` +
                     `set migrationPolicy to "maintenance" (503 page during the release) or "allow" (you vouch the old code copes)`,
             );
         }

@@ -12,7 +12,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { buildExampleRepo } from "../../example/build-repo";
-import { checkVersions, settingsModuleOf, sqliteSettings } from "../../rehearsal/rehearsal";
+import { checkVersions, settingsModuleOf, sqliteSettings, stripOutcome } from "../../rehearsal/rehearsal";
+import { hostFor } from "../../rehearsal/app";
+import { diagnose, formatDiagnosis, StepOutputs } from "../../rehearsal/diagnosis";
 import { hashedAssets, summarize, versionOf, RequestRecord } from "../../rehearsal/traffic";
 
 describe("rehearsal units", () => {
@@ -25,11 +27,12 @@ describe("rehearsal units", () => {
             assert.deepStrictEqual(hashedAssets(html), ["/static/css/site.959f852a0718.css", "/static/js/app.6be8e0070660.js"]);
         });
 
-        it("reads the version from a header, the page title, or a health body", () => {
-            assert.strictEqual(versionOf({ "x-app-version": "v9" }, "<title>Catalog (v2)</title>"), "v9");
-            assert.strictEqual(versionOf({}, "<html><title>Catalog (v2)</title>"), "v2");
-            assert.strictEqual(versionOf({}, '{"status": "ok", "release": "v3"}'), "v3");
-            assert.strictEqual(versionOf({}, "<title>Catalog</title>"), undefined);
+        it("reads the version from the X-Release header of a 2xx answer only, never from a page or an error", () => {
+            assert.strictEqual(versionOf(200, { "x-release": "v9" }), "v9");
+            assert.strictEqual(versionOf(204, { "x-release": "v9" }), "v9");
+            assert.strictEqual(versionOf(400, { "x-release": "v9" }), undefined, "Django's Bad Request (400) is a failure, not a version");
+            assert.strictEqual(versionOf(503, { "x-release": "v9" }), undefined);
+            assert.strictEqual(versionOf(200, {}), undefined, "no header: no version (the page title is not read)");
         });
 
         it("reports failures, static 404s, percentiles and versions over time", () => {
@@ -79,6 +82,21 @@ describe("rehearsal units", () => {
             assert.strictEqual(parseArgs(["--max-surge", "2"]).options.maxSurge, 2);
         });
 
+        it("takes any app: install command, wsgi, settings, Host header and environment", () => {
+            const a = parseArgs(["--install", "venv/bin/pip install -q .", "--wsgi", "config.wsgi:app", "--settings", "config.prod", "--host", "shop.example.com", "--env", "FEATURE=on", "--env=EMPTY="]);
+            assert.deepStrictEqual(a.options, {
+                installCommand: "venv/bin/pip install -q .",
+                wsgi: "config.wsgi:app",
+                settings: "config.prod",
+                host: "shop.example.com",
+                env: { FEATURE: "on", EMPTY: "" },
+            });
+            assert.throws(() => parseArgs(["--env", "1BAD=x", "--host", "a b"]), (e: Error) => {
+                assert.strictEqual(e.message, '--env must be KEY=VALUE with KEY a variable name, got "1BAD=x"; --host must be a host name (letters, digits, "." and "-", optional :port), got "a b"');
+                return true;
+            });
+        });
+
         it("names every bad option and value", () => {
             assert.throws(() => parseArgs(["--instances", "0", "--max-surge", "x", "--bogus", "--database", "mysql"]), (e: Error) => {
                 assert.strictEqual(
@@ -108,6 +126,42 @@ describe("rehearsal units", () => {
 
         it("finds nothing missing on a machine set up by scripts/setup.sh", () => {
             assert.deepStrictEqual(missingPrerequisites({ database: "sqlite" }), []);
+        });
+    });
+
+    describe("the app's Host header", () => {
+        it("is the first ALLOWED_HOSTS entry the app reports", () => {
+            assert.strictEqual(hostFor(["shop.example.com", "localhost"], false), "shop.example.com");
+            assert.strictEqual(hostFor([".example.com"], false), "example.com");
+            assert.strictEqual(hostFor(["*"], false), "localhost");
+            assert.strictEqual(hostFor([], true), "localhost", "DEBUG allows localhost");
+            assert.throws(() => hostFor([], false), /ALLOWED_HOSTS = \[\] with DEBUG off: every request would get 400\. .*or pass --host/);
+        });
+    });
+
+    describe("failure diagnosis", () => {
+        it("shows the failed remote step's output, and gunicorn's log for a start or health failure", () => {
+            const work = fs.mkdtempSync(path.join(os.tmpdir(), "rehearsal-diag-"));
+            try {
+                const steps = new StepOutputs();
+                for (const l of ["--> install", "    Processing ./wheels", "    ERROR: Could not open requirements file: [Errno 2] No such file or directory: 'requirements.txt'", "    install: exit 1 in 0.4 s"]) steps.record(l);
+                assert.deepStrictEqual(diagnose("inspecting v2 on i-management failed: install failed on local (exit 1): ERROR: Could not open requirements file", steps, work), [
+                    { source: "install step output (pip)", lines: ["Processing ./wheels", "ERROR: Could not open requirements file: [Errno 2] No such file or directory: 'requirements.txt'"] },
+                ]);
+                fs.mkdirSync(path.join(work, "mgmt", "app", "run"), { recursive: true });
+                const log = path.join(work, "mgmt", "app", "run", "gunicorn.log");
+                fs.writeFileSync(log, "[INFO] Booting worker\nModuleNotFoundError: No module named 'shop.wsgi'\n[INFO] Worker exiting\n");
+                const d = diagnose("health failed on local (exit 1): health check of http://127.0.0.1:1/health/ failed after 30.0s: None <urlopen error [Errno 111] Connection refused>", steps, work);
+                assert.deepStrictEqual(d, [{ source: `gunicorn log ${log}`, lines: ["[INFO] Booting worker", "ModuleNotFoundError: No module named 'shop.wsgi'", "[INFO] Worker exiting"] }]);
+                assert.match(formatDiagnosis(d), /^  last lines of the gunicorn log .*:\n    \| \[INFO\] Booting worker\n    \| ModuleNotFoundError: No module named 'shop\.wsgi'/);
+            } finally {
+                fs.rmSync(work, { recursive: true, force: true });
+            }
+        });
+
+        it("names the outcome once", () => {
+            assert.strictEqual(stripOutcome("release refused: version v3 has migrations ..."), "version v3 has migrations ...");
+            assert.strictEqual(stripOutcome("inspecting v2 failed"), "inspecting v2 failed");
         });
     });
 

@@ -203,6 +203,15 @@ describe("release executor on the simulated AWS", function () {
             assert.ok(refreshes >= 10, `lock written ${refreshes} times over a ~17 min release`);
         });
 
+        it("an inspection failure names its cause once (stderr's last line is not repeated)", async () => {
+            const w = runningFleet(2);
+            const remote = new FakeRemotePhase("v1.0.0");
+            remote.failInspect = "checkout failed (exit 128): fatal: couldn't find remote ref v9.9.9";
+            const r = await release(w, { remote, over: { version: "v9.9.9" } });
+            assert.equal(r.error?.outcome, "refused", String(r.error));
+            assert.equal(r.error.message, "release refused: inspecting v9.9.9 on i-0management000000 failed: checkout failed (exit 128): fatal: couldn't find remote ref v9.9.9");
+        });
+
         it("a version the repository does not have: refused before anything changes, the remote phase closed", async () => {
             const w = runningFleet(2);
             const remote = new FakeRemotePhase("v1.0.0");

@@ -115,8 +115,26 @@ describe("release planner", () => {
         it("breaking migrations, policy refuse: refused, naming the migration and the way out", () => {
             const p = plan(inputs(), deployed, live(4, { migrations: BREAKING }));
             assert.equal(p.refusals.length, 1);
-            assert.match(p.refusals[0], /breaking migrations \(shop\.0007_rename_sku: Rename field sku on product to code \(RENAME_COLUMN\)\) and migrationPolicy is "refuse"/);
+            assert.match(p.refusals[0], /migrationPolicy is "refuse": breaking: shop\.0007_rename_sku: RenameField \(Rename field sku on product to code\) \[RENAME_COLUMN\]; set migrationPolicy/);
             assert.match(p.text, /REFUSED:/);
+        });
+
+        it("breaking and unknown operations mixed: each under its own heading with its code", () => {
+            const migrations = {
+                verdict: "breaking" as const,
+                operations: [
+                    ...BREAKING.operations,
+                    { app: "shop", migration: "0008_fill", operation: "RunPython", description: "Raw Python operation", code: null, safety: "unknown" as const },
+                    { app: "shop", migration: "0008_fill", operation: "AddField", description: "Add field note to product", code: null, safety: "safe" as const },
+                ],
+            };
+            const p = plan(inputs(), deployed, live(4, { migrations }));
+            assert.equal(p.refusals.length, 1);
+            assert.match(
+                p.refusals[0],
+                /"refuse": breaking: shop\.0007_rename_sku: RenameField \(Rename field sku on product to code\) \[RENAME_COLUMN\]; unknown: shop\.0008_fill: RunPython \(Raw Python operation\) \[UNKNOWN\]; set migrationPolicy/,
+            );
+            assert.doesNotMatch(p.refusals[0], /AddField/);
         });
 
         it("breaking migrations, policy maintenance: maintenance page on before the remote phase, off after the ramp", () => {

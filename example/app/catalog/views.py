@@ -5,4 +5,4 @@ from .models import Product
 
 
 def index(request):
-    return render(request, "catalog/index.html", {"products": Product.objects.order_by("id"), "release": settings.FLEET_RELEASE})
+    return render(request, "catalog/index.html", {"products": Product.objects.order_by("id"), "release": getattr(settings, "FLEET_RELEASE", None)})
