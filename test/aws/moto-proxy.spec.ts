@@ -4,7 +4,7 @@
  * does. When moto stops showing one, the case fails: drop that correction from moto-proxy.ts.
  */
 import * as assert from "node:assert/strict";
-import { AutoScalingClient, DescribeAutoScalingGroupsCommand, SetDesiredCapacityCommand } from "@aws-sdk/client-auto-scaling";
+import { AutoScalingClient, DescribeAutoScalingGroupsCommand, DescribeAutoScalingInstancesCommand, SetDesiredCapacityCommand } from "@aws-sdk/client-auto-scaling";
 import { CloudFrontClient, CreateInvalidationCommand, GetInvalidationCommand } from "@aws-sdk/client-cloudfront";
 import { CreateImageCommand, CreateLaunchTemplateVersionCommand, DescribeSnapshotsCommand, DescribeImagesCommand, EC2Client, ModifyLaunchTemplateCommand } from "@aws-sdk/client-ec2";
 import { DeleteRuleCommand, ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
@@ -63,7 +63,7 @@ describe("moto proxy: each correction is still needed, and works", function () {
         assert.deepEqual(s.Snapshots![0].Tags, [{ Key: "k", Value: "proxied" }]);
     });
 
-    it("2. DescribeAutoScalingGroups: moto reports the new default version for an instance launched on the old one; the proxy its own", async () => {
+    it("2. DescribeAutoScalingGroups/Instances: moto reports the new default version for an instance launched on the old one; the proxy its own", async () => {
         const lt = world.release.baseLaunchTemplateId;
         const group = world.release.autoScalingGroupName;
         await proxied.asg.send(new SetDesiredCapacityCommand({ AutoScalingGroupName: group, DesiredCapacity: 1 }));
@@ -71,8 +71,10 @@ describe("moto proxy: each correction is still needed, and works", function () {
         await proxied.ec2.send(new ModifyLaunchTemplateCommand({ LaunchTemplateId: lt, DefaultVersion: String(v.LaunchTemplateVersion!.VersionNumber) }));
         const versions = async (asg: AutoScalingClient) =>
             (await asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [group] }))).AutoScalingGroups![0].Instances!.map((i) => i.LaunchTemplate?.Version);
-        assert.deepEqual(await versions(raw.asg), [String(v.LaunchTemplateVersion!.VersionNumber)]);
-        assert.deepEqual(await versions(proxied.asg), ["1"]);
+        const instances = async (asg: AutoScalingClient) => (await asg.send(new DescribeAutoScalingInstancesCommand({}))).AutoScalingInstances!.map((i) => i.LaunchTemplate?.Version);
+        const now = String(v.LaunchTemplateVersion!.VersionNumber);
+        assert.deepEqual([await versions(raw.asg), await instances(raw.asg)], [[now], [now]]);
+        assert.deepEqual([await versions(proxied.asg), await instances(proxied.asg)], [["1"], ["1"]]);
     });
 
     it("3. CreateLaunchTemplateVersion: moto makes a new version for a repeated ClientToken; the proxy answers the first", async () => {

@@ -14,8 +14,8 @@
  *  1. ec2:CreateImage with a TagSpecifications entry for `snapshot` fails with HTTP 500.
  *     The proxy drops the snapshot entry, forwards the call and then tags the image's snapshots
  *     itself (ec2:DescribeImages, ec2:CreateTags), which is what AWS does in one call.
- *  2. autoscaling:DescribeAutoScalingGroups reports every instance's LaunchTemplate.Version as
- *     the template's current default. The proxy replaces each instance's version with its EC2 tag
+ *  2. autoscaling:DescribeAutoScalingGroups (and DescribeAutoScalingInstances) report every
+ *     instance's LaunchTemplate.Version as the template's current default. The proxy replaces each instance's version with its EC2 tag
  *     `aws:ec2launchtemplate:version` (ec2:DescribeInstances), which moto sets right.
  *  3. ec2:CreateLaunchTemplateVersion ignores ClientToken. The proxy answers a repeat with the
  *     same template and token with the first call's response (AWS: the same version again).
