@@ -6,7 +6,7 @@ import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { installVirtualClock, VirtualClock } from "../support/sim-aws/clock";
 import { SimAws } from "../support/sim-aws";
-import { ReleaseFailed, ReleaseProvider } from "../../providers/release/resource";
+import { ReleaseFailed, ReleaseProvider } from "../../providers/release/provider";
 import { realClock } from "../../providers/release/ports";
 import { BREAKING, FakeRemotePhase, rawArgs } from "./fakes";
 import { LOCK_TAG } from "../../providers/release/executor";

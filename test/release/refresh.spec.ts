@@ -6,7 +6,7 @@
 import * as assert from "node:assert/strict";
 import { installVirtualClock, VirtualClock } from "../support/sim-aws/clock";
 import { SimAws } from "../support/sim-aws";
-import { ReleaseFailed, ReleaseProvider } from "../../providers/release/resource";
+import { ReleaseFailed, ReleaseProvider } from "../../providers/release/provider";
 import { realClock } from "../../providers/release/ports";
 import { Deployed, normalizeInputs, ownTemplateVersions, plan, rerunLine, resolveBase } from "../../providers/release/planner";
 import { FakeRemotePhase, rawArgs } from "./fakes";

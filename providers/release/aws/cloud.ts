@@ -30,6 +30,7 @@ import type { DefaultTemplateImage, GroupTagBatcher, TemplateVersionDescriber } 
 import type { Cloud, GroupState, ImageState, LaunchTemplateState, TargetGroupTimings, TargetHealthState } from "../ports";
 import { MAINTENANCE_MARKER } from "../ports";
 import { createHash } from "node:crypto";
+import { nameCalls } from "./calls";
 
 /**
  * An EC2 ClientToken: at most 128 ASCII characters. A printable-ASCII value that fits is used as
@@ -54,6 +55,7 @@ export interface AwsCloudOptions {
 
 const TAG_RESOURCE_TYPE = "auto-scaling-group";
 
+
 export class AwsCloud implements Cloud, TemplateVersionDescriber, GroupTagBatcher, DefaultTemplateImage {
     private clients: Record<string, any> = {};
 
@@ -72,6 +74,7 @@ export class AwsCloud implements Cloud, TemplateVersionDescriber, GroupTagBatche
         else if (kind === "ec2") c = new (require("@aws-sdk/client-ec2").EC2Client)(config);
         else if (kind === "elb") c = new (require("@aws-sdk/client-elastic-load-balancing-v2").ElasticLoadBalancingV2Client)(config);
         else c = new (require("@aws-sdk/client-cloudfront").CloudFrontClient)(config);
+        nameCalls(c);
         this.opts.configureClient?.(c);
         this.clients[kind] = c;
         return c;

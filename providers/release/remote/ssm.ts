@@ -24,6 +24,7 @@ import type { SSMClient } from "@aws-sdk/client-ssm";
 import type { CommandResult, Remote, RunOptions } from "../ports";
 import { RemoteTimeoutError, RemoteTransportError, timedOut, wrapCommand } from "./errors";
 import { emitLines } from "./lines";
+import { nameCalls } from "../aws/calls";
 
 /** GetCommandInvocation's limits on StandardOutputContent and StandardErrorContent. */
 export const SSM_STDOUT_LIMIT = 24000;
@@ -83,7 +84,7 @@ export class SsmRemote implements Remote {
         // Required here, not at module scope: the Release provider's code is serialized by Pulumi.
         // eslint-disable-next-line @typescript-eslint/no-var-requires
         const { SSMClient: Client } = require("@aws-sdk/client-ssm") as typeof import("@aws-sdk/client-ssm");
-        this.client = options.client ?? new Client({ region: options.region });
+        this.client = options.client ?? nameCalls(new Client({ region: options.region }));
     }
 
     describe(): string {

@@ -1,0 +1,519 @@
+/**
+ * The `Release` resource: a Pulumi dynamic resource whose `version` input changing makes
+ * `pulumi up` release that version to the fleet.
+ *
+ *   check   validates the inputs (each failure names the setting and the value) and computes the
+ *           human-readable `plan` input from the live cloud (DescribeAutoScalingGroups,
+ *           DescribeLaunchTemplates, DescribeTargetGroups, DescribeLaunchTemplateVersions) and the
+ *           remote phase's migration inspection, so `pulumi preview --diff` shows it; breaking
+ *           migrations under policy "refuse" and Standby instances fail the check (nothing changes
+ *           in the cloud). Pulumi passes check() the old *inputs*, not the state: an unfinished
+ *           earlier run is read from the group's progress tag (a killed run) or from the default
+ *           template version's description (a release that rolled back), or from status/progress
+ *           when a caller passes them; the plan then starts "resume release ..." / "retry release ...".
+ *   diff    a change when the version, base template version, capacity or a setting changed, or
+ *           when the last run did not succeed (a re-run resumes or retries it); the ASG name and
+ *           the launch template id replace the resource (a new group gets a first release).
+ *           Base template version: the stack passes the Pulumi template's `latestVersion`, which a
+ *           `pulumi refresh` reads back from AWS as the release's own last version. A version the
+ *           Release created (`templateVersionsCreated` in the state, or recognised by check() from
+ *           its VersionDescription "release <version> (base vN)" and passed on as
+ *           `baseIsReleaseVersion`) is not a base change: the base stays the one the fleet was
+ *           released on. A newer version Pulumi created is a change (ramp without re-baking).
+ *   create  the first release (bake, template version, scale the group from 0 to its capacity).
+ *   update  a release (lock, remote phase, bake, template version, ramp, invalidation, unlock),
+ *           a template-only change (ramp without re-baking) or a capacity-only change.
+ *           A failure rejects with `{ message, id, properties }` (partial state): the status, the
+ *           step reached and the fleet it left are kept, so the next `pulumi up` resumes.
+ *   read    `pulumi refresh`: the live default template version, capacity, versions in the
+ *           fleet and the lock holder, in `live`.
+ *   delete  removes nothing the fleet uses: keeps the last `keepImages` release AMIs and the ones
+ *           in use, deregisters the older ones with their snapshots, drops a stale lock of ours.
+ *
+ * Capacity ownership: see planner.ts (the Release owns min and desired; Pulumi creates the group
+ * at 0 and ignores them).
+ *
+ * Where it runs: Pulumi's dynamic-provider host loads this module through hosted.ts (the small
+ * closure Pulumi serializes), so this is ordinary TypeScript: classes, Sets and Errors behave as
+ * they do in the tests. Tests construct it with `deps` (simulated AWS, fake remote phase, clock).
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import type { Clock, Cloud, MigrationPolicy, RemotePhase, RemoteSettings } from "./ports";
+import { realClock } from "./ports";
+import { AwsCloud } from "./aws/cloud";
+import type { GroupState } from "./ports";
+import {
+    Deployed,
+    LiveView,
+    RELEASE_VERSION_DESCRIPTION,
+    ReleaseInputs,
+    UnfinishedRun,
+    liveInstances,
+    normalizeInputs,
+    ownTemplateVersions,
+    plan,
+    resolveBase,
+    resolveSurge,
+} from "./planner";
+import { Progress, ReleaseError, TemplateVersionDescriber, decodeTagProgress, pruneImages, runRelease, LOCK_TAG, PROGRESS_TAG, parseLock } from "./executor";
+// Imported at module scope so the closure serializer captures the remote phase by value: a
+// relative `require("./remote")` inside a method would run in Pulumi's provider host, which
+// cannot resolve the program's relative (TypeScript) paths.
+import { createRemotePhase } from "./remote";
+
+/** The engine's marker for a value not known during preview (pulumi/sdk/nodejs/runtime/rpc). */
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+const HISTORY_LIMIT = 20;
+/** How the plan shows a value the engine does not know yet (a new stack's first preview). */
+export const UNKNOWN_TEXT = "(known after the stack's resources exist)";
+
+/** The plan text without the engine's placeholder: an unknown id or version reads as UNKNOWN_TEXT. */
+export function readableUnknowns(text: string): string {
+    return text.split(`v${UNKNOWN}`).join(`version ${UNKNOWN_TEXT}`).split(UNKNOWN).join(UNKNOWN_TEXT);
+}
+
+export interface ReleaseStatus {
+    state: "succeeded" | "rolled-back" | "failed" | "in-progress";
+    reason: string | null;
+    at: string;
+}
+
+export interface HistoryEntry {
+    version: string;
+    amiId: string | null;
+    launchTemplateVersion: number | null;
+    startedAt: string;
+    finishedAt: string;
+    outcome: "succeeded" | "rolled-back" | "failed";
+    reason: string | null;
+}
+
+/** Injected in tests; the serialized provider uses the defaults (AWS SDK, remote phase, real clock). */
+export interface ProviderDeps {
+    cloud?: (inputs: ReleaseInputs) => Cloud;
+    remotePhase?: (inputs: ReleaseInputs) => Promise<RemotePhase>;
+    clock?: Clock;
+    log?: (line: string) => void;
+}
+
+function isUnknown(v: unknown): boolean {
+    return v === UNKNOWN;
+}
+
+function hasUnknown(v: unknown): boolean {
+    if (isUnknown(v)) return true;
+    if (v && typeof v === "object") return Object.values(v as object).some(hasUnknown);
+    return false;
+}
+
+/** Drops undefined (the gRPC Struct rejects it) and copies. */
+function clean<T>(v: T): T {
+    return JSON.parse(JSON.stringify(v ?? null));
+}
+
+/**
+ * The remote settings as stored in the outputs: the SSH private key replaced by a SHA-256
+ * fingerprint (so a rotated key is still a change for diff, and the key never lands in state
+ * outside Pulumi's secret inputs).
+ */
+function redactRemote(r: any) {
+    if (!r || typeof r !== "object") return r;
+    const c = { ...r };
+    if (c.ssh && typeof c.ssh.privateKey === "string" && !c.ssh.privateKey.startsWith("[secret sha256:")) {
+        const h = require("crypto").createHash("sha256").update(c.ssh.privateKey).digest("hex").slice(0, 16);
+        c.ssh = { ...c.ssh, privateKey: `[secret sha256:${h}]` };
+    }
+    return c;
+}
+
+/** The dynamic provider's implementation. `deps` are for tests only: the host constructs `new ReleaseProvider()`. */
+export class ReleaseProvider implements pulumi.dynamic.ResourceProvider {
+    constructor(private readonly deps: ProviderDeps = {}) {}
+
+    private cloudFor(i: ReleaseInputs): Cloud {
+        return this.deps.cloud ? this.deps.cloud(i) : new AwsCloud({ region: i.region });
+    }
+
+    private remoteFor(i: ReleaseInputs): Promise<RemotePhase> {
+        if (this.deps.remotePhase) return this.deps.remotePhase(i);
+        // The transport connects on first use.
+        return createRemotePhase({
+            ...i.remote,
+            instanceId: i.remote.instanceId ?? i.managementInstanceId,
+            region: i.remote.region ?? i.region,
+        });
+    }
+
+    private log(line: string) {
+        (this.deps.log ?? console.log)(line);
+    }
+
+    async check(olds: any, news: any): Promise<pulumi.dynamic.CheckResult> {
+        const { inputs, failures } = normalizeInputs(news, isUnknown);
+        if (failures.length) return { inputs: news, failures };
+        // Pulumi passes check() the old *inputs*: the state (deployed, status, progress, history) is
+        // there only when a caller passes the outputs. What the inputs do not say, the cloud does:
+        // the group's lock/progress tags (a killed run) and the VersionDescription of the template
+        // versions (the ones a release created say "release <version> (base vN)").
+        const hadOld = olds && olds.version !== undefined;
+        const stateDeployed: Deployed | null = olds?.deployed && olds.deployed.version ? { ...olds.deployed } : null;
+        let deployed: Deployed | null = stateDeployed ?? (hadOld
+            ? {
+                  version: olds.version,
+                  amiId: "(current)",
+                  baseLaunchTemplateVersion: Number(olds.baseLaunchTemplateVersion),
+                  launchTemplateVersion: 0,
+                  capacity: normalizeInputs(olds).inputs.capacity,
+              }
+            : null);
+        const own = ownTemplateVersions(olds);
+        const requested = inputs.baseLaunchTemplateVersion;
+        const live: LiveView = {};
+        let fleetVersion: string | null = null;
+        let defaultVersion: number | null = null;
+        if (hasUnknown(news)) {
+            live.note = "some inputs are known only after the stack's resources exist: plan without the live state";
+        } else {
+            try {
+                const cloud = this.cloudFor(inputs);
+                live.group = await cloud.describeGroup(inputs.autoScalingGroupName);
+                live.template = await cloud.describeLaunchTemplate(inputs.baseLaunchTemplateId);
+                if (deployed && !stateDeployed) deployed.launchTemplateVersion = live.template.defaultVersion;
+                if (cloud.describeTargetGroup) live.timings = await cloud.describeTargetGroup(inputs.targetGroupArn);
+                const tv = (cloud as TemplateVersionDescriber).describeTemplateVersions;
+                if (tv && deployed) {
+                    const ask = [...new Set([String(requested), String(deployed.baseLaunchTemplateVersion), "$Default"])].filter((v) => v === "$Default" || /^\d+$/.test(v));
+                    const versions = await tv.call(cloud, inputs.baseLaunchTemplateId, ask).catch(() => []);
+                    for (const v of versions) {
+                        const m = RELEASE_VERSION_DESCRIPTION.exec(v.description ?? "");
+                        if (!m) continue;
+                        if (!own.includes(v.version)) own.push(v.version);
+                        // Old inputs that recorded one of our versions as the base (an earlier refresh): the real base.
+                        if (!stateDeployed && v.version === deployed.baseLaunchTemplateVersion) deployed.baseLaunchTemplateVersion = Number(m[2]);
+                        if (v.isDefault) {
+                            fleetVersion = m[1];
+                            defaultVersion = v.version;
+                        }
+                    }
+                }
+            } catch (e: any) {
+                live.note = `live state not read (${e?.name ?? "Error"}: ${e?.message ?? e}): plan from the inputs only`;
+            }
+        }
+        const out: any = { ...news };
+        delete out.baseIsReleaseVersion;
+        // 1. A base version the Release created (pulumi refresh read latestVersion back) is no base change.
+        const rb = resolveBase(requested, own, deployed, hadOld ? Number(olds.baseLaunchTemplateVersion) : undefined);
+        if (rb.own) {
+            live.ownBase = { requested, effective: rb.base };
+            inputs.baseLaunchTemplateVersion = rb.base;
+            out.baseIsReleaseVersion = requested; // tells diff() and update(), which may not see it in the state
+        }
+        // 2. An earlier run that did not finish: the plan says what the re-run does.
+        live.unfinished = this.unfinishedRun(olds, inputs, live.group, hadOld ? fleetVersion : null, defaultVersion);
+        if (!live.unfinished && hadOld && !stateDeployed && !olds.status && !fleetVersion && live.group && defaultVersion === null) {
+            // Old inputs but an empty group whose default is no release's version: the first release
+            // did not finish (the re-run is a first release again).
+            const g = live.group;
+            if (g.desiredCapacity === 0 && liveInstances(g).length === 0 && inputs.capacity.desiredCapacity > 0 && live.template && !own.includes(live.template.defaultVersion)) {
+                live.unfinished = { version: inputs.version, state: "failed", reason: `group ${g.name} is still empty: the first release of ${olds.version} did not finish` };
+                deployed = null;
+            }
+        }
+        if (live.unfinished && live.unfinished.state !== "in-progress" && deployed && stateDeployed === null && fleetVersion && fleetVersion !== inputs.version) {
+            deployed = { ...deployed, version: fleetVersion };
+        }
+        if (!hasUnknown(news) && (!deployed || deployed.version !== inputs.version) && !(live.unfinished?.state === "in-progress")) {
+            let phase: RemotePhase | undefined;
+            try {
+                phase = await this.remoteFor(inputs);
+                live.migrations = (await phase.inspect(inputs.version)).migrations;
+            } catch (e: any) {
+                live.note = `${live.note ? live.note + "; " : ""}migrations not inspected (${e?.message ?? e}): classified during the release`;
+            } finally {
+                await phase?.close().catch(() => undefined);
+            }
+        }
+        const p = plan(inputs, deployed, live);
+        out.plan = readableUnknowns(p.text);
+        if (p.refusals.length) {
+            return {
+                inputs: out,
+                failures: p.refusals.map((r) => ({ property: r.startsWith("instances") ? "autoScalingGroupName" : "migrationPolicy", reason: r })),
+            };
+        }
+        return { inputs: out };
+    }
+
+    /**
+     * The earlier run of this Release that did not succeed, if any: from the state (status and
+     * progress, when the caller passes them), else from the group's progress tag (a killed run),
+     * else from the default template version's description (a release of another version is
+     * still the default although the inputs already name this one: the last run rolled back or failed).
+     */
+    private unfinishedRun(olds: any, inputs: ReleaseInputs, group: GroupState | undefined, fleetVersion: string | null, defaultVersion: number | null): UnfinishedRun | undefined {
+        const surgeOf = (desired: number) => resolveSurge(inputs.rollout.maxSurge, Math.max(desired, 1));
+        const remainingOn = (tv: number | undefined) =>
+            group && tv ? liveInstances(group).filter((x) => x.lifecycleState !== "Standby" && x.launchTemplateVersion !== String(tv)).length : undefined;
+        const st: ReleaseStatus | undefined = olds?.status;
+        if (st && st.state && st.state !== "succeeded") {
+            const pr: Progress | null = olds.progress ?? null;
+            if (pr && pr.phase !== "done" && pr.version === inputs.version) {
+                return {
+                    version: pr.version,
+                    state: "in-progress",
+                    reason: st.reason,
+                    done: pr.done,
+                    next: pr.phase === "rollback" ? "rollback" : (pr.steps.find((s) => !pr.done.includes(s)) ?? null),
+                    replaced: pr.replaced.length,
+                    remaining: remainingOn(pr.launchTemplateVersion),
+                    surge: surgeOf(pr.group?.desired ?? group?.desiredCapacity ?? inputs.capacity.desiredCapacity),
+                    amiId: pr.amiId,
+                    launchTemplateVersion: pr.launchTemplateVersion,
+                };
+            }
+            return { version: inputs.version, state: st.state === "in-progress" ? "failed" : st.state, reason: st.reason };
+        }
+        if (st) return undefined; // the state says the last run succeeded
+        const t = decodeTagProgress(group?.tags[PROGRESS_TAG]);
+        const lock = parseLock(group?.tags[LOCK_TAG]);
+        if (t && t.v === inputs.version) {
+            return {
+                version: t.v,
+                state: "in-progress",
+                reason: `run ${t.r} was interrupted${lock ? ` (lock held by ${lock.owner})` : ""}`,
+                next: t.t ? "ramp" : t.a ? "template" : "bake",
+                remaining: remainingOn(t.t),
+                amiId: t.a,
+                launchTemplateVersion: t.t,
+            };
+        }
+        if (fleetVersion && fleetVersion !== inputs.version && olds?.version === inputs.version) {
+            return {
+                version: inputs.version,
+                state: "failed",
+                reason: `the default launch template version v${defaultVersion} is still release ${fleetVersion}'s (the last run of ${inputs.version} rolled back or failed)`,
+            };
+        }
+        return undefined;
+    }
+
+    async diff(_id: string, olds: any, news: any): Promise<pulumi.dynamic.DiffResult> {
+        const replaces = ["autoScalingGroupName", "baseLaunchTemplateId"].filter((k) => olds[k] !== news[k]);
+        const changed: string[] = [];
+        const keys = new Set([...Object.keys(olds), ...Object.keys(news)]);
+        const ignore = new Set(["plan", "status", "amiId", "launchTemplateVersion", "previousLaunchTemplateVersion", "replacedInstanceIds", "history", "deployed", "progress", "live", "__provider", "remote", "baseIsReleaseVersion", "templateVersionsCreated", "baseLaunchTemplateVersion"]);
+        for (const k of keys) {
+            if (ignore.has(k) || !(k in news)) continue;
+            if (JSON.stringify(olds[k]) !== JSON.stringify(news[k])) changed.push(k);
+        }
+        // The base template version: one the Release created itself (pulumi refresh reads the Pulumi
+        // template's latestVersion back as the release's last version) is not a change.
+        if ("baseLaunchTemplateVersion" in news && news.baseLaunchTemplateVersion !== UNKNOWN) {
+            const d: Deployed | null = olds.deployed ?? null;
+            const rb = resolveBase(Number(news.baseLaunchTemplateVersion), this.ownVersions(olds, news), d, Number(olds.baseLaunchTemplateVersion));
+            const was = rb.own ? (d?.baseLaunchTemplateVersion ?? Number(olds.baseLaunchTemplateVersion)) : Number(olds.baseLaunchTemplateVersion);
+            if (rb.base !== was) changed.push("baseLaunchTemplateVersion");
+        } else if (JSON.stringify(olds.baseLaunchTemplateVersion) !== JSON.stringify(news.baseLaunchTemplateVersion)) {
+            changed.push("baseLaunchTemplateVersion");
+        }
+        // The stored remote settings are redacted: compare without the private key.
+        if (JSON.stringify(redactRemote(olds.remote)) !== JSON.stringify(redactRemote(news.remote))) changed.push("remote");
+        const d: Deployed | null = olds.deployed ?? null;
+        if (d && news.version !== UNKNOWN && d.version !== news.version && !changed.includes("version")) changed.push("version");
+        const unfinished = olds.status && olds.status.state !== "succeeded";
+        if (unfinished && !changed.includes("status")) changed.push("status");
+        return { changes: changed.length > 0 || replaces.length > 0, replaces, deleteBeforeReplace: false };
+    }
+
+    /** Template versions the Release created: its state, plus the one check() recognised by its description. */
+    private ownVersions(olds: any, news: any): number[] {
+        const own = ownTemplateVersions(olds);
+        const b = Number(news?.baseIsReleaseVersion);
+        if (Number.isInteger(b) && b === Number(news?.baseLaunchTemplateVersion) && !own.includes(b)) own.push(b);
+        return own;
+    }
+
+    async create(news: any): Promise<pulumi.dynamic.CreateResult> {
+        const inputs = this.inputsOf(news);
+        const id = `${inputs.autoScalingGroupName}/release`;
+        const outs = await this.release(id, inputs, news, null);
+        return { id, outs };
+    }
+
+    async update(id: string, olds: any, news: any): Promise<pulumi.dynamic.UpdateResult> {
+        const inputs = this.inputsOf(news);
+        const outs = await this.release(id, inputs, news, olds);
+        return { outs };
+    }
+
+    async read(id: string, props: any): Promise<pulumi.dynamic.ReadResult> {
+        if (!props || !props.autoScalingGroupName) return { id, props };
+        try {
+            const inputs = this.inputsOf(props);
+            const cloud = this.cloudFor(inputs);
+            const g = await cloud.describeGroup(inputs.autoScalingGroupName);
+            const lt = await cloud.describeLaunchTemplate(inputs.baseLaunchTemplateId);
+            const lock = parseLock(g.tags[LOCK_TAG]);
+            const live = {
+                defaultLaunchTemplateVersion: lt.defaultVersion,
+                latestLaunchTemplateVersion: lt.latestVersion,
+                minSize: g.minSize,
+                maxSize: g.maxSize,
+                desiredCapacity: g.desiredCapacity,
+                instances: g.instances.length,
+                versionsInFleet: [...new Set(g.instances.map((x) => x.launchTemplateVersion ?? "?"))].sort(),
+                suspendedProcesses: g.suspendedProcesses,
+                lockHolder: lock ? `${lock.owner} (run ${lock.runId}, until ${new Date(lock.expiresMs).toISOString()})` : null,
+                readAt: new Date().toISOString(),
+            };
+            return { id, props: clean({ ...props, live }) };
+        } catch (e: any) {
+            this.log(`release read: live state not refreshed: ${e?.message ?? e}`);
+            return { id, props };
+        }
+    }
+
+    async delete(_id: string, props: any): Promise<void> {
+        try {
+            const inputs = this.inputsOf(props);
+            const cloud = this.cloudFor(inputs);
+            const inUse = [props.deployed?.amiId, ...(props.history ?? []).filter((h: HistoryEntry) => h.outcome === "succeeded").slice(-2).map((h: HistoryEntry) => h.amiId)];
+            const removed = await pruneImages(cloud, inputs.autoScalingGroupName, inputs.keepImages, inUse);
+            if (removed.length) this.log(`release: deregistered old release AMIs ${removed.join(", ")}`);
+            const g = await cloud.describeGroup(inputs.autoScalingGroupName).catch(() => null);
+            const lock = parseLock(g?.tags[LOCK_TAG]);
+            if (g && lock && lock.owner === props.lockOwner && lock.expiresMs < Date.now()) {
+                await cloud.deleteGroupTag(inputs.autoScalingGroupName, LOCK_TAG);
+                await cloud.deleteGroupTag(inputs.autoScalingGroupName, PROGRESS_TAG);
+            }
+        } catch (e: any) {
+            // The group or the template may already be gone (stack destroy): nothing of ours to keep.
+            this.log(`release delete: ${e?.message ?? e} (nothing removed from the fleet)`);
+        }
+    }
+
+    // -----------------------------------------------------------------------------------
+
+    private inputsOf(raw: any): ReleaseInputs {
+        const { inputs, failures } = normalizeInputs(raw);
+        if (failures.length) throw new Error(`invalid Release inputs: ${failures.map((f) => f.reason).join("; ")}`);
+        return inputs;
+    }
+
+    private async release(id: string, inputs: ReleaseInputs, news: any, olds: any | null): Promise<any> {
+        const clock = this.deps.clock ?? realClock;
+        const deployed: Deployed | null = olds?.deployed ?? null;
+        const history: HistoryEntry[] = olds?.history ?? [];
+        const cloud = this.cloudFor(inputs);
+        const owner = String(news.lockOwner ?? `release/${inputs.autoScalingGroupName}`);
+        const own = this.ownVersions(olds, news);
+        const rb = resolveBase(inputs.baseLaunchTemplateVersion, own, deployed, olds ? Number(olds.baseLaunchTemplateVersion) : undefined);
+        if (rb.own && rb.base !== inputs.baseLaunchTemplateVersion) {
+            this.log(`release: base launch template v${inputs.baseLaunchTemplateVersion} is a version this Release created: the base stays v${rb.base}`);
+            inputs = { ...inputs, baseLaunchTemplateVersion: rb.base };
+        }
+        /** Every launch template version the Release created (bounded), so a refresh's latestVersion is recognised. */
+        const created = (...more: (number | null | undefined)[]) => {
+            const all = [...own, ...more.filter((v): v is number => Number.isInteger(v) && (v as number) > 0)];
+            return [...new Set(all)].sort((a, b) => a - b).slice(-100);
+        };
+        const base = (st: ReleaseStatus, d: Deployed | null, p: Progress | null, h: HistoryEntry[], prev: any) =>
+            clean({
+                ...news,
+                templateVersionsCreated: created(d?.launchTemplateVersion, p?.launchTemplateVersion),
+                remote: redactRemote(news.remote),
+                plan: news.plan ?? olds?.plan ?? "",
+                status: st,
+                amiId: d?.amiId ?? null,
+                launchTemplateVersion: d?.launchTemplateVersion ?? null,
+                previousLaunchTemplateVersion: prev ?? olds?.previousLaunchTemplateVersion ?? null,
+                replacedInstanceIds: p?.replaced ?? [],
+                deployed: d,
+                progress: p && p.phase !== "done" ? p : null,
+                history: h.slice(-HISTORY_LIMIT),
+            });
+        try {
+            const r = await runRelease({
+                cloud,
+                remotePhase: () => this.remoteFor(inputs),
+                clock,
+                log: (l) => this.log(l),
+                inputs,
+                deployed,
+                owner,
+                progress: olds?.progress ?? null,
+            });
+            const now = new Date(clock.now()).toISOString();
+            const kindChanged = r.progress.kind !== "none";
+            const h = kindChanged
+                ? [
+                      ...history,
+                      {
+                          version: inputs.version,
+                          amiId: r.deployed.amiId || null,
+                          launchTemplateVersion: r.deployed.launchTemplateVersion || null,
+                          startedAt: r.progress.startedAt,
+                          finishedAt: now,
+                          outcome: "succeeded" as const,
+                          reason: r.reason ?? null,
+                      },
+                  ]
+                : history;
+            const prev = kindChanged ? (r.progress.previousLaunchTemplateVersion ?? deployed?.launchTemplateVersion ?? null) : undefined;
+            return base({ state: "succeeded", reason: r.reason ?? null, at: now }, r.deployed, r.progress, h, prev);
+        } catch (e: any) {
+            if (e instanceof ReleaseError && e.progress) {
+                const now = new Date(clock.now()).toISOString();
+                const state = e.outcome === "rolled-back" ? "rolled-back" : "failed";
+                const h = [
+                    ...history,
+                    {
+                        version: inputs.version,
+                        amiId: e.progress.amiId ?? null,
+                        launchTemplateVersion: e.progress.launchTemplateVersion ?? null,
+                        startedAt: e.progress.startedAt,
+                        finishedAt: now,
+                        outcome: state as "rolled-back" | "failed",
+                        reason: e.message,
+                    },
+                ];
+                // A failure after the fleet step (the maintenance page could not be removed) leaves the
+                // fleet on the new release: record it as deployed so the next run does not redo it.
+                const onFleet = e.progress.done.some((s) => s === "ramp" || s === "scale-out");
+                const now_deployed: Deployed | null = onFleet
+                    ? {
+                          version: inputs.version,
+                          amiId: e.progress.amiId ?? deployed?.amiId ?? "",
+                          baseLaunchTemplateVersion: inputs.baseLaunchTemplateVersion,
+                          launchTemplateVersion: e.progress.launchTemplateVersion ?? deployed?.launchTemplateVersion ?? 0,
+                          capacity: { ...inputs.capacity },
+                      }
+                    : deployed;
+                const props = base({ state, reason: e.message, at: now }, now_deployed, e.progress, h, onFleet ? e.progress.previousLaunchTemplateVersion : undefined);
+                throw new ReleaseFailed(e.message, id, { ...props, __provider: news.__provider });
+            }
+            if ((e as any)?.interrupted) throw e;
+            if (e instanceof ReleaseError) throw new Error(e.message); // refused: nothing changed
+            throw e;
+        }
+    }
+}
+
+/**
+ * A failed create/update with partial state: the dynamic-provider host (cmd/dynamic-provider)
+ * turns an error carrying `id` and `properties` into ErrorResourceInitFailed, so Pulumi saves
+ * these properties and the next `pulumi up` diffs against them (and resumes or retries).
+ */
+export class ReleaseFailed extends Error {
+    readonly reasons: string[];
+    constructor(
+        message: string,
+        readonly id: string,
+        readonly properties: Record<string, unknown>,
+    ) {
+        super(message);
+        this.name = "ReleaseFailed";
+        this.reasons = [message];
+    }
+}
