@@ -8,6 +8,9 @@
  * the last case fails when the adapter has a method no case covers, so a new Cloud method needs a
  * case here (add it where the world has what it needs).
  *
+ * An AWS error keeps its name and its message is prefixed with the API action that failed
+ * (providers/release/aws/calls.ts): each error case checks both, as they come off the wire.
+ *
  * moto departures met here: the proxy corrects the ones listed in test/support/moto.ts; the rest
  * are judged around (targets healthy at once, no `draining`).
  */
@@ -18,7 +21,7 @@ import { DescribeLaunchTemplateVersionsCommand, DescribeSnapshotsCommand } from 
 import { CreateRuleCommand, DeleteRuleCommand, DescribeRulesCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { AwsCloud } from "../../providers/release/aws/cloud";
 import { MAINTENANCE_MARKER } from "../../providers/release/ports";
-import { Moto, motoEnv, startMoto, withEnv } from "../support/moto";
+import { MOTO_REGION, Moto, motoEnv, startMoto, withEnv } from "../support/moto";
 import { MotoClients, MotoWorld, buildMotoWorld, motoClients } from "../support/moto-world";
 
 /** AwsCloud's own helpers (clients and one-call wrappers), not methods anyone calls. */
@@ -44,6 +47,7 @@ describe("AWS adapter against moto (wire level)", function () {
     let cloud: AwsCloud;
     let sdk: MotoClients;
     let restoreEnv: (() => void) | undefined;
+    let neverDone: { startedMs: number; results: Promise<PromiseSettledResult<void>[]> };
     const covered = new Set<string>();
     const started = Date.now();
 
@@ -64,9 +68,15 @@ describe("AWS adapter against moto (wire level)", function () {
     before(async function () {
         moto = await startMoto();
         restoreEnv = withEnv(motoEnv(moto));
-        world = await buildMotoWorld(moto.endpoint, { deregistrationDelayS: 45, healthCheckIntervalS: 15, healthyThreshold: 2, maxSize: 5 });
         // No endpoint, no credentials in the configuration: the SDK finds both in the environment.
-        cloud = new AwsCloud({ region: world.release.region });
+        cloud = new AwsCloud({ region: MOTO_REGION });
+        // Waits that can never succeed, judged by the last cases: both waiters poll every 20 s, so
+        // the shortest time-out is 21 s, which building the world and the cases in between cover.
+        neverDone = {
+            startedMs: Date.now(),
+            results: Promise.allSettled([cloud.waitForImage(UNKNOWN_IMAGE, 21), cloud.waitForInvalidation("E000000000000", "I0000000000000", 21)]),
+        };
+        world = await buildMotoWorld(moto.endpoint, { region: MOTO_REGION, deregistrationDelayS: 45, healthCheckIntervalS: 15, healthyThreshold: 2, maxSize: 5 });
         sdk = motoClients(moto.endpoint);
     });
 
@@ -82,7 +92,7 @@ describe("AWS adapter against moto (wire level)", function () {
         await cloud.describeGroup(group());
         await cloud.describeLaunchTemplate(lt());
         await cloud.deregistrationDelayS(tg());
-        await rejectsWith(cloud.createInvalidation("E000000000000", ["/x"], "probe"), "NoSuchDistribution", /distribution does not exist/);
+        await rejectsWith(cloud.createInvalidation("E000000000000", ["/x"], "probe"), "NoSuchDistribution", /^CreateInvalidation: .*distribution does not exist/);
         assert.deepEqual(
             { asg: calls("autoscaling:DescribeAutoScalingGroups"), ec2: calls("ec2:DescribeLaunchTemplates"), elb: calls("elasticloadbalancing:DescribeTargetGroupAttributes"), cf: calls("cloudfront:POST /2020-05-31/distribution/{id}/invalidation") },
             { asg: before.asg + 1, ec2: before.ec2 + 1, elb: before.elb + 1, cf: before.cf + 1 },
@@ -118,7 +128,7 @@ describe("AWS adapter against moto (wire level)", function () {
             [0, 1, 2].map(() => ["InService", "Healthy", "1", false]),
         );
         for (const i of g.instances) assert.match(i.availabilityZone ?? "", /^us-east-1[ab]$/);
-        await rejectsWith(cloud.updateGroupSize("no-such-group", { desiredCapacity: 1 }), "ValidationError", /AutoScalingGroup name not found/);
+        await rejectsWith(cloud.updateGroupSize("no-such-group", { desiredCapacity: 1 }), "ValidationError", /^SetDesiredCapacity: .*AutoScalingGroup name not found/);
     });
 
     covers(["setGroupTag", "deleteGroupTag", "deleteGroupTags"], "the deploy lock and progress tags, not propagated; an unknown group", async () => {
@@ -137,8 +147,8 @@ describe("AWS adapter against moto (wire level)", function () {
         assert.deepEqual(Object.keys((await cloud.describeGroup(group())).tags).sort(), ["Name", "release:lock", "release:progress"]);
         await cloud.deleteGroupTags(group(), ["release:lock", "release:progress"]);
         assert.deepEqual((await cloud.describeGroup(group())).tags, { Name: group() });
-        await rejectsWith(cloud.setGroupTag("no-such-group", "k", "v"), "ValidationError", /AutoScalingGroup name not found/);
-        await rejectsWith(cloud.deleteGroupTag("no-such-group", "k"), "ValidationError", /AutoScalingGroup name not found/);
+        await rejectsWith(cloud.setGroupTag("no-such-group", "k", "v"), "ValidationError", /^CreateOrUpdateTags: .*AutoScalingGroup name not found/);
+        await rejectsWith(cloud.deleteGroupTag("no-such-group", "k"), "ValidationError", /^DeleteTags: .*AutoScalingGroup name not found/);
     });
 
     covers(["suspendProcesses", "resumeProcesses"], "the release's suspended processes, resumed one by one; an unknown group", async () => {
@@ -148,8 +158,8 @@ describe("AWS adapter against moto (wire level)", function () {
         assert.deepEqual((await cloud.describeGroup(group())).suspendedProcesses, ["ReplaceUnhealthy"]);
         await cloud.resumeProcesses(group(), ["ReplaceUnhealthy"]);
         assert.deepEqual((await cloud.describeGroup(group())).suspendedProcesses, []);
-        await rejectsWith(cloud.suspendProcesses("no-such-group", ["Launch"]), "ValidationError", /AutoScalingGroup name not found/);
-        await rejectsWith(cloud.resumeProcesses("no-such-group", ["Launch"]), "ValidationError", /AutoScalingGroup name not found/);
+        await rejectsWith(cloud.suspendProcesses("no-such-group", ["Launch"]), "ValidationError", /^SuspendProcesses: .*AutoScalingGroup name not found/);
+        await rejectsWith(cloud.resumeProcesses("no-such-group", ["Launch"]), "ValidationError", /^ResumeProcesses: .*AutoScalingGroup name not found/);
     });
 
     covers(["describeTargetHealth"], "the group's instances are the targets; an unknown target group", async () => {
@@ -158,7 +168,7 @@ describe("AWS adapter against moto (wire level)", function () {
         assert.deepEqual(Object.keys(health).sort(), ids);
         // moto: healthy at once (AWS: "initial" first); the value is the state moto reports.
         assert.deepEqual(Object.values(health), ids.map(() => "healthy"));
-        await rejectsWith(cloud.describeTargetHealth(unknownTg()), "TargetGroupNotFoundException", /target groups not found/);
+        await rejectsWith(cloud.describeTargetHealth(unknownTg()), "TargetGroupNotFoundException", /^DescribeTargetHealth: .*target groups not found/);
     });
 
     covers(["deregisterTargets"], "one target leaves the target group; an unknown target", async () => {
@@ -168,15 +178,15 @@ describe("AWS adapter against moto (wire level)", function () {
         // AWS: "draining" for the delay; moto drops it at once. Either way it no longer serves.
         assert.ok(health[first] === undefined || health[first] === "draining", `deregistered target reports ${health[first]}`);
         assert.deepEqual(Object.keys(health).filter((k) => k !== first).sort(), rest);
-        await rejectsWith(cloud.deregisterTargets(tg(), [UNKNOWN_INSTANCE]), "InvalidTargetException", /target does not exist/);
-        await rejectsWith(cloud.deregisterTargets(unknownTg(), [first]), "TargetGroupNotFoundException", /target groups not found/);
+        await rejectsWith(cloud.deregisterTargets(tg(), [UNKNOWN_INSTANCE]), "InvalidTargetException", /^DeregisterTargets: .*target does not exist/);
+        await rejectsWith(cloud.deregisterTargets(unknownTg(), [first]), "TargetGroupNotFoundException", /^DeregisterTargets: .*target groups not found/);
     });
 
     covers(["deregistrationDelayS", "describeTargetGroup"], "the target group's own timings (not the defaults); an unknown target group", async () => {
         assert.equal(await cloud.deregistrationDelayS(tg()), 45);
         assert.deepEqual(await cloud.describeTargetGroup(tg()), { deregistrationDelayS: 45, healthCheckIntervalS: 15, healthyThreshold: 2 });
-        await rejectsWith(cloud.deregistrationDelayS(unknownTg()), "TargetGroupNotFoundException", /target groups not found/);
-        await rejectsWith(cloud.describeTargetGroup(unknownTg()), "TargetGroupNotFoundException", /target groups not found/);
+        await rejectsWith(cloud.deregistrationDelayS(unknownTg()), "TargetGroupNotFoundException", /^DescribeTargetGroupAttributes: .*target groups not found/);
+        await rejectsWith(cloud.describeTargetGroup(unknownTg()), "TargetGroupNotFoundException", /^DescribeTargetGroups: .*target groups not found/);
     });
 
     covers(["terminateInstance"], "with and without decrementing desired capacity; an instance in no group", async () => {
@@ -190,7 +200,7 @@ describe("AWS adapter against moto (wire level)", function () {
         const g2 = await cloud.describeGroup(group());
         assert.equal(g2.desiredCapacity, g1.desiredCapacity);
         assert.ok(!g2.instances.some((i) => i.instanceId === b && i.lifecycleState === "InService"), `${b} still in service`);
-        await rejectsWith(cloud.terminateInstance(UNKNOWN_INSTANCE, true), "ValidationError", new RegExp(`No managed instance found for instance ID: ${UNKNOWN_INSTANCE}`));
+        await rejectsWith(cloud.terminateInstance(UNKNOWN_INSTANCE, true), "ValidationError", new RegExp(`^TerminateInstanceInAutoScalingGroup: .*No managed instance found for instance ID: ${UNKNOWN_INSTANCE}`));
     });
 
     covers(["lastScalingFailure"], "the call and its empty answer (moto lists no scaling activities at all)", async () => {
@@ -224,8 +234,8 @@ describe("AWS adapter against moto (wire level)", function () {
         assert.deepEqual(Object.fromEntries((snaps.Snapshots?.[0]?.Tags ?? []).map((t) => [t.Key, t.Value])), tags);
         assert.deepEqual((await cloud.describeImages({ tags: { "release:group": group() } })).map((i) => i.imageId), [image]);
         assert.deepEqual(await cloud.describeImages({ tags: { "release:group": "another-group" } }), []);
-        await rejectsWith(cloud.describeImages({ imageIds: [UNKNOWN_IMAGE] }), "InvalidAMIID.NotFound", new RegExp(UNKNOWN_IMAGE));
-        await rejectsWith(cloud.createImage(UNKNOWN_INSTANCE, "x", {}), "InvalidInstanceID.NotFound", new RegExp(UNKNOWN_INSTANCE));
+        await rejectsWith(cloud.describeImages({ imageIds: [UNKNOWN_IMAGE] }), "InvalidAMIID.NotFound", new RegExp(`^DescribeImages: .*${UNKNOWN_IMAGE}`));
+        await rejectsWith(cloud.createImage(UNKNOWN_INSTANCE, "x", {}), "InvalidInstanceID.NotFound", new RegExp(`^CreateImage: .*${UNKNOWN_INSTANCE}`));
     });
 
     covers(["describeLaunchTemplate", "describeTemplateVersions", "defaultTemplateImageId"], "the base template as created; unknown template and version", async () => {
@@ -233,8 +243,8 @@ describe("AWS adapter against moto (wire level)", function () {
         assert.deepEqual(await cloud.describeTemplateVersions(lt(), ["1"]), [{ version: 1, description: "base", isDefault: true }]);
         assert.equal(await cloud.defaultTemplateImageId(lt()), world.baseImageId);
         await rejectsWith(cloud.describeLaunchTemplate(UNKNOWN_TEMPLATE), "Error", new RegExp(`^launch template ${UNKNOWN_TEMPLATE} not found$`));
-        await rejectsWith(cloud.describeTemplateVersions(lt(), ["7"]), "InvalidLaunchTemplateId.VersionNotFound", /version 7/);
-        await rejectsWith(cloud.defaultTemplateImageId(UNKNOWN_TEMPLATE), "InvalidLaunchTemplateId.NotFound", new RegExp(UNKNOWN_TEMPLATE));
+        await rejectsWith(cloud.describeTemplateVersions(lt(), ["7"]), "InvalidLaunchTemplateId.VersionNotFound", /^DescribeLaunchTemplateVersions: .*version 7/);
+        await rejectsWith(cloud.defaultTemplateImageId(UNKNOWN_TEMPLATE), "InvalidLaunchTemplateId.NotFound", new RegExp(`^DescribeLaunchTemplateVersions: .*${UNKNOWN_TEMPLATE}`));
     });
 
     covers(["createLaunchTemplateVersion"], "the base's full data with only ImageId replaced, idempotent by ClientToken; errors", async () => {
@@ -251,8 +261,8 @@ describe("AWS adapter against moto (wire level)", function () {
         assert.equal(await cloud.createLaunchTemplateVersion(lt(), 1, image, "release v1 (base v1)"), 2);
         assert.equal(await cloud.createLaunchTemplateVersion(lt(), 1, image, "release v1 (base v1)", "another-run"), 3);
         assert.deepEqual(await cloud.describeLaunchTemplate(lt()), { id: lt(), defaultVersion: 1, latestVersion: 3 });
-        await rejectsWith(cloud.createLaunchTemplateVersion(lt(), 9, image, "x"), "InvalidLaunchTemplateId.VersionNotFound", new RegExp(`version 9 .*${lt()}`));
-        await rejectsWith(cloud.createLaunchTemplateVersion(UNKNOWN_TEMPLATE, 1, image, "x"), "InvalidLaunchTemplateId.NotFound", new RegExp(UNKNOWN_TEMPLATE));
+        await rejectsWith(cloud.createLaunchTemplateVersion(lt(), 9, image, "x"), "InvalidLaunchTemplateId.VersionNotFound", new RegExp(`^DescribeLaunchTemplateVersions: .*version 9 .*${lt()}`));
+        await rejectsWith(cloud.createLaunchTemplateVersion(UNKNOWN_TEMPLATE, 1, image, "x"), "InvalidLaunchTemplateId.NotFound", new RegExp(`^DescribeLaunchTemplateVersions: .*${UNKNOWN_TEMPLATE}`));
     });
 
     covers(["setDefaultLaunchTemplateVersion"], "new instances launch on the new default, old ones keep theirs; errors", async () => {
@@ -269,7 +279,7 @@ describe("AWS adapter against moto (wire level)", function () {
         const after = await cloud.describeGroup(group());
         const versions = after.instances.map((i) => [old.has(i.instanceId) ? "old" : "new", i.launchTemplateVersion]).sort();
         assert.deepEqual(versions, [["new", "2"], ...[...old].map(() => ["old", "1"])]);
-        await rejectsWith(cloud.setDefaultLaunchTemplateVersion(lt(), 9), "InvalidLaunchTemplateId.VersionNotFound", /version 9/);
+        await rejectsWith(cloud.setDefaultLaunchTemplateVersion(lt(), 9), "InvalidLaunchTemplateId.VersionNotFound", /^ModifyLaunchTemplate: .*version 9/);
     });
 
     covers(["deleteImage"], "deregisters the image and deletes its snapshots; an unknown image", async () => {
@@ -281,7 +291,7 @@ describe("AWS adapter against moto (wire level)", function () {
         // moto's InvalidSnapshot.NotFound carries no message (the SDK says "UnknownError"); AWS names the snapshot.
         await rejectsWith(sdk.ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: im.snapshotIds })), "InvalidSnapshot.NotFound", new RegExp(`${im.snapshotIds[0]}|^UnknownError$`));
         assert.deepEqual((await cloud.describeImages({ tags: { "release:group": group() } })).map((i) => i.imageId), [image]);
-        await rejectsWith(cloud.deleteImage(UNKNOWN_IMAGE), "InvalidAMIID.NotFound", new RegExp(UNKNOWN_IMAGE));
+        await rejectsWith(cloud.deleteImage(UNKNOWN_IMAGE), "InvalidAMIID.NotFound", new RegExp(`^DescribeImages: .*${UNKNOWN_IMAGE}`));
     });
 
     covers(["addMaintenanceRule", "findMaintenanceRules", "removeMaintenanceRule"], "a priority-1 fixed-response 503, found by its marker, removed; errors", async () => {
@@ -308,8 +318,8 @@ describe("AWS adapter against moto (wire level)", function () {
         await rejectsWith(sdk.elb.send(new DeleteRuleCommand({ RuleArn: arn })), "RuleNotFoundException", /rules not found/);
         await cloud.removeMaintenanceRule(arn);
         assert.ok((await sdk.elb.send(new DescribeRulesCommand({ ListenerArn: listener }))).Rules!.some((r) => r.RuleArn === own.Rules![0].RuleArn));
-        await rejectsWith(cloud.addMaintenanceRule(listener.replace(/\/[0-9a-f]+$/, "/0000000000000000"), html), "ListenerNotFoundException", /listener does not exist/);
-        await rejectsWith(cloud.findMaintenanceRules(listener.replace(/\/[0-9a-f]+$/, "/0000000000000000")), "ListenerNotFoundException", /listener does not exist/);
+        await rejectsWith(cloud.addMaintenanceRule(listener.replace(/\/[0-9a-f]+$/, "/0000000000000000"), html), "ListenerNotFoundException", /^DescribeRules: .*listener does not exist/);
+        await rejectsWith(cloud.findMaintenanceRules(listener.replace(/\/[0-9a-f]+$/, "/0000000000000000")), "ListenerNotFoundException", /^DescribeRules: .*listener does not exist/);
     });
 
     covers(["createInvalidation", "waitForInvalidation"], "the changed paths under the caller reference, completed; an unknown distribution", async () => {
@@ -320,22 +330,17 @@ describe("AWS adapter against moto (wire level)", function () {
         const t0 = Date.now();
         await cloud.waitForInvalidation(world.release.distributionId, id, 60);
         assert.ok(Date.now() - t0 < 10_000, "the first poll should find the invalidation completed");
-        await rejectsWith(cloud.createInvalidation("E000000000000", ["/x"], "r"), "NoSuchDistribution", /distribution does not exist/);
+        await rejectsWith(cloud.createInvalidation("E000000000000", ["/x"], "r"), "NoSuchDistribution", /^CreateInvalidation: .*distribution does not exist/);
     });
 
-    covers(["waitForImage", "waitForInvalidation"], "a wait that never succeeds times out after its time-out", async () => {
-        // Both waiters poll every 20 s, so the shortest time-out is 21 s: the two run side by side.
-        const t0 = Date.now();
-        const [a, b] = await Promise.allSettled([
-            cloud.waitForImage(UNKNOWN_IMAGE, 21),
-            cloud.waitForInvalidation(world.release.distributionId, "I0000000000000", 21),
-        ]);
-        const s = (Date.now() - t0) / 1000;
-        for (const r of [a, b]) {
+    covers(["waitForImage", "waitForInvalidation"], "a wait that never succeeds times out after its time-out (started in before())", async () => {
+        const results = await neverDone.results;
+        const s = (Date.now() - neverDone.startedMs) / 1000;
+        for (const r of results) {
             assert.equal(r.status, "rejected");
             assert.equal((r as PromiseRejectedResult).reason?.name, "TimeoutError");
         }
-        assert.ok(s >= 20 && s < 40, `the waits ended after ${s.toFixed(1)} s`);
+        assert.ok(s >= 20 && s < 45, `the waits ended after ${s.toFixed(1)} s`);
     }, 60_000);
 
     it("every method of the adapter has a case here", () => {

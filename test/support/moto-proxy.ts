@@ -137,7 +137,7 @@ export function createProxy(motoEndpoint: string): ProxyState {
     }
 
     /** (2) Each group instance's LaunchTemplate.Version from its aws:ec2launchtemplate:version tag. */
-    async function describeGroups(answer: Forwarded): Promise<Forwarded> {
+    async function instanceVersions(answer: Forwarded, action: string): Promise<Forwarded> {
         if (answer.status !== 200) return answer;
         const xml = answer.body.toString();
         const ids = [...xml.matchAll(/<InstanceId>(i-[^<]+)<\/InstanceId>/g)].map((m) => m[1]);
@@ -164,7 +164,7 @@ export function createProxy(motoEndpoint: string): ProxyState {
             return `<member>${next}</member>`;
         });
         if (!changed) return answer;
-        corrected("autoscaling:DescribeAutoScalingGroups instance versions");
+        corrected(`autoscaling:${action} instance versions`);
         return { ...answer, body: Buffer.from(fixed) };
     }
 
@@ -244,10 +244,10 @@ export function createProxy(motoEndpoint: string): ProxyState {
         requests[name] = (requests[name] ?? 0) + 1;
         if (service === "ec2" && params && action === "CreateImage") return createImage(req, params);
         if (service === "ec2" && params && action === "CreateLaunchTemplateVersion") return createTemplateVersion(req, params);
-        if (service === "autoscaling" && params && action !== "DescribeAutoScalingGroups") return autoScalingUnknown(req, params, action);
+        if (service === "autoscaling" && params && !action.startsWith("Describe")) return autoScalingUnknown(req, params, action);
         if (service === "elasticloadbalancing" && params && action === "DeleteRule") return deleteRule(req, params);
         const answer = await forward(req, body);
-        if (service === "autoscaling" && action === "DescribeAutoScalingGroups") return describeGroups(answer);
+        if (service === "autoscaling" && (action === "DescribeAutoScalingGroups" || action === "DescribeAutoScalingInstances")) return instanceVersions(answer, action);
         if (service === "cloudfront" && String(req.url).includes("/invalidation")) return cloudFront(answer);
         return answer;
     }

@@ -14,17 +14,17 @@
  *  1. ec2:CreateImage with a TagSpecifications entry for `snapshot` fails with HTTP 500.
  *     The proxy drops the snapshot entry, forwards the call and then tags the image's snapshots
  *     itself (ec2:DescribeImages, ec2:CreateTags), which is what AWS does in one call.
- *  2. autoscaling:DescribeAutoScalingGroups reports every instance's LaunchTemplate.Version as
- *     the template's current default. The proxy replaces each instance's version with its EC2 tag
- *     `aws:ec2launchtemplate:version` (ec2:DescribeInstances), which moto sets right.
+ *  2. autoscaling:DescribeAutoScalingGroups (and DescribeAutoScalingInstances) report every
+ *     instance's LaunchTemplate.Version as the template's current default. The proxy replaces
+ *     each instance's version with its EC2 tag `aws:ec2launchtemplate:version`
+ *     (ec2:DescribeInstances), which moto sets right.
  *  3. ec2:CreateLaunchTemplateVersion ignores ClientToken. The proxy answers a repeat with the
  *     same template and token with the first call's response (AWS: the same version again).
  *  4. CloudFront invalidations report status `COMPLETED` (AWS: `Completed`), so the SDK's waiter
  *     never sees one finish. The proxy rewrites the status in CloudFront responses.
- *  5. Auto Scaling calls on a group or instance that does not exist (CreateOrUpdateTags, DeleteTags,
- *     UpdateAutoScalingGroup, SetDesiredCapacity, Suspend/ResumeProcesses,
- *     TerminateInstanceInAutoScalingGroup) fail with HTTP 500 and an HTML page, which the SDK
- *     retries and cannot parse. The proxy answers HTTP 400 ValidationError, as AWS does, with
+ *  5. Auto Scaling calls on a group or instance that does not exist (measured: CreateOrUpdateTags,
+ *     DeleteTags, SetDesiredCapacity, Suspend/ResumeProcesses, TerminateInstanceInAutoScalingGroup)
+ *     fail with HTTP 500 and an HTML page, which the SDK retries and cannot parse. The proxy answers HTTP 400 ValidationError, as AWS does, with
  *     "AutoScalingGroup name not found - AutoScalingGroup <name> not found" or "Instance Id not
  *     found - No managed instance found for instance ID: <id>" (the first is the proxy's wording).
  *  6. elbv2:DeleteRule of a rule that does not exist succeeds (AWS: RuleNotFound). The proxy answers
@@ -46,6 +46,7 @@
  *  - instances launched from a template get its tags but not its MetadataOptions (IMDSv2
  *    "required" in the template, "optional" on the instance);
  *  - SSM Run Command accepts commands and never runs them; Instance Refresh is not implemented;
+ *  - ec2:DescribeSnapshots' InvalidSnapshot.NotFound carries no message (the SDK says "UnknownError");
  *  - instances get private 10.x/172.x addresses: never connect to them.
  *
  * `requests` counts what the proxy saw per "service:Action" (for assertions and figures);
@@ -131,6 +132,7 @@ export async function startMoto(opts: { startTimeoutMs?: number } = {}): Promise
     child.stderr!.on("data", keep);
     let exited: string | null = null;
     child.on("exit", (code, signal) => (exited = `exited with ${code ?? signal}`));
+    child.on("error", (e) => (exited = `could not be started (${MOTO_LAUNCHER}): ${e.message}`));
 
     let proxy: http.Server | null = null;
     const stop = async () => {
