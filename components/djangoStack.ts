@@ -84,6 +84,10 @@ export class DjangoStack extends pulumi.ComponentResource {
 
     constructor(name: string, args: DjangoStackArgs, opts?: pulumi.ComponentResourceOptions) {
         super("django-fleet:index:DjangoStack", name, {}, opts);
+        if (args.certificateArn === undefined && !args.plainHttpOrigin) {
+            throw new Error(`DjangoStack ${name}: certificateArn is unset and plainHttpOrigin is not true: CloudFront would reach the load balancer over plain HTTP. `
+                + "Set certificateArn (with domainName), or plainHttpOrigin true to accept clear text between CloudFront and the load balancer");
+        }
         const o = { parent: this };
         const tags = args.tags ?? { Project: "django-fleet", Stack: args.stack };
         const region = aws.getRegionOutput({}, o).region;
@@ -153,7 +157,7 @@ export class DjangoStack extends pulumi.ComponentResource {
 
         this.cdn = new Cdn(`${name}-cdn`, {
             originDomainName: this.loadBalancer.dnsName,
-            originHttps: this.loadBalancer.https,
+            originProtocol: this.loadBalancer.https ? "https" : "plain-http",
             staticUrl: args.staticUrl,
             aliases: args.domainName ? [args.domainName] : [],
             certificateArn: args.cdnCertificateArn,

@@ -37,7 +37,7 @@ describe("component: AppSettings", () => {
 describe("component: DjangoStack", () => {
     let built: Awaited<ReturnType<typeof buildComponent<DjangoStack>>>;
     before(async () => {
-        const { project } = parseConfig({ "django-fleet:repositoryUrl": "https://github.com/example-org/mysite.git", "django-fleet:appPort": "8080", "django-fleet:healthCheckPath": "/status/" }, "unit");
+        const { project } = parseConfig({ "django-fleet:repositoryUrl": "https://github.com/example-org/mysite.git", "django-fleet:plainHttpOrigin": "true", "django-fleet:appPort": "8080", "django-fleet:healthCheckPath": "/status/" }, "unit");
         const { dbPassword: _unused, ...args } = project;
         built = await buildComponent((opts) => new DjangoStack("site", { ...args, waitForBoot: false }, opts), "unit");
     });

@@ -5,7 +5,8 @@
  * private subnets; the database password never outside a secret (user data, inputs, outputs).
  */
 import * as assert from "assert";
-import { isSecretValue, plain, plainOccurrences, ProgramRun, runProgram } from "../support/pulumi-mocks";
+import { ConfigError } from "../../config";
+import { isSecretValue, plain, plainOccurrences, ProgramRun, recorded, runProgram, stackConfig } from "../support/pulumi-mocks";
 
 const CONFIGURED_PASSWORD = "Configured-db-Passw0rd-42";
 const ADMIN = "198.51.100.0/24";
@@ -100,6 +101,21 @@ for (const [title, stack, overrides, secretKeys] of VARIANTS) {
             for (const l of run.resources.ofType("aws:lb/listener:Listener")) assert.notStrictEqual(l.inputs.defaultActions[0].type, "forward", l.name);
         });
 
+        it("reaches the load balancer from CloudFront over HTTPS, or over plain HTTP only where plainHttpOrigin says so", () => {
+            const config = stackConfig(stack, overrides);
+            const origin = plain(run.resources.one("aws:cloudfront/distribution:Distribution").inputs.origins)[0].customOriginConfig;
+            const listeners = run.resources.ofType("aws:lb/listener:Listener");
+            if (config["django-fleet:certificateArn"] !== undefined) {
+                assert.strictEqual(origin.originProtocolPolicy, "https-only");
+                assert.deepStrictEqual(origin.originSslProtocols, ["TLSv1.2"]);
+                const forwarding = listeners.filter((l) => l.inputs.defaultActions[0].type !== "redirect");
+                assert.deepStrictEqual(forwarding.map((l) => [l.inputs.protocol, l.inputs.port]), [["HTTPS", 443]], "HTTP only redirects");
+            } else {
+                assert.strictEqual(config["django-fleet:plainHttpOrigin"], "true", "plain HTTP to the origin only by the explicit setting");
+                assert.strictEqual(origin.originProtocolPolicy, "http-only");
+            }
+        });
+
         it("never opens SSH to anywhere: port 22 only from the admin range", () => {
             const ssh = run.resources.ofType(T.ingress).filter((r) => r.inputs.ipProtocol === "-1" || (r.inputs.fromPort <= 22 && r.inputs.toPort >= 22));
             const admin = stack === "prod" ? "203.0.113.0/24" : overrides["django-fleet:adminCidr"];
@@ -165,3 +181,19 @@ for (const [title, stack, overrides, secretKeys] of VARIANTS) {
         });
     });
 }
+
+describe("security baseline: the CloudFront -> load balancer hop", () => {
+    it("refuses a stack with no load-balancer certificate unless plainHttpOrigin is true, naming both settings, before creating anything", async () => {
+        await assert.rejects(
+            runProgram("staging", { "django-fleet:plainHttpOrigin": undefined }),
+            (e: unknown) => e instanceof ConfigError && e.problems.length === 1 && /certificateArn is required/.test(e.message) && /set plainHttpOrigin true/.test(e.message),
+        );
+        assert.strictEqual(recorded.resources.length, 0);
+    });
+
+    it("documents what plainHttpOrigin exposes", () => {
+        const { PROJECT_SETTINGS } = require("../../config");
+        assert.strictEqual(PROJECT_SETTINGS.plainHttpOrigin.default, false);
+        for (const what of ["X-Origin-Verify", "cookies", "form posts", "clear text", "certificateArn"]) assert.ok(PROJECT_SETTINGS.plainHttpOrigin.description.includes(what), what);
+    });
+});
