@@ -7,8 +7,12 @@
  *     launch template): "web" (the auto-scaling group) or "management";
  *  2. installs what a bare Debian 12 image lacks (skipped on a release AMI, which has it all):
  *     git, python3-venv, awscli, stunnel, amazon-efs-utils (built from a pinned tag), the SSM agent;
- *  3. mounts the EFS file system over TLS (`mount -t efs -o tls,iam`, fstab `_netdev,tls,iam`)
- *     at STATIC_ROOT;
+ *  3. mounts the EFS file system at STATIC_ROOT over TLS, with IAM authorisation, through the
+ *     stack's access point (which acts as the app's uid/gid on every request and roots the
+ *     mount in a directory it created owned by them): read-write on the management instance,
+ *     read-only on web instances. A unit (django-fleet-static) mounts it at every boot with
+ *     the options of the instance's role, so a web instance booted from a release AMI baked
+ *     on the management instance never inherits its read-write mount;
  *  4. installs /usr/local/sbin/django-fleet-env, which reads the app's settings (DATABASE_URL,
  *     SECRET_KEY, ...) from SSM Parameter Store (SecureString, decrypted with the instance role)
  *     into ENV_FILE (0640 root:django) and adds DATABASE_HOST/PORT/NAME/USER/PASSWORD parsed
@@ -32,14 +36,23 @@ export const SHARED_ENV_LINK = `${APP_DIR}/shared/env`;
 export const APP_USER = "django";
 /** The SSH transport's user (release:sshUser's default): in the app group, may reload the app. */
 export const DEPLOY_USER = "deploy";
-/** Fixed ids: the same on every instance that shares the EFS file system. */
+/**
+ * The app user's uid, and its group's gid (the same number): fixed, so every instance sharing
+ * the EFS file system agrees, and the EFS access point acts as exactly this user. The one
+ * source of both: the boot script's useradd/groupadd and StaticFiles' access point read it.
+ */
 export const APP_UID = 2000;
+export const APP_GID = APP_UID;
+/** Mounts the static root with the options of this instance's role, at every boot. */
+export const MOUNT_STATIC_SCRIPT = "/usr/local/sbin/django-fleet-mount-static";
 /** amazon-efs-utils is not packaged for Debian; the last release buildable without Rust. */
 export const EFS_UTILS_REF = "v1.36.0";
 
 export interface UserDataOptions {
     readonly region: string;
     readonly fileSystemId: string;
+    /** The EFS access point every instance mounts through (StaticFiles). */
+    readonly accessPointId: string;
     /** SSM prefix, e.g. /django-fleet/prod. */
     readonly parameterPrefix: string;
     /** Parameter names under the prefix loaded into the env file (DATABASE_URL, SECRET_KEY, ...). */
@@ -62,6 +75,7 @@ export function sh(value: string | number): string {
 }
 
 export function renderUserData(o: UserDataOptions): string {
+    if (!/^fsap-[0-9a-f]{8,40}$/.test(o.accessPointId)) throw new Error(`renderUserData: accessPointId "${o.accessPointId}" is not an EFS access point id (fsap-...)`);
     for (const name of o.parameterNames) {
         if (!/^[A-Z][A-Z0-9_]*$/.test(name)) throw new Error(`renderUserData: parameter name "${name}" is not an environment variable name`);
     }
@@ -140,7 +154,7 @@ cat > /etc/systemd/system/django-fleet-role.service <<'UNIT'
 Description=This instance's role (Role tag) for the Django units
 After=network-online.target
 Wants=network-online.target
-Before=django-fleet-env.service django-app.service cron.service${o.celeryApp ? " django-app-beat.service" : ""}
+Before=django-fleet-env.service django-fleet-static.service django-app.service cron.service${o.celeryApp ? " django-app-beat.service" : ""}
 
 [Service]
 Type=oneshot
@@ -186,19 +200,40 @@ fi
 systemctl enable --now amazon-ssm-agent
 
 # --- app user and directories -----------------------------------------------------------
-getent group "$APP_USER" >/dev/null || groupadd --gid ${APP_UID} "$APP_USER"
-id -u "$APP_USER" >/dev/null 2>&1 || useradd --uid ${APP_UID} --gid ${APP_UID} --home-dir "$APP_DIR" --no-create-home --shell /usr/sbin/nologin "$APP_USER"
+getent group "$APP_USER" >/dev/null || groupadd --gid ${APP_GID} "$APP_USER"
+id -u "$APP_USER" >/dev/null 2>&1 || useradd --uid ${APP_UID} --gid ${APP_GID} --home-dir "$APP_DIR" --no-create-home --shell /usr/sbin/nologin "$APP_USER"
 # The release writes here as root (SSM) or as the deploy user (SSH, in the app group).
 install -d -m 2775 -o "$APP_USER" -g "$APP_USER" "$APP_DIR" "$APP_DIR/releases"
 
-# --- shared static root: EFS over TLS ---------------------------------------------------
+# --- shared static root: EFS over TLS, through the access point -------------------------
+# The access point makes every request act as ${APP_USER} (${APP_UID}:${APP_GID}) in a root directory
+# it created owned by them: nothing here chowns the file system (root is squashed on EFS).
+# Web instances mount it read-only (and the file-system policy lets only the management
+# role write). Not in fstab: the role decides the options, at every boot.
 install -d -m 0755 "$STATIC_ROOT"
-if ! grep -qs "^$EFS_ID:/ $STATIC_ROOT " /etc/fstab; then
-  echo "$EFS_ID:/ $STATIC_ROOT efs _netdev,noresvport,tls,iam 0 0" >> /etc/fstab
-fi
-mountpoint -q "$STATIC_ROOT" || mount -t efs -o tls,iam "$EFS_ID":/ "$STATIC_ROOT"
-chown "$APP_USER:$APP_USER" "$STATIC_ROOT"
-chmod 2775 "$STATIC_ROOT"
+sed -i "\\# $STATIC_ROOT efs #d" /etc/fstab
+cat > ${MOUNT_STATIC_SCRIPT} <<'MOUNTSCRIPT'
+${renderMountStaticScript(o)}
+MOUNTSCRIPT
+chmod 0755 ${MOUNT_STATIC_SCRIPT}
+cat > /etc/systemd/system/django-fleet-static.service <<'UNIT'
+[Unit]
+Description=The shared static root (EFS) with this instance's role's options
+After=network-online.target django-fleet-role.service
+Wants=network-online.target django-fleet-role.service
+Before=django-app.service
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=${MOUNT_STATIC_SCRIPT}
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+systemctl daemon-reload
+systemctl enable django-fleet-static.service
+${MOUNT_STATIC_SCRIPT}
 
 # --- settings from SSM Parameter Store --------------------------------------------------
 install -d -m 0755 /etc/django-app
@@ -264,9 +299,9 @@ systemctl enable django-fleet-env.service
 cat > /etc/systemd/system/django-app.service <<'UNIT'
 [Unit]
 Description=Django app (gunicorn)
-After=network-online.target remote-fs.target django-fleet-env.service
+After=network-online.target remote-fs.target django-fleet-env.service django-fleet-static.service
 Wants=network-online.target
-Requires=django-fleet-env.service
+Requires=django-fleet-env.service django-fleet-static.service
 RequiresMountsFor=${o.staticRoot}
 ConditionPathExists=${APP_DIR}/current
 
@@ -316,4 +351,28 @@ fi
 
 echo "django-fleet boot: done"
 `;
+}
+
+
+/** The EFS mount options of a role: TLS, IAM, the access point; read-only unless management. */
+export function staticMountOptions(accessPointId: string, role: "web" | "management"): string {
+    return `tls,iam,accesspoint=${accessPointId},noresvport${role === "management" ? "" : ",ro"}`;
+}
+
+/**
+ * The script django-fleet-static.service runs at every boot: mounts the file system at the
+ * static root with the options of the role in the role file (web, read-only, when unreadable);
+ * a mount with the other role's options (a release AMI's) is replaced.
+ */
+export function renderMountStaticScript(o: Pick<UserDataOptions, "fileSystemId" | "accessPointId" | "staticRoot">): string {
+    return `#!/bin/bash
+set -euo pipefail
+role=$(cat "\${DJANGO_FLEET_ROLE_FILE:-/etc/django-app/role}" 2>/dev/null || echo web)
+if [ "$role" = management ]; then want=rw opts=${staticMountOptions(o.accessPointId, "management")}; else want=ro opts=${staticMountOptions(o.accessPointId, "web")}; fi
+if mountpoint -q ${sh(o.staticRoot)}; then
+  case ",$(findmnt -n -o OPTIONS --mountpoint ${sh(o.staticRoot)})," in *,ro,*) have=ro ;; *) have=rw ;; esac
+  if [ "$have" = "$want" ]; then exit 0; fi
+  umount ${sh(o.staticRoot)}
+fi
+mount -t efs -o "$opts" ${sh(o.fileSystemId)}:/ ${sh(o.staticRoot)}`;
 }

@@ -5,6 +5,7 @@
  * private subnets; the database password never outside a secret (user data, inputs, outputs).
  */
 import * as assert from "assert";
+import { APP_GID, APP_UID } from "../../components";
 import { ConfigError } from "../../config";
 import { isSecretValue, plain, plainOccurrences, ProgramRun, recorded, runProgram, stackConfig } from "../support/pulumi-mocks";
 
@@ -26,6 +27,7 @@ const T = {
     ingress: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
     efs: "aws:efs/fileSystem:FileSystem",
     efsPolicy: "aws:efs/fileSystemPolicy:FileSystemPolicy",
+    accessPoint: "aws:efs/accessPoint:AccessPoint",
     rds: "aws:rds/instance:Instance",
     param: "aws:ssm/parameter:Parameter",
     rolePolicy: "aws:iam/rolePolicy:RolePolicy",
@@ -64,14 +66,32 @@ for (const [title, stack, overrides, secretKeys] of VARIANTS) {
             for (const db of run.resources.ofType(T.rds)) assert.strictEqual(db.inputs.storageEncrypted, true, db.name);
         });
 
-        it("mounts EFS over TLS only, and the file system refuses unencrypted transport", () => {
-            const fstab = userData.split("\n").find((l) => l.includes(">> /etc/fstab"))!;
-            assert.match(fstab, / efs _netdev,noresvport,tls,iam 0 0/);
-            const mounts = userData.split("\n").filter((l) => /\bmount -t\b/.test(l));
-            assert.ok(mounts.length > 0);
-            for (const m of mounts) assert.match(m, /mount -t efs -o tls,iam /);
+        it("mounts EFS over TLS with IAM through the app user's access point, read-only on web instances; only the management role may write; no root access; TLS only", () => {
+            const mountScript = /cat > \/usr\/local\/sbin\/django-fleet-mount-static <<'MOUNTSCRIPT'\n([\s\S]*?)\nMOUNTSCRIPT\n/.exec(userData)![1];
+            const ap = run.resources.one(T.accessPoint);
+            assert.deepStrictEqual(ap.inputs.posixUser, { uid: APP_UID, gid: APP_GID });
+            assert.ok(mountScript.includes(`then want=rw opts=tls,iam,accesspoint=${ap.id},noresvport; else want=ro opts=tls,iam,accesspoint=${ap.id},noresvport,ro; fi`));
+            const fsId = run.resources.one(T.efs).id;
+            assert.deepStrictEqual(userData.split("\n").filter((l) => /\bmount -t\b/.test(l)), [`mount -t efs -o "$opts" ${fsId}:/ /srv/static`], "the boot script mounts only through the mount script");
             assert.ok(!/-t nfs/.test(userData));
+            assert.ok(!/(chown|chmod)[^\n]*STATIC_ROOT/.test(userData), "nothing chowns the file system's root as root");
+
+            const profileRole = (profileName: string) => run.resources.ofType("aws:iam/instanceProfile:InstanceProfile").find((p) => p.state.name === profileName)!.inputs.role;
+            const roleArn = (roleName: string) => run.resources.ofType("aws:iam/role:Role").find((r) => r.state.name === roleName)!.state.arn;
+            const managementRole = roleArn(profileRole(run.resources.one(T.instance).inputs.iamInstanceProfile));
+            const webProfileArn = run.resources.one(T.lt).inputs.iamInstanceProfile.arn;
+            const webRole = roleArn(run.resources.ofType("aws:iam/instanceProfile:InstanceProfile").find((p) => p.state.arn === webProfileArn)!.inputs.role);
+            assert.notStrictEqual(webRole, managementRole);
+
             const policy = JSON.parse(plain(run.resources.one(T.efsPolicy).inputs.policy));
+            const allows = policy.Statement.filter((s: any) => s.Effect === "Allow");
+            const actions = (s: any): string[] => [].concat(s.Action);
+            assert.ok(!JSON.stringify(policy).includes("ClientRootAccess"), "root stays squashed");
+            for (const s of allows) assert.strictEqual(s.Condition.StringEquals["elasticfilesystem:AccessPointArn"], ap.state.arn, "only through the access point");
+            const writers = allows.filter((s: any) => actions(s).includes("elasticfilesystem:ClientWrite")).flatMap((s: any): string[] => [].concat(s.Principal.AWS));
+            assert.deepStrictEqual(writers, [managementRole], "only the management role writes");
+            const mounters = allows.filter((s: any) => actions(s).includes("elasticfilesystem:ClientMount")).flatMap((s: any): string[] => [].concat(s.Principal.AWS)).sort();
+            assert.deepStrictEqual(mounters, [webRole, managementRole].sort());
             assert.ok(policy.Statement.some((s: any) => s.Effect === "Deny" && s.Condition?.Bool?.["aws:SecureTransport"] === "false"));
         });
 
@@ -172,12 +192,17 @@ for (const [title, stack, overrides, secretKeys] of VARIANTS) {
             const params = run.resources.ofType(T.param);
             for (const name of ["DATABASE_URL", "SECRET_KEY"]) assert.strictEqual(params.find((p) => p.inputs.name.endsWith(`/${name}`))!.inputs.type, "SecureString", name);
             const own = `arn:aws:ssm:eu-west-1:123456789012:parameter/django-fleet/${stack}/*`;
-            const policy = JSON.parse(plain(run.resources.one(T.rolePolicy).inputs.policy));
-            const allows = policy.Statement.filter((s: any) => s.Effect === "Allow");
-            assert.deepStrictEqual(allows.map((s: any) => [s.Action, s.Resource]), [[["ssm:GetParameter", "ssm:GetParameters"], own]]);
-            const deny = policy.Statement.find((s: any) => s.Effect === "Deny");
-            assert.strictEqual(deny.NotResource, own, "SSM core's GetParameter on * is taken back");
-            assert.ok(deny.Action.includes("ssm:GetParameter") && deny.Action.includes("ssm:GetParametersByPath"));
+            const policies = run.resources.ofType(T.rolePolicy).map((p) => ({ name: p.name, policy: JSON.parse(plain(p.inputs.policy)) }));
+            assert.strictEqual(policies.length, 2, "web and management");
+            for (const { name, policy } of policies) {
+                const allows = policy.Statement.filter((s: any) => s.Effect === "Allow");
+                assert.deepStrictEqual(allows.map((s: any) => [s.Action, s.Resource]), [[["ssm:GetParameter", "ssm:GetParameters"], own]], name);
+                const deny = policy.Statement.find((s: any) => s.Sid === "NoOtherParameters");
+                assert.strictEqual(deny.NotResource, own, "SSM core's GetParameter on * is taken back");
+                assert.ok(deny.Action.includes("ssm:GetParameter") && deny.Action.includes("ssm:GetParametersByPath"));
+            }
+            const web = policies.find((p) => p.name === "django-fleet-instances-settings")!.policy;
+            assert.strictEqual(web.Statement.find((s: any) => s.Sid === "NoManagementParameters").Resource, `arn:aws:ssm:eu-west-1:123456789012:parameter/django-fleet/${stack}/management/*`);
         });
     });
 }
