@@ -1,6 +1,7 @@
 export * from "./appSettings";
 export * from "./cdn";
 export * from "./database";
+export * from "./databaseUser";
 export * from "./djangoStack";
 export * from "./instanceRole";
 export * from "./loadBalancer";

@@ -24,9 +24,16 @@
  *  5. installs the systemd unit `django-app` (gunicorn; `systemctl reload` = HUP, a graceful
  *     restart) and starts it when a release is present in APP_DIR/current;
  *  6. management role: cron and celery beat run; web role: both are disabled;
+ *  8. database TLS: fetches the RDS CA bundle (RDS_CA_BUNDLE) that DATABASE_URL's
+ *     sslmode=verify-full&sslrootcert names (also exported as PGSSLMODE/PGSSLROOTCERT and
+ *     DATABASE_SSLMODE/DATABASE_SSLROOTCERT for settings that build the connection from parts);
+ *     on the management instance, creates or updates the app's own database role
+ *     (DB_USER_SCRIPT, see databaseUser.ts) with the master URL only it may read;
  *  7. a `deploy` user for the release's SSH transport: in the app group, allowed only
  *     `sudo systemctl reload|restart django-app`, logging in with the EC2 key pair's key.
  */
+
+import { DB_USER_SCRIPT, RDS_CA_BUNDLE, RDS_CA_BUNDLE_URL, renderDbUserScript } from "./databaseUser";
 
 export const APP_DIR = "/srv/app";
 /** On tmpfs: regenerated at boot, never baked into an AMI. */
@@ -82,6 +89,9 @@ export function renderUserData(o: UserDataOptions): string {
     const plainEnv: [string, string][] = [
         ["STATIC_ROOT", o.staticRoot],
         ["STATIC_URL", o.staticUrl],
+        // libpq's own defaults: a connection built without DATABASE_URL's options still verifies.
+        ["PGSSLMODE", "verify-full"],
+        ["PGSSLROOTCERT", RDS_CA_BUNDLE],
         ...(o.djangoSettingsModule ? [["DJANGO_SETTINGS_MODULE", o.djangoSettingsModule] as [string, string]] : []),
     ];
     const beat = o.celeryApp
@@ -179,10 +189,10 @@ echo "$ROLE" > /etc/django-app/role
 
 # --- packages (a release AMI already has them) ------------------------------------------
 export DEBIAN_FRONTEND=noninteractive
-if ! command -v aws >/dev/null || ! command -v stunnel >/dev/null || ! command -v git >/dev/null; then
+if ! command -v aws >/dev/null || ! command -v stunnel >/dev/null || ! command -v git >/dev/null || ! command -v psql >/dev/null; then
   apt-get update -q
   apt-get install -y -q --no-install-recommends ca-certificates curl git python3 python3-venv python3-pip \\
-    awscli nfs-common stunnel4 binutils gettext-base cron
+    awscli nfs-common stunnel4 binutils gettext-base cron postgresql-client
 fi
 if ! command -v mount.efs >/dev/null; then
   build=$(mktemp -d)
@@ -235,6 +245,12 @@ systemctl daemon-reload
 systemctl enable django-fleet-static.service
 ${MOUNT_STATIC_SCRIPT}
 
+# --- database TLS: the RDS CA bundle DATABASE_URL's sslrootcert names ---------------------
+install -d -m 0755 /etc/django-app
+curl -fsSL --retry 5 -o ${RDS_CA_BUNDLE}.tmp ${RDS_CA_BUNDLE_URL}
+grep -q "BEGIN CERTIFICATE" ${RDS_CA_BUNDLE}.tmp
+chmod 0644 ${RDS_CA_BUNDLE}.tmp && mv ${RDS_CA_BUNDLE}.tmp ${RDS_CA_BUNDLE}
+
 # --- settings from SSM Parameter Store --------------------------------------------------
 install -d -m 0755 /etc/django-app
 install -d -m 0755 -o "$APP_USER" -g "$APP_USER" "$APP_DIR/shared"
@@ -259,12 +275,14 @@ printf 'FLEET_ROLE=%s\\n' "$(cat /etc/django-app/role)" >> "$tmp"
 if grep -q '^DATABASE_URL=' "$tmp"; then
   python3 - "$tmp" <<'PY'
 import sys
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 path = sys.argv[1]
 url = next(line.split("=", 1)[1].strip() for line in open(path) if line.startswith("DATABASE_URL="))
 u = urlsplit(url)
+query = {k: v[-1] for k, v in parse_qs(u.query).items()}
 parts = {"DATABASE_HOST": u.hostname or "", "DATABASE_PORT": str(u.port or 5432), "DATABASE_NAME": unquote(u.path.lstrip("/")),
-         "DATABASE_USER": unquote(u.username or ""), "DATABASE_PASSWORD": unquote(u.password or "")}
+         "DATABASE_USER": unquote(u.username or ""), "DATABASE_PASSWORD": unquote(u.password or ""),
+         "DATABASE_SSLMODE": query.get("sslmode", ""), "DATABASE_SSLROOTCERT": query.get("sslrootcert", "")}
 with open(path, "a") as out:
     out.writelines(f"{k}={v}\\n" for k, v in parts.items())
 PY
@@ -294,6 +312,13 @@ UNIT
 systemctl daemon-reload
 systemctl enable django-fleet-env.service
 /usr/local/sbin/django-fleet-env
+
+# --- the app's own database role (management instance; the master URL is readable only there)
+cat > ${DB_USER_SCRIPT} <<'DBUSER'
+${renderDbUserScript({ region: o.region, parameterPrefix: o.parameterPrefix })}
+DBUSER
+chmod 0700 ${DB_USER_SCRIPT}
+[ "$ROLE" != management ] || ${DB_USER_SCRIPT}
 
 # --- the app server ---------------------------------------------------------------------
 cat > /etc/systemd/system/django-app.service <<'UNIT'

@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import { parseConfig } from "../../config";
-import { AppSettings, DjangoStack, InstanceRole } from "../../components";
+import { AppSettings, decodeUserData, DjangoStack, InstanceRole } from "../../components";
 import { buildComponent, plain, promiseOf } from "../support/pulumi-mocks";
 
 describe("component: InstanceRole", () => {
@@ -105,7 +105,7 @@ describe("component: DjangoStack", () => {
     it("opens the configured app port from the load balancer and health-checks the configured path", () => {
         const tg = built.resources.one("aws:lb/targetGroup:TargetGroup").inputs;
         assert.deepStrictEqual([tg.port, tg.healthCheck.path], [8080, "/status/"]);
-        const userData = Buffer.from(built.resources.one("aws:ec2/launchTemplate:LaunchTemplate").inputs.userData, "base64").toString();
+        const userData = decodeUserData(built.resources.one("aws:ec2/launchTemplate:LaunchTemplate").inputs.userData);
         assert.ok(userData.includes("--bind 0.0.0.0:8080"));
     });
 });

@@ -5,7 +5,7 @@
  * private subnets; the database password never outside a secret (user data, inputs, outputs).
  */
 import * as assert from "assert";
-import { APP_GID, APP_UID } from "../../components";
+import { APP_DB_USER, APP_GID, APP_UID, decodeUserData, RDS_CA_BUNDLE } from "../../components";
 import { ConfigError } from "../../config";
 import { isSecretValue, plain, plainOccurrences, ProgramRun, recorded, runProgram, stackConfig } from "../support/pulumi-mocks";
 
@@ -43,7 +43,7 @@ for (const [title, stack, overrides, secretKeys] of VARIANTS) {
 
         before(async () => {
             run = await runProgram(stack, overrides, { secretKeys });
-            userData = Buffer.from(run.resources.one(T.lt).inputs.userData, "base64").toString("utf8");
+            userData = decodeUserData(run.resources.one(T.lt).inputs.userData);
         });
 
         it("requires IMDSv2 on every launch template and instance", () => {
@@ -182,15 +182,38 @@ for (const [title, stack, overrides, secretKeys] of VARIANTS) {
             }
             // It does reach the database and the SecureString, as secrets.
             assert.strictEqual(plain(run.resources.one(T.rds).inputs.password), password);
-            assert.ok(plain(run.resources.ofType(T.param).find((p) => p.inputs.name.endsWith("/DATABASE_URL"))!.inputs.value).includes(password));
+            assert.ok(plain(run.resources.ofType(T.param).find((p) => p.inputs.name.endsWith("/management/DATABASE_MASTER_URL"))!.inputs.value).includes(password));
             for (const [key, value] of Object.entries(run.values)) {
                 if (!run.secret[key]) assert.ok(!JSON.stringify(value ?? null).includes(password), `output ${key}`);
             }
         });
 
+        it("connects the app as its own database role, never the master user, over TLS that verifies the server (RDS CA bundle); the app's password stays secret", () => {
+            const param = (suffix: string) => run.resources.ofType(T.param).find((p) => p.inputs.name === `/django-fleet/${stack}/${suffix}`)!;
+            const app = new URL(plain(param("DATABASE_URL").inputs.value));
+            const master = new URL(plain(param("management/DATABASE_MASTER_URL").inputs.value));
+            assert.strictEqual(app.username, APP_DB_USER);
+            assert.strictEqual(master.username, run.resources.one(T.rds).inputs.username);
+            assert.notStrictEqual(app.username, master.username);
+            for (const u of [app, master]) {
+                assert.strictEqual(u.searchParams.get("sslmode"), "verify-full");
+                assert.strictEqual(u.searchParams.get("sslrootcert"), RDS_CA_BUNDLE);
+            }
+            assert.ok(userData.includes(`-o ${RDS_CA_BUNDLE}.tmp https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem`), "the boot script fetches the bundle");
+            assert.ok(userData.includes("PGSSLMODE=verify-full\n"), "libpq's default too");
+            const appPassword = decodeURIComponent(app.password);
+            assert.strictEqual(appPassword, run.resources.named("django-fleet-db-app-password").state.result);
+            assert.ok(!userData.includes(appPassword), "user data");
+            for (const r of run.resources.resources) {
+                if (r.type === T.random) continue;
+                assert.deepStrictEqual(plainOccurrences(r.inputs, appPassword), [], `${r.type} ${r.name}`);
+            }
+            for (const [key, value] of Object.entries(run.values)) if (!run.secret[key]) assert.ok(!JSON.stringify(value ?? null).includes(appPassword), `output ${key}`);
+        });
+
         it("stores DATABASE_URL and SECRET_KEY as SecureStrings and lets the instances read only the stack's own parameters", () => {
             const params = run.resources.ofType(T.param);
-            for (const name of ["DATABASE_URL", "SECRET_KEY"]) assert.strictEqual(params.find((p) => p.inputs.name.endsWith(`/${name}`))!.inputs.type, "SecureString", name);
+            for (const name of ["DATABASE_URL", "management/DATABASE_MASTER_URL", "SECRET_KEY"]) assert.strictEqual(params.find((p) => p.inputs.name.endsWith(`/${name}`))!.inputs.type, "SecureString", name);
             const own = `arn:aws:ssm:eu-west-1:123456789012:parameter/django-fleet/${stack}/*`;
             const policies = run.resources.ofType(T.rolePolicy).map((p) => ({ name: p.name, policy: JSON.parse(plain(p.inputs.policy)) }));
             assert.strictEqual(policies.length, 2, "web and management");
