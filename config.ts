@@ -11,6 +11,7 @@
  * throws one ConfigError listing every bad setting with its key and value. index.ts is the only
  * caller that reads the real stack config.
  */
+import { APP_DB_USER } from "./components/databaseUser";
 import { versionProblem } from "./providers/release/version";
 
 export const PROJECT = "django-fleet";
@@ -431,6 +432,7 @@ export function parseConfig(raw: Raw, stack: string): StackSettings {
     const dbUsername = p.str("dbUsername")!;
     if (!/^[A-Za-z][A-Za-z0-9_]{0,62}$/.test(dbUsername)) bad("dbUsername", dbUsername, "must start with a letter and hold only letters, digits and _ (at most 63)");
     else if (["postgres", "rdsadmin", "admin", "public"].includes(dbUsername.toLowerCase())) bad("dbUsername", dbUsername, "is reserved by RDS PostgreSQL");
+    else if (dbUsername.toLowerCase() === APP_DB_USER) bad("dbUsername", dbUsername, "is the app's own database role (the app never connects as the master user): choose another master user name");
     const dbPassword = p.rawOf("dbPassword");
     if (dbPassword !== undefined) {
         // The value itself is a secret: never echo it in the error.

@@ -13,16 +13,19 @@
  * the tables, views and sequences an earlier version created in public as the master user.
  * Idempotent: a rotated app password only needs the script run again.
  *
- * Pure: the renderers return text, tested as exact strings and run against a real PostgreSQL.
+ * Pure (no Pulumi import, config.ts reads APP_DB_USER): the renderers return text, tested as exact strings and run against a real PostgreSQL.
  */
-
-import { MANAGEMENT_PARAMETER_PATH } from "./instanceRole";
 
 /** The app's database role (never the master user). */
 export const APP_DB_USER = "django_app";
 /** The RDS CA bundle (all regions), fetched by the boot script; sslrootcert of every connection. */
 export const RDS_CA_BUNDLE = "/etc/django-app/rds-ca-bundle.pem";
 export const RDS_CA_BUNDLE_URL = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem";
+/**
+ * Parameters under `<prefix>/management/` (the database master URL, ...) are for the
+ * management instance only: InstanceRole denies the web role them.
+ */
+export const MANAGEMENT_PARAMETER_PATH = "management";
 /** Under `<prefix>/`, in the management-only path the web role is denied. */
 export const MASTER_URL_PARAMETER = `${MANAGEMENT_PARAMETER_PATH}/DATABASE_MASTER_URL`;
 export const DB_USER_SCRIPT = "/usr/local/sbin/django-fleet-db-user";

@@ -1,11 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { MANAGEMENT_PARAMETER_PATH } from "./databaseUser";
 
-/**
- * Parameters under `<prefix>/management/` (the database master URL, ...) are for the
- * management instance only: the web role is denied them.
- */
-export const MANAGEMENT_PARAMETER_PATH = "management";
 
 export interface InstanceRoleArgs {
     /** SSM prefix (e.g. /django-fleet/prod): the role may read parameters under it and nothing else. */

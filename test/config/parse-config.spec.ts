@@ -82,6 +82,7 @@ const CASES: [title: string, settings: Record<string, string | undefined>, expec
     ["a storage ceiling below the allocation", { dbAllocatedStorage: "200", dbMaxAllocatedStorage: "100" }, ["dbMaxAllocatedStorage (100) < dbAllocatedStorage (200)"]],
     ["a database name starting with a digit", { dbName: "1site" }, ["dbName \"1site\" must start with a letter"]],
     ["a reserved database user", { dbUsername: "postgres" }, ["dbUsername \"postgres\" is reserved by RDS PostgreSQL"]],
+    ["the app's own database role as master user", { dbUsername: "django_app" }, ["dbUsername \"django_app\" is the app's own database role"]],
     ["a short database password (value not echoed)", { dbPassword: "short" }, ["dbPassword (secret, 5 characters) must be 16 to 128 characters"]],
     ["a database password with characters unsafe in the env file or refused by RDS (value not echoed)", { dbPassword: "pass@word/1234567'$" }, ["dbPassword (secret) may hold only letters, digits and - _ . + , ="]],
     ["a boolean that is not true/false", { dbMultiAz: "yes" }, ["dbMultiAz \"yes\" must be true or false"]],
