@@ -9,5 +9,6 @@ export * from "./managementInstance";
 export * from "./network";
 export * from "./securityGroups";
 export * from "./staticFiles";
+export * from "./staticMount";
 export * from "./userData";
 export * from "./webFleet";

@@ -34,6 +34,7 @@
  */
 
 import { DB_USER_SCRIPT, RDS_CA_BUNDLE, RDS_CA_BUNDLE_URL, renderDbUserScript } from "./databaseUser";
+import { MOUNT_STATIC_SCRIPT, renderMountStaticScript } from "./staticMount";
 
 export const APP_DIR = "/srv/app";
 /** On tmpfs: regenerated at boot, never baked into an AMI. */
@@ -50,8 +51,7 @@ export const DEPLOY_USER = "deploy";
  */
 export const APP_UID = 2000;
 export const APP_GID = APP_UID;
-/** Mounts the static root with the options of this instance's role, at every boot. */
-export const MOUNT_STATIC_SCRIPT = "/usr/local/sbin/django-fleet-mount-static";
+
 /** amazon-efs-utils is not packaged for Debian; the last release buildable without Rust. */
 export const EFS_UTILS_REF = "v1.36.0";
 
@@ -376,28 +376,4 @@ fi
 
 echo "django-fleet boot: done"
 `;
-}
-
-
-/** The EFS mount options of a role: TLS, IAM, the access point; read-only unless management. */
-export function staticMountOptions(accessPointId: string, role: "web" | "management"): string {
-    return `tls,iam,accesspoint=${accessPointId},noresvport${role === "management" ? "" : ",ro"}`;
-}
-
-/**
- * The script django-fleet-static.service runs at every boot: mounts the file system at the
- * static root with the options of the role in the role file (web, read-only, when unreadable);
- * a mount with the other role's options (a release AMI's) is replaced.
- */
-export function renderMountStaticScript(o: Pick<UserDataOptions, "fileSystemId" | "accessPointId" | "staticRoot">): string {
-    return `#!/bin/bash
-set -euo pipefail
-role=$(cat "\${DJANGO_FLEET_ROLE_FILE:-/etc/django-app/role}" 2>/dev/null || echo web)
-if [ "$role" = management ]; then want=rw opts=${staticMountOptions(o.accessPointId, "management")}; else want=ro opts=${staticMountOptions(o.accessPointId, "web")}; fi
-if mountpoint -q ${sh(o.staticRoot)}; then
-  case ",$(findmnt -n -o OPTIONS --mountpoint ${sh(o.staticRoot)})," in *,ro,*) have=ro ;; *) have=rw ;; esac
-  if [ "$have" = "$want" ]; then exit 0; fi
-  umount ${sh(o.staticRoot)}
-fi
-mount -t efs -o "$opts" ${sh(o.fileSystemId)}:/ ${sh(o.staticRoot)}`;
 }
