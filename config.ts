@@ -11,6 +11,7 @@
  * throws one ConfigError listing every bad setting with its key and value. index.ts is the only
  * caller that reads the real stack config.
  */
+import { APP_DB_USER } from "./components/databaseUser";
 import { versionProblem } from "./providers/release/version";
 
 export const PROJECT = "django-fleet";
@@ -56,6 +57,7 @@ export const PROJECT_SETTINGS = {
     healthCheckPath: { type: "string", default: "/health/", description: "Path of the Django health view the target group checks (must answer 200)." },
     deregistrationDelay: { type: "integer", default: 30, description: "Seconds the load balancer drains an instance before it is removed (0-3600)." },
     certificateArn: { type: "string", description: "ACM certificate (in the stack's region) covering domainName: enables HTTPS on the load balancer (HTTP redirects) and HTTPS from CloudFront to it." },
+    plainHttpOrigin: { type: "boolean", default: false, description: "Let CloudFront reach the load balancer over plain HTTP (only when certificateArn is unset). This exposes, on the internet between CloudFront's edge and the load balancer, everything visitors send and receive in clear text: the origin secret header (X-Origin-Verify), session and CSRF cookies, form posts with passwords, and every page. For throw-away stacks only; give the load balancer certificateArn (with domainName) instead." },
     albIngress: { type: "string", default: "cloudfront", description: "Who may reach the load balancer: cloudfront (CloudFront origin-facing prefix list on the origin port, and only requests carrying this distribution's secret X-Origin-Verify header are served) or internet (0.0.0.0/0 on 80 and 443)." },
     domainName: { type: "string", description: "Public host name of the site (CloudFront alias); requires cdnCertificateArn. The CloudFront domain is used when unset." },
     cdnCertificateArn: { type: "string", description: "ACM certificate in us-east-1 covering domainName, for CloudFront." },
@@ -130,6 +132,8 @@ export interface ProjectSettings {
     readonly healthCheckPath: string;
     readonly deregistrationDelay: number;
     readonly certificateArn?: string;
+    /** True only when certificateArn is unset and plain HTTP to the origin was explicitly accepted. */
+    readonly plainHttpOrigin: boolean;
     readonly albIngress: "cloudfront" | "internet";
     readonly domainName?: string;
     readonly cdnCertificateArn?: string;
@@ -393,6 +397,13 @@ export function parseConfig(raw: Raw, stack: string): StackSettings {
 
     const certificateArn = p.str("certificateArn");
     if (certificateArn !== undefined && !ACM_ARN.test(certificateArn)) bad("certificateArn", certificateArn, "is not an ACM certificate ARN");
+    const plainHttpOrigin = p.bool("plainHttpOrigin");
+    if (certificateArn === undefined && !plainHttpOrigin) {
+        problems.push("certificateArn is required: CloudFront reaches the load balancer over HTTPS with it (set domainName and cdnCertificateArn too). "
+            + "To accept plain HTTP between CloudFront and the load balancer instead, set plainHttpOrigin true: it exposes the origin secret header, cookies and form posts in clear text on the internet");
+    } else if (certificateArn !== undefined && plainHttpOrigin) {
+        bad("plainHttpOrigin", true, `contradicts certificateArn ${certificateArn}: with a certificate CloudFront always reaches the load balancer over HTTPS; unset plainHttpOrigin`);
+    }
     const albIngress = p.oneOf("albIngress", ["cloudfront", "internet"] as const);
     const domainName = p.str("domainName")?.toLowerCase();
     if (domainName !== undefined && !HOSTNAME.test(domainName)) bad("domainName", domainName, "is not a host name like www.example.com");
@@ -421,6 +432,7 @@ export function parseConfig(raw: Raw, stack: string): StackSettings {
     const dbUsername = p.str("dbUsername")!;
     if (!/^[A-Za-z][A-Za-z0-9_]{0,62}$/.test(dbUsername)) bad("dbUsername", dbUsername, "must start with a letter and hold only letters, digits and _ (at most 63)");
     else if (["postgres", "rdsadmin", "admin", "public"].includes(dbUsername.toLowerCase())) bad("dbUsername", dbUsername, "is reserved by RDS PostgreSQL");
+    else if (dbUsername.toLowerCase() === APP_DB_USER) bad("dbUsername", dbUsername, "is the app's own database role (the app never connects as the master user): choose another master user name");
     const dbPassword = p.rawOf("dbPassword");
     if (dbPassword !== undefined) {
         // The value itself is a secret: never echo it in the error.
@@ -504,6 +516,7 @@ export function parseConfig(raw: Raw, stack: string): StackSettings {
             healthCheckPath,
             deregistrationDelay,
             certificateArn,
+            plainHttpOrigin,
             albIngress,
             domainName,
             cdnCertificateArn,

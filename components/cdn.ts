@@ -14,8 +14,13 @@ export const UNCACHED_ERROR_CODES = [400, 403, 404, 405, 414, 416, 500, 501, 502
 export interface CdnArgs {
     /** DNS name CloudFront connects to: the load balancer's. */
     readonly originDomainName: pulumi.Input<string>;
-    /** Connect to the origin over HTTPS (the load balancer has a certificate covering `aliases`). @default false */
-    readonly originHttps?: boolean;
+    /**
+     * How CloudFront connects to the origin: "https" (the load balancer has a certificate
+     * covering `aliases`, checked against the forwarded Host) or "plain-http", which sends the
+     * origin header, cookies and form posts in clear text across the internet and must be
+     * an explicit choice (the plainHttpOrigin setting). No default.
+     */
+    readonly originProtocol: "https" | "plain-http";
     /** STATIC_URL: `${staticUrl}*` is cached long and compressed. @default "/static/" */
     readonly staticUrl?: string;
     /** Viewer host names (CloudFront aliases). @default [] */
@@ -45,6 +50,9 @@ export class Cdn extends pulumi.ComponentResource {
     constructor(name: string, args: CdnArgs, opts?: pulumi.ComponentResourceOptions) {
         super("django-fleet:index:Cdn", name, {}, opts);
         const aliases = args.aliases ?? [];
+        if (args.originProtocol !== "https" && args.originProtocol !== "plain-http") {
+            throw new Error(`Cdn ${name}: originProtocol ${JSON.stringify(args.originProtocol)} must be "https" or, as an explicit choice, "plain-http"`);
+        }
         if (aliases.length > 0 && args.certificateArn === undefined) {
             throw new Error(`Cdn ${name}: aliases (${aliases.join(", ")}) need a certificateArn (ACM, us-east-1)`);
         }
@@ -76,7 +84,7 @@ export class Cdn extends pulumi.ComponentResource {
                 customOriginConfig: {
                     httpPort: 80,
                     httpsPort: 443,
-                    originProtocolPolicy: args.originHttps ? "https-only" : "http-only",
+                    originProtocolPolicy: args.originProtocol === "https" ? "https-only" : "http-only",
                     originSslProtocols: ["TLSv1.2"],
                     originReadTimeout: 60,
                     originKeepaliveTimeout: 5,

@@ -1,13 +1,18 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { APP_DB_USER, MASTER_URL_PARAMETER, RDS_CA_BUNDLE } from "./databaseUser";
 
 export interface DatabaseArgs {
     /** Private subnets (>= 2 AZs) of the DB subnet group. */
     readonly subnetIds: pulumi.Input<pulumi.Input<string>[]>;
     /** Security group allowing 5432 from the web and management instances only. */
     readonly securityGroupId: pulumi.Input<string>;
-    /** SSM Parameter Store prefix, e.g. "/django-fleet/prod": the connection string goes to <prefix>/DATABASE_URL. */
+    /**
+     * SSM Parameter Store prefix, e.g. "/django-fleet/prod": the app's connection string (its
+     * own user, APP_DB_USER) goes to <prefix>/DATABASE_URL, the master user's to
+     * <prefix>/management/DATABASE_MASTER_URL (management instance only).
+     */
     readonly parameterPrefix: string;
     /** @default "db.t4g.micro" */
     readonly instanceClass?: string;
@@ -38,21 +43,26 @@ export function encodeUrlPart(value: string): string {
     return encodeURIComponent(value).replace(/[!'()*]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase());
 }
 
-/** postgres://user:password@host:port/name?sslmode=require (pure). */
+/**
+ * postgres://user:password@host:port/name?sslmode=verify-full&sslrootcert=<RDS CA bundle> (pure):
+ * TLS that checks the server's certificate against the RDS CA and its name against the host.
+ */
 export function databaseUrl(p: { username: string; password: string; address: string; port: number; dbName: string }): string {
-    return `postgres://${encodeUrlPart(p.username)}:${encodeUrlPart(p.password)}@${p.address}:${p.port}/${encodeUrlPart(p.dbName)}?sslmode=require`;
+    return `postgres://${encodeUrlPart(p.username)}:${encodeUrlPart(p.password)}@${p.address}:${p.port}/${encodeUrlPart(p.dbName)}?sslmode=verify-full&sslrootcert=${encodeUrlPart(RDS_CA_BUNDLE).replace(/%2F/g, "/")}`;
 }
 
 /**
- * RDS PostgreSQL in private subnets, encrypted, never public. The connection string is an SSM
- * SecureString the instances read at boot; it never appears in user data or in outputs.
+ * RDS PostgreSQL in private subnets, encrypted, never public, TLS forced. Two SSM SecureStrings,
+ * never in user data or outputs: the app's DATABASE_URL, for its own role APP_DB_USER with a
+ * generated password (created by the management instance's boot, see databaseUser.ts), and the
+ * master user's URL, readable by the management role only.
  */
 export class Database extends pulumi.ComponentResource {
     readonly instance: aws.rds.Instance;
     /** host:port */
     readonly endpoint: pulumi.Output<string>;
     readonly address: pulumi.Output<string>;
-    /** Name of the SecureString parameter holding DATABASE_URL. */
+    /** Name of the SecureString parameter holding DATABASE_URL (the app's own user). */
     readonly urlParameterName: pulumi.Output<string>;
     readonly urlParameterArn: pulumi.Output<string>;
 
@@ -63,6 +73,7 @@ export class Database extends pulumi.ComponentResource {
         const username = args.username ?? "django";
         const dbName = args.dbName ?? "django";
         const deletionProtection = args.deletionProtection ?? true;
+        if (username === APP_DB_USER) throw new Error(`Database ${name}: dbUsername "${username}" is the app's own role name; choose another master user name`);
 
         // Letters and digits only: nothing to escape anywhere (URL, env file, shell).
         const password = args.password !== undefined
@@ -105,14 +116,23 @@ export class Database extends pulumi.ComponentResource {
             tags,
         }, { parent: this, additionalSecretOutputs: ["password"] });
 
-        const url = pulumi
-            .all([username, password, this.instance.address, this.instance.port, dbName])
-            .apply(([u, pw, address, port, db]) => databaseUrl({ username: u, password: pw, address, port, dbName: db }));
+        // The app's own role: letters and digits, like the master's generated one.
+        const appPassword = pulumi.secret(new random.RandomPassword(`${name}-app-password`, { length: 32, special: false }, o).result);
+        const urlOf = (user: pulumi.Input<string>, pw: pulumi.Input<string>) => pulumi.secret(pulumi
+            .all([user, pw, this.instance.address, this.instance.port, dbName])
+            .apply(([u, p, address, port, db]) => databaseUrl({ username: u, password: p, address, port, dbName: db })));
         const parameter = new aws.ssm.Parameter(`${name}-url`, {
             name: `${args.parameterPrefix}/DATABASE_URL`,
             type: "SecureString",
-            value: pulumi.secret(url),
-            description: "Django DATABASE_URL (read by the instances at boot)",
+            value: urlOf(APP_DB_USER, appPassword),
+            description: `Django DATABASE_URL: the app's own role ${APP_DB_USER} (read by the instances at boot)`,
+            tags,
+        }, o);
+        new aws.ssm.Parameter(`${name}-master-url`, {
+            name: `${args.parameterPrefix}/${MASTER_URL_PARAMETER}`,
+            type: "SecureString",
+            value: urlOf(username, password),
+            description: "The RDS master user's URL: the management instance creates the app's role with it; denied to the web role",
             tags,
         }, o);
 

@@ -84,6 +84,10 @@ export class DjangoStack extends pulumi.ComponentResource {
 
     constructor(name: string, args: DjangoStackArgs, opts?: pulumi.ComponentResourceOptions) {
         super("django-fleet:index:DjangoStack", name, {}, opts);
+        if (args.certificateArn === undefined && !args.plainHttpOrigin) {
+            throw new Error(`DjangoStack ${name}: certificateArn is unset and plainHttpOrigin is not true: CloudFront would reach the load balancer over plain HTTP. `
+                + "Set certificateArn (with domainName), or plainHttpOrigin true to accept clear text between CloudFront and the load balancer");
+        }
         const o = { parent: this };
         const tags = args.tags ?? { Project: "django-fleet", Stack: args.stack };
         const region = aws.getRegionOutput({}, o).region;
@@ -106,7 +110,10 @@ export class DjangoStack extends pulumi.ComponentResource {
             tags,
         }, o);
 
-        const role = new InstanceRole(`${name}-instances`, { parameterPrefix: args.parameterPrefix, tags }, o);
+        // One role per kind of instance: only the management role writes the static root and
+        // reads the management-only parameters.
+        const webRole = new InstanceRole(`${name}-instances`, { parameterPrefix: args.parameterPrefix, role: "web", tags }, o);
+        const managementRole = new InstanceRole(`${name}-management-role`, { parameterPrefix: args.parameterPrefix, role: "management", tags }, o);
 
         this.database = new Database(`${name}-db`, {
             subnetIds: this.network.privateSubnetIds,
@@ -129,7 +136,8 @@ export class DjangoStack extends pulumi.ComponentResource {
             subnetIds: this.network.privateSubnetIds,
             subnetCount: privateSubnetCount,
             securityGroupId: this.securityGroups.efs.id,
-            clientRoleArns: [role.roleArn],
+            readerRoleArns: [webRole.roleArn],
+            writerRoleArns: [managementRole.roleArn],
             tags,
         }, o);
 
@@ -153,7 +161,7 @@ export class DjangoStack extends pulumi.ComponentResource {
 
         this.cdn = new Cdn(`${name}-cdn`, {
             originDomainName: this.loadBalancer.dnsName,
-            originHttps: this.loadBalancer.https,
+            originProtocol: this.loadBalancer.https ? "https" : "plain-http",
             staticUrl: args.staticUrl,
             aliases: args.domainName ? [args.domainName] : [],
             certificateArn: args.cdnCertificateArn,
@@ -181,9 +189,10 @@ export class DjangoStack extends pulumi.ComponentResource {
                 ],
         }, o);
 
-        const userData = pulumi.all([region, this.staticFiles.fileSystemId]).apply(([r, fsId]) => renderUserData({
+        const userData = pulumi.all([region, this.staticFiles.fileSystemId, this.staticFiles.accessPointId]).apply(([r, fsId, apId]) => renderUserData({
             region: r,
             fileSystemId: fsId,
+            accessPointId: apId,
             parameterPrefix: args.parameterPrefix,
             parameterNames: ["DATABASE_URL", ...APP_PARAMETER_NAMES],
             staticRoot: args.staticRoot,
@@ -207,7 +216,7 @@ export class DjangoStack extends pulumi.ComponentResource {
             keyName: args.keyName,
             maxSize: args.maxSize,
             healthCheckGracePeriod: args.healthCheckGracePeriod,
-            instanceProfileArn: role.instanceProfileArn,
+            instanceProfileArn: webRole.instanceProfileArn,
             tags,
         }, o); // The group starts empty: nothing boots from it before a release.
 
@@ -217,6 +226,7 @@ export class DjangoStack extends pulumi.ComponentResource {
             launchTemplateId: this.webFleet.launchTemplateId,
             subnetId: this.network.privateSubnetIds.apply((ids) => ids[0]),
             securityGroupId: this.securityGroups.management.id,
+            instanceProfileName: managementRole.instanceProfile.name,
             instanceType: args.managementInstanceType,
             rootVolumeSize: args.rootVolumeSize,
             terminationProtection: args.deletionProtection,

@@ -1,6 +1,7 @@
 export * from "./appSettings";
 export * from "./cdn";
 export * from "./database";
+export * from "./databaseUser";
 export * from "./djangoStack";
 export * from "./instanceRole";
 export * from "./loadBalancer";
@@ -8,5 +9,6 @@ export * from "./managementInstance";
 export * from "./network";
 export * from "./securityGroups";
 export * from "./staticFiles";
+export * from "./staticMount";
 export * from "./userData";
 export * from "./webFleet";

@@ -1,17 +1,26 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { MANAGEMENT_PARAMETER_PATH } from "./databaseUser";
+
 
 export interface InstanceRoleArgs {
     /** SSM prefix (e.g. /django-fleet/prod): the role may read parameters under it and nothing else. */
     readonly parameterPrefix: string;
+    /**
+     * "web": the auto-scaling group's instances (no `<prefix>/management/*` parameter; the file
+     * system's policy lets them mount read-only). "management": the management instance.
+     */
+    readonly role: "web" | "management";
     /** @default {} */
     readonly tags?: Record<string, string>;
 }
 
 /**
- * The IAM role and instance profile shared by the web and management instances: SSM core
- * (Session Manager, Run Command for the release) and read access to the stack's own
- * parameters, and to no other parameter of the account. EFS mount rights are granted by the file system's policy (StaticFiles).
+ * The IAM role and instance profile of the web instances or of the management instance (one
+ * each: only the management role may write the static root, and only it reads the
+ * management-only parameters): SSM core (Session Manager, Run Command for the release) and read
+ * access to the stack's own parameters, and to no other parameter of the account. EFS rights
+ * are granted by the file system's policy (StaticFiles), per role.
  */
 export class InstanceRole extends pulumi.ComponentResource {
     readonly role: aws.iam.Role;
@@ -28,7 +37,7 @@ export class InstanceRole extends pulumi.ComponentResource {
         const account = aws.getCallerIdentityOutput({}, o).accountId;
 
         this.role = new aws.iam.Role(`${name}-role`, {
-            description: "Django instances (web and management)",
+            description: args.role === "web" ? "Django web instances (auto-scaling group)" : "Django management instance (releases, cron)",
             assumeRolePolicy: JSON.stringify({
                 Version: "2012-10-17",
                 Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
@@ -40,6 +49,8 @@ export class InstanceRole extends pulumi.ComponentResource {
             policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/AmazonSSMManagedInstanceCore`,
         }, o);
         const ownParameters = pulumi.interpolate`arn:${partition}:ssm:${region}:${account}:parameter${args.parameterPrefix}/*`;
+        const managementParameters = pulumi.interpolate`arn:${partition}:ssm:${region}:${account}:parameter${args.parameterPrefix}/${MANAGEMENT_PARAMETER_PATH}/*`;
+        const ssmRead = ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath", "ssm:GetParameterHistory"];
         new aws.iam.RolePolicy(`${name}-settings`, {
             role: this.role.id,
             policy: pulumi.jsonStringify({
@@ -57,9 +68,15 @@ export class InstanceRole extends pulumi.ComponentResource {
                         // every parameter but the stack's own.
                         Sid: "NoOtherParameters",
                         Effect: "Deny",
-                        Action: ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath", "ssm:GetParameterHistory"],
+                        Action: ssmRead,
                         NotResource: ownParameters,
                     },
+                    ...(args.role === "web" ? [{
+                        Sid: "NoManagementParameters",
+                        Effect: "Deny",
+                        Action: ssmRead,
+                        Resource: managementParameters,
+                    }] : []),
                 ],
             }),
         }, o);

@@ -10,6 +10,11 @@ export interface ManagementInstanceArgs {
     readonly subnetId: pulumi.Input<string>;
     /** Its own security group (no load-balancer ingress; SSH only from the admin range). */
     readonly securityGroupId: pulumi.Input<string>;
+    /**
+     * Its own instance profile (InstanceRole "management"), overriding the template's web one:
+     * the file system lets only this role write the static root.
+     */
+    readonly instanceProfileName: pulumi.Input<string>;
     /** Must have the fleet's CPU architecture (the release AMI is baked from this instance). @default - the template's type */
     readonly instanceType?: string;
     /** Root volume in GiB (gp3, encrypted). @default 20 */
@@ -60,6 +65,7 @@ export class ManagementInstance extends pulumi.ComponentResource {
             instanceType: args.instanceType,
             subnetId: args.subnetId,
             vpcSecurityGroupIds: [args.securityGroupId],
+            iamInstanceProfile: args.instanceProfileName,
             associatePublicIpAddress: false,
             // Stated here too (the template says the same) so the baseline holds whatever the template becomes.
             metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1, instanceMetadataTags: "enabled" },

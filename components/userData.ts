@@ -7,8 +7,12 @@
  *     launch template): "web" (the auto-scaling group) or "management";
  *  2. installs what a bare Debian 12 image lacks (skipped on a release AMI, which has it all):
  *     git, python3-venv, awscli, stunnel, amazon-efs-utils (built from a pinned tag), the SSM agent;
- *  3. mounts the EFS file system over TLS (`mount -t efs -o tls,iam`, fstab `_netdev,tls,iam`)
- *     at STATIC_ROOT;
+ *  3. mounts the EFS file system at STATIC_ROOT over TLS, with IAM authorisation, through the
+ *     stack's access point (which acts as the app's uid/gid on every request and roots the
+ *     mount in a directory it created owned by them): read-write on the management instance,
+ *     read-only on web instances. A unit (django-fleet-static) mounts it at every boot with
+ *     the options of the instance's role, so a web instance booted from a release AMI baked
+ *     on the management instance never inherits its read-write mount;
  *  4. installs /usr/local/sbin/django-fleet-env, which reads the app's settings (DATABASE_URL,
  *     SECRET_KEY, ...) from SSM Parameter Store (SecureString, decrypted with the instance role)
  *     into ENV_FILE (0640 root:django) and adds DATABASE_HOST/PORT/NAME/USER/PASSWORD parsed
@@ -20,9 +24,17 @@
  *  5. installs the systemd unit `django-app` (gunicorn; `systemctl reload` = HUP, a graceful
  *     restart) and starts it when a release is present in APP_DIR/current;
  *  6. management role: cron and celery beat run; web role: both are disabled;
+ *  8. database TLS: fetches the RDS CA bundle (RDS_CA_BUNDLE) that DATABASE_URL's
+ *     sslmode=verify-full&sslrootcert names (also exported as PGSSLMODE/PGSSLROOTCERT and
+ *     DATABASE_SSLMODE/DATABASE_SSLROOTCERT for settings that build the connection from parts);
+ *     on the management instance, creates or updates the app's own database role
+ *     (DB_USER_SCRIPT, see databaseUser.ts) with the master URL only it may read;
  *  7. a `deploy` user for the release's SSH transport: in the app group, allowed only
  *     `sudo systemctl reload|restart django-app`, logging in with the EC2 key pair's key.
  */
+
+import { DB_USER_SCRIPT, RDS_CA_BUNDLE, RDS_CA_BUNDLE_URL, renderDbUserScript } from "./databaseUser";
+import { MOUNT_STATIC_SCRIPT, renderMountStaticScript } from "./staticMount";
 
 export const APP_DIR = "/srv/app";
 /** On tmpfs: regenerated at boot, never baked into an AMI. */
@@ -32,14 +44,22 @@ export const SHARED_ENV_LINK = `${APP_DIR}/shared/env`;
 export const APP_USER = "django";
 /** The SSH transport's user (release:sshUser's default): in the app group, may reload the app. */
 export const DEPLOY_USER = "deploy";
-/** Fixed ids: the same on every instance that shares the EFS file system. */
+/**
+ * The app user's uid, and its group's gid (the same number): fixed, so every instance sharing
+ * the EFS file system agrees, and the EFS access point acts as exactly this user. The one
+ * source of both: the boot script's useradd/groupadd and StaticFiles' access point read it.
+ */
 export const APP_UID = 2000;
+export const APP_GID = APP_UID;
+
 /** amazon-efs-utils is not packaged for Debian; the last release buildable without Rust. */
 export const EFS_UTILS_REF = "v1.36.0";
 
 export interface UserDataOptions {
     readonly region: string;
     readonly fileSystemId: string;
+    /** The EFS access point every instance mounts through (StaticFiles). */
+    readonly accessPointId: string;
     /** SSM prefix, e.g. /django-fleet/prod. */
     readonly parameterPrefix: string;
     /** Parameter names under the prefix loaded into the env file (DATABASE_URL, SECRET_KEY, ...). */
@@ -62,12 +82,16 @@ export function sh(value: string | number): string {
 }
 
 export function renderUserData(o: UserDataOptions): string {
+    if (!/^fsap-[0-9a-f]{8,40}$/.test(o.accessPointId)) throw new Error(`renderUserData: accessPointId "${o.accessPointId}" is not an EFS access point id (fsap-...)`);
     for (const name of o.parameterNames) {
         if (!/^[A-Z][A-Z0-9_]*$/.test(name)) throw new Error(`renderUserData: parameter name "${name}" is not an environment variable name`);
     }
     const plainEnv: [string, string][] = [
         ["STATIC_ROOT", o.staticRoot],
         ["STATIC_URL", o.staticUrl],
+        // libpq's own defaults: a connection built without DATABASE_URL's options still verifies.
+        ["PGSSLMODE", "verify-full"],
+        ["PGSSLROOTCERT", RDS_CA_BUNDLE],
         ...(o.djangoSettingsModule ? [["DJANGO_SETTINGS_MODULE", o.djangoSettingsModule] as [string, string]] : []),
     ];
     const beat = o.celeryApp
@@ -140,7 +164,7 @@ cat > /etc/systemd/system/django-fleet-role.service <<'UNIT'
 Description=This instance's role (Role tag) for the Django units
 After=network-online.target
 Wants=network-online.target
-Before=django-fleet-env.service django-app.service cron.service${o.celeryApp ? " django-app-beat.service" : ""}
+Before=django-fleet-env.service django-fleet-static.service django-app.service cron.service${o.celeryApp ? " django-app-beat.service" : ""}
 
 [Service]
 Type=oneshot
@@ -165,10 +189,10 @@ echo "$ROLE" > /etc/django-app/role
 
 # --- packages (a release AMI already has them) ------------------------------------------
 export DEBIAN_FRONTEND=noninteractive
-if ! command -v aws >/dev/null || ! command -v stunnel >/dev/null || ! command -v git >/dev/null; then
+if ! command -v aws >/dev/null || ! command -v stunnel >/dev/null || ! command -v git >/dev/null || ! command -v psql >/dev/null; then
   apt-get update -q
   apt-get install -y -q --no-install-recommends ca-certificates curl git python3 python3-venv python3-pip \\
-    awscli nfs-common stunnel4 binutils gettext-base cron
+    awscli nfs-common stunnel4 binutils gettext-base cron postgresql-client
 fi
 if ! command -v mount.efs >/dev/null; then
   build=$(mktemp -d)
@@ -186,19 +210,46 @@ fi
 systemctl enable --now amazon-ssm-agent
 
 # --- app user and directories -----------------------------------------------------------
-getent group "$APP_USER" >/dev/null || groupadd --gid ${APP_UID} "$APP_USER"
-id -u "$APP_USER" >/dev/null 2>&1 || useradd --uid ${APP_UID} --gid ${APP_UID} --home-dir "$APP_DIR" --no-create-home --shell /usr/sbin/nologin "$APP_USER"
+getent group "$APP_USER" >/dev/null || groupadd --gid ${APP_GID} "$APP_USER"
+id -u "$APP_USER" >/dev/null 2>&1 || useradd --uid ${APP_UID} --gid ${APP_GID} --home-dir "$APP_DIR" --no-create-home --shell /usr/sbin/nologin "$APP_USER"
 # The release writes here as root (SSM) or as the deploy user (SSH, in the app group).
 install -d -m 2775 -o "$APP_USER" -g "$APP_USER" "$APP_DIR" "$APP_DIR/releases"
 
-# --- shared static root: EFS over TLS ---------------------------------------------------
+# --- shared static root: EFS over TLS, through the access point -------------------------
+# The access point makes every request act as ${APP_USER} (${APP_UID}:${APP_GID}) in a root directory
+# it created owned by them: nothing here chowns the file system (root is squashed on EFS).
+# Web instances mount it read-only (and the file-system policy lets only the management
+# role write). Not in fstab: the role decides the options, at every boot.
 install -d -m 0755 "$STATIC_ROOT"
-if ! grep -qs "^$EFS_ID:/ $STATIC_ROOT " /etc/fstab; then
-  echo "$EFS_ID:/ $STATIC_ROOT efs _netdev,noresvport,tls,iam 0 0" >> /etc/fstab
-fi
-mountpoint -q "$STATIC_ROOT" || mount -t efs -o tls,iam "$EFS_ID":/ "$STATIC_ROOT"
-chown "$APP_USER:$APP_USER" "$STATIC_ROOT"
-chmod 2775 "$STATIC_ROOT"
+sed -i "\\# $STATIC_ROOT efs #d" /etc/fstab
+cat > ${MOUNT_STATIC_SCRIPT} <<'MOUNTSCRIPT'
+${renderMountStaticScript(o)}
+MOUNTSCRIPT
+chmod 0755 ${MOUNT_STATIC_SCRIPT}
+cat > /etc/systemd/system/django-fleet-static.service <<'UNIT'
+[Unit]
+Description=The shared static root (EFS) with this instance's role's options
+After=network-online.target django-fleet-role.service
+Wants=network-online.target django-fleet-role.service
+Before=django-app.service
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=${MOUNT_STATIC_SCRIPT}
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+systemctl daemon-reload
+systemctl enable django-fleet-static.service
+${MOUNT_STATIC_SCRIPT}
+
+# --- database TLS: the RDS CA bundle DATABASE_URL's sslrootcert names ---------------------
+install -d -m 0755 /etc/django-app
+curl -fsSL --retry 5 -o ${RDS_CA_BUNDLE}.tmp ${RDS_CA_BUNDLE_URL}
+grep -q "BEGIN CERTIFICATE" ${RDS_CA_BUNDLE}.tmp
+chmod 0644 ${RDS_CA_BUNDLE}.tmp && mv ${RDS_CA_BUNDLE}.tmp ${RDS_CA_BUNDLE}
 
 # --- settings from SSM Parameter Store --------------------------------------------------
 install -d -m 0755 /etc/django-app
@@ -224,12 +275,14 @@ printf 'FLEET_ROLE=%s\\n' "$(cat /etc/django-app/role)" >> "$tmp"
 if grep -q '^DATABASE_URL=' "$tmp"; then
   python3 - "$tmp" <<'PY'
 import sys
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 path = sys.argv[1]
 url = next(line.split("=", 1)[1].strip() for line in open(path) if line.startswith("DATABASE_URL="))
 u = urlsplit(url)
+query = {k: v[-1] for k, v in parse_qs(u.query).items()}
 parts = {"DATABASE_HOST": u.hostname or "", "DATABASE_PORT": str(u.port or 5432), "DATABASE_NAME": unquote(u.path.lstrip("/")),
-         "DATABASE_USER": unquote(u.username or ""), "DATABASE_PASSWORD": unquote(u.password or "")}
+         "DATABASE_USER": unquote(u.username or ""), "DATABASE_PASSWORD": unquote(u.password or ""),
+         "DATABASE_SSLMODE": query.get("sslmode", ""), "DATABASE_SSLROOTCERT": query.get("sslrootcert", "")}
 with open(path, "a") as out:
     out.writelines(f"{k}={v}\\n" for k, v in parts.items())
 PY
@@ -260,13 +313,20 @@ systemctl daemon-reload
 systemctl enable django-fleet-env.service
 /usr/local/sbin/django-fleet-env
 
+# --- the app's own database role (management instance; the master URL is readable only there)
+cat > ${DB_USER_SCRIPT} <<'DBUSER'
+${renderDbUserScript({ region: o.region, parameterPrefix: o.parameterPrefix })}
+DBUSER
+chmod 0700 ${DB_USER_SCRIPT}
+[ "$ROLE" != management ] || ${DB_USER_SCRIPT}
+
 # --- the app server ---------------------------------------------------------------------
 cat > /etc/systemd/system/django-app.service <<'UNIT'
 [Unit]
 Description=Django app (gunicorn)
-After=network-online.target remote-fs.target django-fleet-env.service
+After=network-online.target remote-fs.target django-fleet-env.service django-fleet-static.service
 Wants=network-online.target
-Requires=django-fleet-env.service
+Requires=django-fleet-env.service django-fleet-static.service
 RequiresMountsFor=${o.staticRoot}
 ConditionPathExists=${APP_DIR}/current
 

@@ -1,5 +1,25 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { gunzipSync, gzipSync } from "zlib";
+
+/** EC2's limit on user data, before base64. */
+export const USER_DATA_LIMIT = 16 * 1024;
+
+/**
+ * The boot script as the launch template takes it: gzip (cloud-init unpacks it; the script
+ * is ~16 KB raw, ~6 KB compressed, and EC2 allows 16 KB), then base64. Refuses a script that
+ * would not fit.
+ */
+export function encodeUserData(text: string): string {
+    const packed = gzipSync(Buffer.from(text, "utf8"), { level: 9 });
+    if (packed.length > USER_DATA_LIMIT) throw new Error(`user data is ${packed.length} bytes compressed, over EC2's ${USER_DATA_LIMIT}`);
+    return packed.toString("base64");
+}
+
+/** The inverse of encodeUserData (for tests and for reading a template back). */
+export function decodeUserData(base64: string): string {
+    return gunzipSync(Buffer.from(base64, "base64")).toString("utf8");
+}
 
 export interface WebFleetArgs {
     /** Private subnets the group launches into. */
@@ -16,7 +36,7 @@ export interface WebFleetArgs {
     readonly instanceType?: string;
     /** Root volume in GiB (gp3, always encrypted). @default 20 */
     readonly rootVolumeSize?: number;
-    /** The boot script (plain text; base64-encoded here). */
+    /** The boot script (plain text; gzipped and base64-encoded here). */
     readonly userData: pulumi.Input<string>;
     /** EC2 key pair for SSH. @default - none */
     readonly keyName?: string;
@@ -54,7 +74,7 @@ export class WebFleet extends pulumi.ComponentResource {
     constructor(name: string, args: WebFleetArgs, opts?: pulumi.ComponentResourceOptions) {
         super("django-fleet:index:WebFleet", name, {}, opts);
         const tags = args.tags ?? {};
-        const userData = pulumi.output(args.userData).apply((text) => Buffer.from(text, "utf8").toString("base64"));
+        const userData = pulumi.output(args.userData).apply(encodeUserData);
         this.launchTemplate = new aws.ec2.LaunchTemplate(`${name}-lt`, {
             description: "Django instances: the release adds versions from this one with its AMI",
             imageId: args.imageId,

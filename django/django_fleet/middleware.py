@@ -9,7 +9,12 @@ hashed files appear in the shared root while old instances keep running: a CDN t
   hashed file never changes, so it is served ``immutable`` like the others;
 - re-reads a non-hashed file (``robots.txt``) whose size or mtime changed since start-up
   (checked at most once a second), instead of serving the new content cut to the old length;
-- marks every 404 under STATIC_URL ``Cache-Control: no-store`` so the CDN does not keep it.
+- marks every 404 under STATIC_URL ``Cache-Control: no-store`` so the CDN does not keep it;
+- serves only files that are inside STATIC_ROOT (and WHITENOISE_ROOT) once symlinks are
+  resolved: stock WhiteNoise follows a symlink found in the root at start-up, so a link to
+  ``/etc/...`` or to the app's settings would be served. A file (or its ``.gz``/``.br``
+  variant) whose real path is outside the root is left out, symlinked directories are not
+  descended into, and the file served is the resolved one.
 
 Use it in place of ``whitenoise.middleware.WhiteNoiseMiddleware``.
 """
@@ -19,7 +24,10 @@ import re
 import stat
 import time
 
+from wsgiref.headers import Headers
+
 from whitenoise.middleware import WhiteNoiseMiddleware
+from whitenoise.responders import MissingFileError, StaticFile
 
 HASHED_NAME = re.compile(r"\.[0-9a-f]{12}(\.[A-Za-z0-9]+)?$")
 
@@ -32,6 +40,7 @@ class FleetWhiteNoiseMiddleware(WhiteNoiseMiddleware):
         self.late_urls = set()
         self.file_paths = {}
         self.last_checked = {}
+        self.confined_roots = []
         super().__init__(*args, **kwargs)
 
     def __call__(self, request):
@@ -56,10 +65,61 @@ class FleetWhiteNoiseMiddleware(WhiteNoiseMiddleware):
             return self.serve(static_file, request)
         return None
 
+    # -- confinement to the roots ---------------------------------------------------------
+
+    def add_files(self, root, prefix=None):
+        # Every directory WhiteNoise scans (STATIC_ROOT, WHITENOISE_ROOT) confines what it serves.
+        absolute = os.path.abspath(str(root)).rstrip(os.path.sep) + os.path.sep
+        self.confined_roots.append((absolute, os.path.realpath(str(root))))
+        super().add_files(root, prefix=prefix)
+
+    def update_files_dictionary(self, root, prefix):
+        # WhiteNoise's scantree follows symlinked directories (a loop never ends, a link to /
+        # lists the whole disk): walk without following them; file links are checked below.
+        stat_cache = dict(scan_without_following_directory_links(root))
+        for path in stat_cache:
+            url = prefix + path[len(root):].replace("\\", "/")
+            self.add_file_to_dictionary(url, path, stat_cache=stat_cache)
+
+    def resolve_inside_root(self, path):
+        """The real path of ``path`` if it is under a scanned root and stays inside it once
+        symlinks are resolved; ``path`` itself if it is under no scanned root (finders in
+        DEBUG); ``None`` if it escapes its root."""
+        absolute = os.path.abspath(path)
+        for lexical, real_root in self.confined_roots:
+            if absolute.startswith(lexical):
+                real = os.path.realpath(absolute)
+                return real if os.path.commonpath([real_root, real]) == real_root else None
+        return path
+
+    def get_static_file(self, path, url, stat_cache=None):
+        # WhiteNoise's own, but on the resolved paths, and without a variant outside the root.
+        real = self.resolve_inside_root(path)
+        if real is None or (stat_cache is None and not os.path.exists(path)):
+            raise MissingFileError(path)
+        headers = Headers([])
+        self.add_mime_headers(headers, path, url)
+        self.add_cache_headers(headers, path, url)
+        if self.allow_all_origins:
+            headers["Access-Control-Allow-Origin"] = "*"
+        if self.add_headers_function:
+            self.add_headers_function(headers, path, url)
+        variants = [(path + suffix, self.resolve_inside_root(path + suffix), encoding) for encoding, suffix in (("gzip", ".gz"), ("br", ".br"))]
+        encodings = {encoding: resolved for _lexical, resolved, encoding in variants if resolved is not None}
+        if stat_cache is not None:  # keyed by the scanned (lexical) paths
+            pairs = [(path, real)] + [(lexical, resolved) for lexical, resolved, _encoding in variants if resolved is not None]
+            stat_cache = {resolved: stat_cache[lexical] for lexical, resolved in pairs if lexical in stat_cache}
+        return StaticFile(real, headers.items(), stat_cache=stat_cache, encodings=encodings)
+
     # -- bookkeeping ---------------------------------------------------------------------
 
     def add_file_to_dictionary(self, url, path, stat_cache=None):
-        super().add_file_to_dictionary(url, path, stat_cache=stat_cache)
+        try:
+            super().add_file_to_dictionary(url, path, stat_cache=stat_cache)
+        except MissingFileError:  # outside its root (or gone): never served
+            self.files.pop(url, None)
+            self.file_paths.pop(url, None)
+            return
         if url in self.files:
             try:
                 st = stat_cache[path] if stat_cache and path in stat_cache else os.stat(path)
@@ -116,4 +176,16 @@ class FleetWhiteNoiseMiddleware(WhiteNoiseMiddleware):
         if st.st_size == size and st.st_mtime_ns == mtime_ns:
             return static_file
         self.add_file_to_dictionary(url, path)
-        return self.files.get(url, static_file)
+        return self.files.get(url)  # None when it now resolves outside the root (or is gone)
+
+
+def scan_without_following_directory_links(root):
+    """(path, os.stat(path)) for every non-directory under root; symlinked directories are skipped."""
+    for entry in os.scandir(root):
+        if entry.is_dir(follow_symlinks=False):
+            yield from scan_without_following_directory_links(entry.path)
+        elif not entry.is_symlink() or not os.path.isdir(entry.path):
+            try:
+                yield entry.path, entry.stat()
+            except OSError:  # a dangling link
+                continue

@@ -11,10 +11,7 @@ class HealthTests(TestCase):
     def test_ip_addressed_request_gets_200_json(self):
         response = self.client.get("/health/", HTTP_HOST="10.0.1.5:8000")
         self.assertEqual(response.status_code, 200)
-        body = json.loads(response.content)
-        self.assertEqual(body["status"], "ok")
-        self.assertEqual(body["databases"], {"default": "ok"})
-        self.assertEqual(body["release"], "test-release")
+        self.assertEqual(json.loads(response.content), {"status": "ok", "release": "test-release"})
         self.assertEqual(response["Cache-Control"], "no-store")
 
     def test_ipv6_literal_is_accepted(self):
@@ -38,10 +35,9 @@ class HealthTests(TestCase):
         with mock.patch("django.db.backends.base.base.BaseDatabaseWrapper.cursor", side_effect=OperationalError("down")):
             response = self.client.get("/health/", HTTP_HOST="10.0.1.5")
         self.assertEqual(response.status_code, 503)
-        body = json.loads(response.content)
-        self.assertEqual(body["status"], "error")
-        self.assertEqual(body["databases"], {"default": "OperationalError"})
-        self.assertNotIn("down", response.content.decode())
+        self.assertEqual(json.loads(response.content), {"status": "error", "release": "test-release"}, "ok / not ok, nothing else")
+        for leak in ("OperationalError", "down", "default"):
+            self.assertNotIn(leak, response.content.decode())
 
     def test_is_ip_literal(self):
         for host in ("10.0.0.1", "10.0.0.1:80", "[::1]", "[::1]:8000", "::1"):

@@ -91,6 +91,68 @@ class FleetWhiteNoiseTests(SimpleTestCase):
         os.symlink(secret, os.path.join(settings.STATIC_ROOT, "link.0123456789ab.txt"))
         self.assertEqual(self.get("/static/link.0123456789ab.txt").status_code, 404)
 
+    # -- symlinks found in the root at start-up (stock WhiteNoise serves their targets) -------
+
+    def outside(self, name, content):
+        path = os.path.join(settings.BASE_DIR, "outside", name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as handle:
+            handle.write(content)
+        return path
+
+    def restart(self):
+        self.middleware = FleetWhiteNoiseMiddleware(not_found)
+
+    def test_symlink_to_a_file_outside_the_root_at_start_is_404(self):
+        os.symlink(self.outside("secret.txt", "TOP-SECRET"), os.path.join(settings.STATIC_ROOT, "leak.txt"))
+        os.symlink(self.outside("secret.txt", "TOP-SECRET"), os.path.join(settings.STATIC_ROOT, "js", "leak.0123456789ab.js"))
+        from django.test import RequestFactory
+        from whitenoise.middleware import WhiteNoiseMiddleware
+
+        stock = WhiteNoiseMiddleware(not_found)(RequestFactory().get("/static/leak.txt"))
+        self.assertEqual((stock.status_code, self.body(stock)), (200, b"TOP-SECRET"), "the threat: stock WhiteNoise serves it")
+        self.restart()
+        for path in ("/static/leak.txt", "/static/js/leak.0123456789ab.js"):
+            response = self.get(path)
+            self.assertEqual(response.status_code, 404, path)
+            self.assertNotIn(b"TOP-SECRET", self.body(response))
+
+    def test_symlinked_directory_outside_the_root_is_not_served(self):
+        self.outside("dir/secret.txt", "TOP-SECRET")
+        os.symlink(os.path.join(settings.BASE_DIR, "outside", "dir"), os.path.join(settings.STATIC_ROOT, "linked"))
+        self.restart()
+        self.assertEqual(self.get("/static/linked/secret.txt").status_code, 404)
+
+    def test_symlinked_directory_loop_does_not_hang_start_up(self):
+        os.symlink(settings.STATIC_ROOT, os.path.join(settings.STATIC_ROOT, "js", "loop"))
+        self.restart()
+        self.assertEqual(self.get("/static/js/loop/robots.txt").status_code, 404)
+        self.assertEqual(self.get("/static/robots.txt").status_code, 200)
+
+    def test_compressed_variant_linked_outside_the_root_is_not_served(self):
+        os.symlink(self.outside("secret.gz", "TOP-SECRET"), os.path.join(settings.STATIC_ROOT, "robots.txt.gz"))
+        self.restart()
+        from django.test import RequestFactory
+
+        response = self.middleware(RequestFactory().get("/static/robots.txt", HTTP_ACCEPT_ENCODING="gzip"))
+        self.assertEqual(response.status_code, 200)
+        self.assertFalse(response.has_header("Content-Encoding"))
+        self.assertEqual(self.body(response), b"User-agent: *\n")
+
+    def test_symlink_that_stays_inside_the_root_is_served(self):
+        os.symlink(os.path.join(settings.STATIC_ROOT, "js", "app.0123456789ab.js"), os.path.join(settings.STATIC_ROOT, "alias.js"))
+        self.restart()
+        response = self.get("/static/alias.js")
+        self.assertEqual((response.status_code, self.body(response)), (200, b"old();"))
+
+    def test_file_swapped_for_an_outside_symlink_after_start_is_not_served(self):
+        self.middleware.RECHECK_S = 0
+        path = os.path.join(settings.STATIC_ROOT, "robots.txt")
+        os.remove(path)
+        os.symlink(self.outside("secret.txt", "TOP-SECRET, longer than robots"), path)
+        response = self.get("/static/robots.txt")
+        self.assertNotIn(b"TOP-SECRET", self.body(response))
+
     def test_changed_unhashed_file_is_served_whole(self):
         self.middleware.RECHECK_S = 0
         path = self.write("robots.txt", "User-agent: *\nDisallow: /admin/\n")

@@ -4,7 +4,8 @@ import { architectureOf, checkCidr, ConfigError, gitRefProblem, parseConfig, PRO
 import { stackConfig } from "../support/pulumi-mocks";
 
 const REPO = "https://github.com/example-org/mysite.git";
-const BASE = { "django-fleet:repositoryUrl": REPO };
+/** plainHttpOrigin: these cases are about other settings, on a stack without a load-balancer certificate. */
+const BASE = { "django-fleet:repositoryUrl": REPO, "django-fleet:plainHttpOrigin": "true" };
 
 /** Runs parseConfig on BASE + overrides (project keys without prefix become django-fleet:<key>) and returns the problems. */
 function problemsOf(overrides: Record<string, string | undefined>, stack = "test"): string[] {
@@ -64,8 +65,11 @@ const CASES: [title: string, settings: Record<string, string | undefined>, expec
     ["a health check path without leading slash", { healthCheckPath: "health/" }, ["healthCheckPath \"health/\" must start with \"/\""]],
     ["a health check path with a space", { healthCheckPath: "/he alth/" }, ["healthCheckPath \"/he alth/\" must be a URL path without spaces"]],
     ["a deregistration delay above AWS's limit", { deregistrationDelay: "4000" }, ["deregistrationDelay 4000 must be between 0 and 3600"]],
-    ["a malformed certificate ARN", { certificateArn: "arn:aws:iam::123456789012:server-certificate/x", domainName: "www.example.com", cdnCertificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/abc-1" }, ["certificateArn \"arn:aws:iam::123456789012:server-certificate/x\" is not an ACM certificate ARN"]],
-    ["a load balancer certificate without domainName", { certificateArn: "arn:aws:acm:eu-west-1:123456789012:certificate/abc-1" }, ["domainName is required when certificateArn is set"]],
+    ["a malformed certificate ARN", { plainHttpOrigin: undefined, certificateArn: "arn:aws:iam::123456789012:server-certificate/x", domainName: "www.example.com", cdnCertificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/abc-1" }, ["certificateArn \"arn:aws:iam::123456789012:server-certificate/x\" is not an ACM certificate ARN"]],
+    ["a load balancer certificate without domainName", { plainHttpOrigin: undefined, certificateArn: "arn:aws:acm:eu-west-1:123456789012:certificate/abc-1" }, ["domainName is required when certificateArn is set"]],
+    ["no load-balancer certificate and no explicit plain-HTTP origin (CloudFront would send cookies and form posts in clear text)", { plainHttpOrigin: undefined }, ["certificateArn is required: CloudFront reaches the load balancer over HTTPS with it (set domainName and cdnCertificateArn too). To accept plain HTTP between CloudFront and the load balancer instead, set plainHttpOrigin true"]],
+    ["plainHttpOrigin false without a certificate", { plainHttpOrigin: "false" }, ["certificateArn is required"]],
+    ["plainHttpOrigin together with a certificate", { certificateArn: "arn:aws:acm:eu-west-1:123456789012:certificate/abc-1", domainName: "www.example.com", cdnCertificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/abc-2" }, ["plainHttpOrigin true contradicts certificateArn arn:aws:acm:eu-west-1:123456789012:certificate/abc-1"]],
     ["an unknown ALB ingress mode", { albIngress: "everyone" }, ["albIngress \"everyone\" must be one of cloudfront, internet"]],
     ["a domain name without a CloudFront certificate", { domainName: "www.example.com" }, ["cdnCertificateArn is required when domainName (www.example.com) is set"]],
     ["a malformed domain name", { domainName: "not a host", cdnCertificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/abc-1" }, ["domainName \"not a host\" is not a host name"]],
@@ -78,6 +82,7 @@ const CASES: [title: string, settings: Record<string, string | undefined>, expec
     ["a storage ceiling below the allocation", { dbAllocatedStorage: "200", dbMaxAllocatedStorage: "100" }, ["dbMaxAllocatedStorage (100) < dbAllocatedStorage (200)"]],
     ["a database name starting with a digit", { dbName: "1site" }, ["dbName \"1site\" must start with a letter"]],
     ["a reserved database user", { dbUsername: "postgres" }, ["dbUsername \"postgres\" is reserved by RDS PostgreSQL"]],
+    ["the app's own database role as master user", { dbUsername: "django_app" }, ["dbUsername \"django_app\" is the app's own database role"]],
     ["a short database password (value not echoed)", { dbPassword: "short" }, ["dbPassword (secret, 5 characters) must be 16 to 128 characters"]],
     ["a database password with characters unsafe in the env file or refused by RDS (value not echoed)", { dbPassword: "pass@word/1234567'$" }, ["dbPassword (secret) may hold only letters, digits and - _ . + , ="]],
     ["a boolean that is not true/false", { dbMultiAz: "yes" }, ["dbMultiAz \"yes\" must be true or false"]],
@@ -143,8 +148,9 @@ describe("config: parseConfig", () => {
 
     it("applies the documented defaults when only the required key is set", () => {
         const { project, release } = parseConfig({ ...BASE }, "staging");
+        assert.strictEqual(project.plainHttpOrigin, true, "BASE opts in: no certificate on these stacks");
         for (const [key, spec] of Object.entries(PROJECT_SETTINGS) as [keyof typeof project, { default?: unknown }][]) {
-            if (spec.default !== undefined) assert.deepStrictEqual(project[key], spec.default, key);
+            if (spec.default !== undefined && key !== "plainHttpOrigin") assert.deepStrictEqual(project[key], spec.default, key);
         }
         assert.strictEqual(project.parameterPrefix, "/django-fleet/staging");
         assert.strictEqual(project.managementInstanceType, "t3.small");

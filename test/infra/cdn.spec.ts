@@ -5,10 +5,10 @@ import { buildComponent, promiseOf } from "../support/pulumi-mocks";
 const DIST = "aws:cloudfront/distribution:Distribution";
 
 describe("component: Cdn", () => {
-    describe("in front of an HTTP origin", () => {
+    describe("in front of a plain-HTTP origin (an explicit choice)", () => {
         let built: Awaited<ReturnType<typeof buildComponent<Cdn>>>;
         before(async () => {
-            built = await buildComponent((opts) => new Cdn("cdn", { originDomainName: "alb.example.elb.amazonaws.com" }, opts));
+            built = await buildComponent((opts) => new Cdn("cdn", { originDomainName: "alb.example.elb.amazonaws.com", originProtocol: "plain-http" }, opts));
         });
 
         it("uses the load balancer as its only origin, over HTTP", () => {
@@ -61,7 +61,7 @@ describe("component: Cdn", () => {
 
     it("serves an alias with its us-east-1 certificate, connects to the origin over HTTPS, and follows STATIC_URL", async () => {
         const cert = "arn:aws:acm:us-east-1:123456789012:certificate/abc";
-        const built = await buildComponent((opts) => new Cdn("cdn", { originDomainName: "alb", originHttps: true, aliases: ["www.example.com"], certificateArn: cert, staticUrl: "/assets/" }, opts));
+        const built = await buildComponent((opts) => new Cdn("cdn", { originDomainName: "alb", originProtocol: "https", aliases: ["www.example.com"], certificateArn: cert, staticUrl: "/assets/" }, opts));
         const d = built.resources.one(DIST).inputs;
         assert.deepStrictEqual(d.aliases, ["www.example.com"]);
         assert.deepStrictEqual(d.viewerCertificate, { acmCertificateArn: cert, sslSupportMethod: "sni-only", minimumProtocolVersion: "TLSv1.2_2021" });
@@ -71,11 +71,15 @@ describe("component: Cdn", () => {
     });
 
     it("sends the origin header with every origin request", async () => {
-        const built = await buildComponent((opts) => new Cdn("cdn", { originDomainName: "alb", originHeader: { name: "X-Origin-Verify", value: "s3cret" } }, opts));
+        const built = await buildComponent((opts) => new Cdn("cdn", { originDomainName: "alb", originProtocol: "https", originHeader: { name: "X-Origin-Verify", value: "s3cret" } }, opts));
         assert.deepStrictEqual(built.resources.one(DIST).inputs.origins[0].customHeaders, [{ name: "X-Origin-Verify", value: "s3cret" }]);
     });
 
+    it("has no default origin protocol: plain HTTP must be asked for", () => {
+        assert.throws(() => new Cdn("cdn", { originDomainName: "alb" } as any), /originProtocol undefined must be "https" or, as an explicit choice, "plain-http"/);
+    });
+
     it("refuses aliases without a certificate", () => {
-        assert.throws(() => new Cdn("cdn", { originDomainName: "alb", aliases: ["www.example.com"] }), /aliases \(www\.example\.com\) need a certificateArn/);
+        assert.throws(() => new Cdn("cdn", { originDomainName: "alb", originProtocol: "https", aliases: ["www.example.com"] }), /aliases \(www\.example\.com\) need a certificateArn/);
     });
 });

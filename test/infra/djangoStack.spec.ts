@@ -1,21 +1,31 @@
 import * as assert from "assert";
 import { parseConfig } from "../../config";
-import { AppSettings, DjangoStack, InstanceRole } from "../../components";
+import { AppSettings, decodeUserData, DjangoStack, InstanceRole } from "../../components";
 import { buildComponent, plain, promiseOf } from "../support/pulumi-mocks";
 
 describe("component: InstanceRole", () => {
+    const own = "arn:aws:ssm:eu-west-1:123456789012:parameter/django-fleet/unit/*";
+    const ssmRead = ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath", "ssm:GetParameterHistory"];
+    const build = (role: "web" | "management") => buildComponent((opts) => new InstanceRole("instances", { parameterPrefix: "/django-fleet/unit", role }, opts));
+
     it("lets EC2 assume it, attaches SSM core, and reads only the stack's own parameters (denying the rest SSM core would allow)", async () => {
-        const built = await buildComponent((opts) => new InstanceRole("instances", { parameterPrefix: "/django-fleet/unit" }, opts));
+        const built = await build("management");
         const trust = JSON.parse(built.resources.one("aws:iam/role:Role").inputs.assumeRolePolicy);
         assert.deepStrictEqual(trust.Statement[0].Principal, { Service: "ec2.amazonaws.com" });
         assert.strictEqual(built.resources.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment").inputs.policyArn, "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore");
         const policy = JSON.parse(plain(built.resources.one("aws:iam/rolePolicy:RolePolicy").inputs.policy));
-        const own = "arn:aws:ssm:eu-west-1:123456789012:parameter/django-fleet/unit/*";
         assert.deepStrictEqual(policy.Statement, [
             { Sid: "ReadOwnSettings", Effect: "Allow", Action: ["ssm:GetParameter", "ssm:GetParameters"], Resource: own },
-            { Sid: "NoOtherParameters", Effect: "Deny", Action: ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath", "ssm:GetParameterHistory"], NotResource: own },
+            { Sid: "NoOtherParameters", Effect: "Deny", Action: ssmRead, NotResource: own },
         ]);
         assert.strictEqual(built.resources.one("aws:iam/instanceProfile:InstanceProfile").inputs.role, built.resources.one("aws:iam/role:Role").state.name);
+    });
+
+    it("denies the web role the management-only parameters (the database master URL)", async () => {
+        const built = await build("web");
+        const policy = JSON.parse(plain(built.resources.one("aws:iam/rolePolicy:RolePolicy").inputs.policy));
+        assert.deepStrictEqual(policy.Statement[2], { Sid: "NoManagementParameters", Effect: "Deny", Action: ssmRead, Resource: "arn:aws:ssm:eu-west-1:123456789012:parameter/django-fleet/unit/management/*" });
+        assert.strictEqual(policy.Statement.length, 3);
     });
 });
 
@@ -37,7 +47,7 @@ describe("component: AppSettings", () => {
 describe("component: DjangoStack", () => {
     let built: Awaited<ReturnType<typeof buildComponent<DjangoStack>>>;
     before(async () => {
-        const { project } = parseConfig({ "django-fleet:repositoryUrl": "https://github.com/example-org/mysite.git", "django-fleet:appPort": "8080", "django-fleet:healthCheckPath": "/status/" }, "unit");
+        const { project } = parseConfig({ "django-fleet:repositoryUrl": "https://github.com/example-org/mysite.git", "django-fleet:plainHttpOrigin": "true", "django-fleet:appPort": "8080", "django-fleet:healthCheckPath": "/status/" }, "unit");
         const { dbPassword: _unused, ...args } = project;
         built = await buildComponent((opts) => new DjangoStack("site", { ...args, waitForBoot: false }, opts), "unit");
     });
@@ -45,10 +55,23 @@ describe("component: DjangoStack", () => {
     it("composes one of each component under itself", () => {
         const types = built.resources.ofType("django-fleet:index:DjangoStack").length;
         assert.strictEqual(types, 1);
-        for (const c of ["Network", "SecurityGroups", "InstanceRole", "Database", "StaticFiles", "LoadBalancer", "Cdn", "AppSettings", "WebFleet", "ManagementInstance"]) {
+        assert.strictEqual(built.resources.ofType("django-fleet:index:InstanceRole").length, 2, "web and management");
+        for (const c of ["Network", "SecurityGroups", "Database", "StaticFiles", "LoadBalancer", "Cdn", "AppSettings", "WebFleet", "ManagementInstance"]) {
             assert.strictEqual(built.resources.ofType(`django-fleet:index:${c}`).length, 1, c);
         }
         assert.deepStrictEqual(built.resources.ofType("command:local:Command"), [], "no boot wait when waitForBoot is false");
+    });
+
+    it("gives the web instances and the management instance each their own role", () => {
+        const profiles = built.resources.ofType("aws:iam/instanceProfile:InstanceProfile");
+        const lt = built.resources.one("aws:ec2/launchTemplate:LaunchTemplate");
+        const mgmt = built.resources.one("aws:ec2/instance:Instance");
+        const web = profiles.find((p) => p.state.arn === lt.inputs.iamInstanceProfile.arn)!;
+        const management = profiles.find((p) => p.state.name === mgmt.inputs.iamInstanceProfile)!;
+        assert.ok(web && management && web !== management);
+        const roles = built.resources.ofType("aws:iam/role:Role");
+        assert.match(roles.find((r) => r.state.name === web.inputs.role)!.inputs.description, /web instances/);
+        assert.match(roles.find((r) => r.state.name === management.inputs.role)!.inputs.description, /management instance/);
     });
 
     it("boots the management instance only after the file system, database and settings exist", () => {
@@ -82,7 +105,7 @@ describe("component: DjangoStack", () => {
     it("opens the configured app port from the load balancer and health-checks the configured path", () => {
         const tg = built.resources.one("aws:lb/targetGroup:TargetGroup").inputs;
         assert.deepStrictEqual([tg.port, tg.healthCheck.path], [8080, "/status/"]);
-        const userData = Buffer.from(built.resources.one("aws:ec2/launchTemplate:LaunchTemplate").inputs.userData, "base64").toString();
+        const userData = decodeUserData(built.resources.one("aws:ec2/launchTemplate:LaunchTemplate").inputs.userData);
         assert.ok(userData.includes("--bind 0.0.0.0:8080"));
     });
 });

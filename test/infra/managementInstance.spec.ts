@@ -5,7 +5,7 @@ import { ManagementInstance, WAIT_FOR_BOOT_SCRIPT } from "../../components";
 import { buildComponent, promiseOf, ROOT } from "../support/pulumi-mocks";
 
 const EC2 = "aws:ec2/instance:Instance";
-const ARGS = { launchTemplateId: "lt-1", subnetId: "subnet-c", securityGroupId: "sg-mgmt" };
+const ARGS = { launchTemplateId: "lt-1", subnetId: "subnet-c", securityGroupId: "sg-mgmt", instanceProfileName: "mgmt-profile" };
 
 describe("component: ManagementInstance", () => {
     describe("with the first-boot wait", () => {
@@ -18,6 +18,7 @@ describe("component: ManagementInstance", () => {
             const i = built.resources.one(EC2).inputs;
             assert.deepStrictEqual(i.launchTemplate, { id: "lt-1", version: "$Default" });
             assert.strictEqual(i.tags.Role, "management");
+            assert.strictEqual(i.iamInstanceProfile, "mgmt-profile", "its own profile, not the template's web one");
             assert.strictEqual(i.disableApiTermination, true);
         });
 

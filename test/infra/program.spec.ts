@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import { ConfigError } from "../../config";
-import { TLS_POLICY } from "../../components";
+import { decodeUserData, TLS_POLICY } from "../../components";
 import { plain, ProgramRun, recorded, runProgram } from "../support/pulumi-mocks";
 
 const T = {
@@ -26,7 +26,7 @@ const T = {
     random: "random:index/randomPassword:RandomPassword",
 };
 
-const userDataOf = (run: ProgramRun) => Buffer.from(run.resources.one(T.lt).inputs.userData, "base64").toString("utf8");
+const userDataOf = (run: ProgramRun) => decodeUserData(run.resources.one(T.lt).inputs.userData);
 const subnetIds = (run: ProgramRun, tier: "public" | "private") => run.resources.ofType(T.subnet).filter((s) => s.inputs.tags.Tier === tier).map((s) => s.id);
 
 const EXPECTED = {
@@ -60,8 +60,8 @@ for (const stack of ["prod", "staging"] as const) {
             assert.strictEqual(c[T.sg], 5, "alb, web, management, efs, db");
             assert.strictEqual(c[T.ingress], want.ingressRules);
             assert.strictEqual(c[T.listener], want.listeners);
-            assert.strictEqual(c[T.param], 5, "DATABASE_URL, SECRET_KEY, ALLOWED_HOSTS, CSRF_TRUSTED_ORIGINS, SITE_URL");
-            assert.strictEqual(c[T.random], 3, "database password, SECRET_KEY and the origin header's secret");
+            assert.strictEqual(c[T.param], 6, "DATABASE_URL, management/DATABASE_MASTER_URL, SECRET_KEY, ALLOWED_HOSTS, CSRF_TRUSTED_ORIGINS, SITE_URL");
+            assert.strictEqual(c[T.random], 4, "database master and app passwords, SECRET_KEY and the origin header's secret");
             assert.strictEqual(c["aws:lb/listenerRule:ListenerRule"], 1, "forward only with CloudFront's origin header");
         });
 
@@ -157,7 +157,7 @@ for (const stack of ["prod", "staging"] as const) {
 
         it("stores the app settings under /django-fleet/<stack>/ and points the boot script at them and at EFS", () => {
             const params = run.resources.ofType(T.param);
-            assert.deepStrictEqual(params.map((p) => p.inputs.name).sort(), ["ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "DATABASE_URL", "SECRET_KEY", "SITE_URL"].map((n) => `/django-fleet/${stack}/${n}`));
+            assert.deepStrictEqual(params.map((p) => p.inputs.name).sort(), ["ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "DATABASE_URL", "SECRET_KEY", "SITE_URL", "management/DATABASE_MASTER_URL"].map((n) => `/django-fleet/${stack}/${n}`));
             const hosts = params.find((p) => p.inputs.name.endsWith("/ALLOWED_HOSTS"))!;
             assert.strictEqual(plain(hosts.inputs.value), want.siteUrl.replace("https://", ""));
             const userData = userDataOf(run);

@@ -5,7 +5,9 @@
  * private subnets; the database password never outside a secret (user data, inputs, outputs).
  */
 import * as assert from "assert";
-import { isSecretValue, plain, plainOccurrences, ProgramRun, runProgram } from "../support/pulumi-mocks";
+import { APP_DB_USER, APP_GID, APP_UID, decodeUserData, RDS_CA_BUNDLE } from "../../components";
+import { ConfigError } from "../../config";
+import { isSecretValue, plain, plainOccurrences, ProgramRun, recorded, runProgram, stackConfig } from "../support/pulumi-mocks";
 
 const CONFIGURED_PASSWORD = "Configured-db-Passw0rd-42";
 const ADMIN = "198.51.100.0/24";
@@ -25,6 +27,7 @@ const T = {
     ingress: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
     efs: "aws:efs/fileSystem:FileSystem",
     efsPolicy: "aws:efs/fileSystemPolicy:FileSystemPolicy",
+    accessPoint: "aws:efs/accessPoint:AccessPoint",
     rds: "aws:rds/instance:Instance",
     param: "aws:ssm/parameter:Parameter",
     rolePolicy: "aws:iam/rolePolicy:RolePolicy",
@@ -40,7 +43,7 @@ for (const [title, stack, overrides, secretKeys] of VARIANTS) {
 
         before(async () => {
             run = await runProgram(stack, overrides, { secretKeys });
-            userData = Buffer.from(run.resources.one(T.lt).inputs.userData, "base64").toString("utf8");
+            userData = decodeUserData(run.resources.one(T.lt).inputs.userData);
         });
 
         it("requires IMDSv2 on every launch template and instance", () => {
@@ -63,14 +66,32 @@ for (const [title, stack, overrides, secretKeys] of VARIANTS) {
             for (const db of run.resources.ofType(T.rds)) assert.strictEqual(db.inputs.storageEncrypted, true, db.name);
         });
 
-        it("mounts EFS over TLS only, and the file system refuses unencrypted transport", () => {
-            const fstab = userData.split("\n").find((l) => l.includes(">> /etc/fstab"))!;
-            assert.match(fstab, / efs _netdev,noresvport,tls,iam 0 0/);
-            const mounts = userData.split("\n").filter((l) => /\bmount -t\b/.test(l));
-            assert.ok(mounts.length > 0);
-            for (const m of mounts) assert.match(m, /mount -t efs -o tls,iam /);
+        it("mounts EFS over TLS with IAM through the app user's access point, read-only on web instances; only the management role may write; no root access; TLS only", () => {
+            const mountScript = /cat > \/usr\/local\/sbin\/django-fleet-mount-static <<'MOUNTSCRIPT'\n([\s\S]*?)\nMOUNTSCRIPT\n/.exec(userData)![1];
+            const ap = run.resources.one(T.accessPoint);
+            assert.deepStrictEqual(ap.inputs.posixUser, { uid: APP_UID, gid: APP_GID });
+            assert.ok(mountScript.includes(`then want=rw opts=tls,iam,accesspoint=${ap.id},noresvport; else want=ro opts=tls,iam,accesspoint=${ap.id},noresvport,ro; fi`));
+            const fsId = run.resources.one(T.efs).id;
+            assert.deepStrictEqual(userData.split("\n").filter((l) => /\bmount -t\b/.test(l)), [`mount -t efs -o "$opts" ${fsId}:/ /srv/static`], "the boot script mounts only through the mount script");
             assert.ok(!/-t nfs/.test(userData));
+            assert.ok(!/(chown|chmod)[^\n]*STATIC_ROOT/.test(userData), "nothing chowns the file system's root as root");
+
+            const profileRole = (profileName: string) => run.resources.ofType("aws:iam/instanceProfile:InstanceProfile").find((p) => p.state.name === profileName)!.inputs.role;
+            const roleArn = (roleName: string) => run.resources.ofType("aws:iam/role:Role").find((r) => r.state.name === roleName)!.state.arn;
+            const managementRole = roleArn(profileRole(run.resources.one(T.instance).inputs.iamInstanceProfile));
+            const webProfileArn = run.resources.one(T.lt).inputs.iamInstanceProfile.arn;
+            const webRole = roleArn(run.resources.ofType("aws:iam/instanceProfile:InstanceProfile").find((p) => p.state.arn === webProfileArn)!.inputs.role);
+            assert.notStrictEqual(webRole, managementRole);
+
             const policy = JSON.parse(plain(run.resources.one(T.efsPolicy).inputs.policy));
+            const allows = policy.Statement.filter((s: any) => s.Effect === "Allow");
+            const actions = (s: any): string[] => [].concat(s.Action);
+            assert.ok(!JSON.stringify(policy).includes("ClientRootAccess"), "root stays squashed");
+            for (const s of allows) assert.strictEqual(s.Condition.StringEquals["elasticfilesystem:AccessPointArn"], ap.state.arn, "only through the access point");
+            const writers = allows.filter((s: any) => actions(s).includes("elasticfilesystem:ClientWrite")).flatMap((s: any): string[] => [].concat(s.Principal.AWS));
+            assert.deepStrictEqual(writers, [managementRole], "only the management role writes");
+            const mounters = allows.filter((s: any) => actions(s).includes("elasticfilesystem:ClientMount")).flatMap((s: any): string[] => [].concat(s.Principal.AWS)).sort();
+            assert.deepStrictEqual(mounters, [webRole, managementRole].sort());
             assert.ok(policy.Statement.some((s: any) => s.Effect === "Deny" && s.Condition?.Bool?.["aws:SecureTransport"] === "false"));
         });
 
@@ -98,6 +119,21 @@ for (const [title, stack, overrides, secretKeys] of VARIANTS) {
             assert.ok(isSecretValue(origins), "and in the distribution's origins");
             assert.strictEqual(plain(rules[0].inputs.conditions)[0].httpHeader.values[0], cdnHeaders[0].value);
             for (const l of run.resources.ofType("aws:lb/listener:Listener")) assert.notStrictEqual(l.inputs.defaultActions[0].type, "forward", l.name);
+        });
+
+        it("reaches the load balancer from CloudFront over HTTPS, or over plain HTTP only where plainHttpOrigin says so", () => {
+            const config = stackConfig(stack, overrides);
+            const origin = plain(run.resources.one("aws:cloudfront/distribution:Distribution").inputs.origins)[0].customOriginConfig;
+            const listeners = run.resources.ofType("aws:lb/listener:Listener");
+            if (config["django-fleet:certificateArn"] !== undefined) {
+                assert.strictEqual(origin.originProtocolPolicy, "https-only");
+                assert.deepStrictEqual(origin.originSslProtocols, ["TLSv1.2"]);
+                const forwarding = listeners.filter((l) => l.inputs.defaultActions[0].type !== "redirect");
+                assert.deepStrictEqual(forwarding.map((l) => [l.inputs.protocol, l.inputs.port]), [["HTTPS", 443]], "HTTP only redirects");
+            } else {
+                assert.strictEqual(config["django-fleet:plainHttpOrigin"], "true", "plain HTTP to the origin only by the explicit setting");
+                assert.strictEqual(origin.originProtocolPolicy, "http-only");
+            }
         });
 
         it("never opens SSH to anywhere: port 22 only from the admin range", () => {
@@ -146,22 +182,66 @@ for (const [title, stack, overrides, secretKeys] of VARIANTS) {
             }
             // It does reach the database and the SecureString, as secrets.
             assert.strictEqual(plain(run.resources.one(T.rds).inputs.password), password);
-            assert.ok(plain(run.resources.ofType(T.param).find((p) => p.inputs.name.endsWith("/DATABASE_URL"))!.inputs.value).includes(password));
+            assert.ok(plain(run.resources.ofType(T.param).find((p) => p.inputs.name.endsWith("/management/DATABASE_MASTER_URL"))!.inputs.value).includes(password));
             for (const [key, value] of Object.entries(run.values)) {
                 if (!run.secret[key]) assert.ok(!JSON.stringify(value ?? null).includes(password), `output ${key}`);
             }
         });
 
+        it("connects the app as its own database role, never the master user, over TLS that verifies the server (RDS CA bundle); the app's password stays secret", () => {
+            const param = (suffix: string) => run.resources.ofType(T.param).find((p) => p.inputs.name === `/django-fleet/${stack}/${suffix}`)!;
+            const app = new URL(plain(param("DATABASE_URL").inputs.value));
+            const master = new URL(plain(param("management/DATABASE_MASTER_URL").inputs.value));
+            assert.strictEqual(app.username, APP_DB_USER);
+            assert.strictEqual(master.username, run.resources.one(T.rds).inputs.username);
+            assert.notStrictEqual(app.username, master.username);
+            for (const u of [app, master]) {
+                assert.strictEqual(u.searchParams.get("sslmode"), "verify-full");
+                assert.strictEqual(u.searchParams.get("sslrootcert"), RDS_CA_BUNDLE);
+            }
+            assert.ok(userData.includes(`-o ${RDS_CA_BUNDLE}.tmp https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem`), "the boot script fetches the bundle");
+            assert.ok(userData.includes("PGSSLMODE=verify-full\n"), "libpq's default too");
+            const appPassword = decodeURIComponent(app.password);
+            assert.strictEqual(appPassword, run.resources.named("django-fleet-db-app-password").state.result);
+            assert.ok(!userData.includes(appPassword), "user data");
+            for (const r of run.resources.resources) {
+                if (r.type === T.random) continue;
+                assert.deepStrictEqual(plainOccurrences(r.inputs, appPassword), [], `${r.type} ${r.name}`);
+            }
+            for (const [key, value] of Object.entries(run.values)) if (!run.secret[key]) assert.ok(!JSON.stringify(value ?? null).includes(appPassword), `output ${key}`);
+        });
+
         it("stores DATABASE_URL and SECRET_KEY as SecureStrings and lets the instances read only the stack's own parameters", () => {
             const params = run.resources.ofType(T.param);
-            for (const name of ["DATABASE_URL", "SECRET_KEY"]) assert.strictEqual(params.find((p) => p.inputs.name.endsWith(`/${name}`))!.inputs.type, "SecureString", name);
+            for (const name of ["DATABASE_URL", "management/DATABASE_MASTER_URL", "SECRET_KEY"]) assert.strictEqual(params.find((p) => p.inputs.name.endsWith(`/${name}`))!.inputs.type, "SecureString", name);
             const own = `arn:aws:ssm:eu-west-1:123456789012:parameter/django-fleet/${stack}/*`;
-            const policy = JSON.parse(plain(run.resources.one(T.rolePolicy).inputs.policy));
-            const allows = policy.Statement.filter((s: any) => s.Effect === "Allow");
-            assert.deepStrictEqual(allows.map((s: any) => [s.Action, s.Resource]), [[["ssm:GetParameter", "ssm:GetParameters"], own]]);
-            const deny = policy.Statement.find((s: any) => s.Effect === "Deny");
-            assert.strictEqual(deny.NotResource, own, "SSM core's GetParameter on * is taken back");
-            assert.ok(deny.Action.includes("ssm:GetParameter") && deny.Action.includes("ssm:GetParametersByPath"));
+            const policies = run.resources.ofType(T.rolePolicy).map((p) => ({ name: p.name, policy: JSON.parse(plain(p.inputs.policy)) }));
+            assert.strictEqual(policies.length, 2, "web and management");
+            for (const { name, policy } of policies) {
+                const allows = policy.Statement.filter((s: any) => s.Effect === "Allow");
+                assert.deepStrictEqual(allows.map((s: any) => [s.Action, s.Resource]), [[["ssm:GetParameter", "ssm:GetParameters"], own]], name);
+                const deny = policy.Statement.find((s: any) => s.Sid === "NoOtherParameters");
+                assert.strictEqual(deny.NotResource, own, "SSM core's GetParameter on * is taken back");
+                assert.ok(deny.Action.includes("ssm:GetParameter") && deny.Action.includes("ssm:GetParametersByPath"));
+            }
+            const web = policies.find((p) => p.name === "django-fleet-instances-settings")!.policy;
+            assert.strictEqual(web.Statement.find((s: any) => s.Sid === "NoManagementParameters").Resource, `arn:aws:ssm:eu-west-1:123456789012:parameter/django-fleet/${stack}/management/*`);
         });
     });
 }
+
+describe("security baseline: the CloudFront -> load balancer hop", () => {
+    it("refuses a stack with no load-balancer certificate unless plainHttpOrigin is true, naming both settings, before creating anything", async () => {
+        await assert.rejects(
+            runProgram("staging", { "django-fleet:plainHttpOrigin": undefined }),
+            (e: unknown) => e instanceof ConfigError && e.problems.length === 1 && /certificateArn is required/.test(e.message) && /set plainHttpOrigin true/.test(e.message),
+        );
+        assert.strictEqual(recorded.resources.length, 0);
+    });
+
+    it("documents what plainHttpOrigin exposes", () => {
+        const { PROJECT_SETTINGS } = require("../../config");
+        assert.strictEqual(PROJECT_SETTINGS.plainHttpOrigin.default, false);
+        for (const what of ["X-Origin-Verify", "cookies", "form posts", "clear text", "certificateArn"]) assert.ok(PROJECT_SETTINGS.plainHttpOrigin.description.includes(what), what);
+    });
+});

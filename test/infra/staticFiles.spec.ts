@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { StaticFiles } from "../../components";
+import { APP_GID, APP_UID, StaticFiles, STATIC_ROOT_DIRECTORY } from "../../components";
 import { buildComponent, plain, promiseOf } from "../support/pulumi-mocks";
 
 describe("component: StaticFiles", () => {
@@ -9,7 +9,8 @@ describe("component: StaticFiles", () => {
             subnetIds: ["subnet-c", "subnet-d", "subnet-e"],
             subnetCount: 3,
             securityGroupId: "sg-efs",
-            clientRoleArns: ["arn:aws:iam::123456789012:role/instances"],
+            readerRoleArns: ["arn:aws:iam::123456789012:role/web"],
+            writerRoleArns: ["arn:aws:iam::123456789012:role/management"],
         }, opts));
     });
 
@@ -25,13 +26,24 @@ describe("component: StaticFiles", () => {
         for (const t of targets) assert.deepStrictEqual(t.inputs.securityGroups, ["sg-efs"]);
     });
 
-    it("lets the instance role mount over TLS through a mount target, and denies unencrypted transport", () => {
+    it("has one access point acting as the app user, rooted in a directory it creates owned by that user", async () => {
+        const ap = built.resources.one("aws:efs/accessPoint:AccessPoint");
+        assert.strictEqual(ap.inputs.fileSystemId, built.resources.one("aws:efs/fileSystem:FileSystem").id);
+        assert.deepStrictEqual(ap.inputs.posixUser, { uid: APP_UID, gid: APP_GID });
+        assert.deepStrictEqual(ap.inputs.rootDirectory, { path: STATIC_ROOT_DIRECTORY, creationInfo: { ownerUid: APP_UID, ownerGid: APP_GID, permissions: "0755" } });
+        assert.strictEqual(await promiseOf(built.component.accessPointId), ap.id);
+    });
+
+    it("lets readers mount and only writers write, both only through the access point and a mount target; no root access; TLS only", () => {
+        const ap = built.resources.one("aws:efs/accessPoint:AccessPoint");
         const policy = JSON.parse(plain(built.resources.one("aws:efs/fileSystemPolicy:FileSystemPolicy").inputs.policy));
-        const [allow, deny] = policy.Statement;
-        assert.deepStrictEqual(allow.Principal, { AWS: ["arn:aws:iam::123456789012:role/instances"] });
-        assert.deepStrictEqual(allow.Action, ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"]);
-        assert.strictEqual(allow.Condition.Bool["elasticfilesystem:AccessedViaMountTarget"], "true");
-        assert.strictEqual(deny.Effect, "Deny");
-        assert.deepStrictEqual(deny.Condition, { Bool: { "aws:SecureTransport": "false" } });
+        const through = { Bool: { "elasticfilesystem:AccessedViaMountTarget": "true" }, StringEquals: { "elasticfilesystem:AccessPointArn": ap.state.arn } };
+        const fsArn = built.resources.one("aws:efs/fileSystem:FileSystem").state.arn;
+        assert.deepStrictEqual(policy.Statement, [
+            { Sid: "MountThroughTheAccessPoint", Effect: "Allow", Principal: { AWS: ["arn:aws:iam::123456789012:role/web", "arn:aws:iam::123456789012:role/management"] }, Action: "elasticfilesystem:ClientMount", Resource: fsArn, Condition: through },
+            { Sid: "OnlyWritersWrite", Effect: "Allow", Principal: { AWS: ["arn:aws:iam::123456789012:role/management"] }, Action: "elasticfilesystem:ClientWrite", Resource: fsArn, Condition: through },
+            { Sid: "DenyUnencryptedTransport", Effect: "Deny", Principal: { AWS: "*" }, Action: "*", Resource: fsArn, Condition: { Bool: { "aws:SecureTransport": "false" } } },
+        ]);
+        assert.ok(!JSON.stringify(policy).includes("ClientRootAccess"));
     });
 });

@@ -3,11 +3,13 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { APP_DIR, DEPLOY_USER, ENV_FILE, renderUserData, sh, SHARED_ENV_LINK, UserDataOptions } from "../../components";
+import { encodeUserData, USER_DATA_LIMIT } from "../../components";
+import { APP_DIR, APP_GID, APP_UID, DEPLOY_USER, ENV_FILE, MOUNT_STATIC_SCRIPT, renderMountStaticScript, renderUserData, sh, SHARED_ENV_LINK, UserDataOptions } from "../../components";
 
 const OPTS: UserDataOptions = {
     region: "eu-west-1",
     fileSystemId: "fs-0123456789abcdef0",
+    accessPointId: "fsap-0123456789abcdef0",
     parameterPrefix: "/django-fleet/prod",
     parameterNames: ["DATABASE_URL", "SECRET_KEY", "ALLOWED_HOSTS"],
     staticRoot: "/srv/static",
@@ -41,8 +43,9 @@ describe("component: user data (the boot script)", () => {
         assert.ok(!/set -x|set -o xtrace/.test(script), "tracing would log the secrets it loads");
     });
 
-    it("fits EC2's 16 KB user-data limit, with the Celery unit too", () => {
-        assert.ok(Buffer.byteLength(renderUserData({ ...OPTS, celeryApp: "mysite" })) < 16 * 1024);
+    it("fits EC2's 16 KB user-data limit as the launch template carries it (gzip), with the Celery unit too, with room to spare", () => {
+        const packed = Buffer.from(encodeUserData(renderUserData({ ...OPTS, celeryApp: "mysite" })), "base64").length;
+        assert.ok(packed < USER_DATA_LIMIT / 2, `${packed} bytes`);
     });
 
     it("reads its Role tag from instance metadata with an IMDSv2 token", () => {
@@ -50,11 +53,72 @@ describe("component: user data (the boot script)", () => {
         assert.match(script, /ROLE=\$\(imds tags\/instance\/Role/);
     });
 
-    it("mounts EFS over TLS at STATIC_ROOT, at boot and from fstab", () => {
-        assert.ok(script.includes('echo "$EFS_ID:/ $STATIC_ROOT efs _netdev,noresvport,tls,iam 0 0" >> /etc/fstab'));
-        assert.ok(script.includes('mount -t efs -o tls,iam "$EFS_ID":/ "$STATIC_ROOT"'));
+    it("mounts EFS at STATIC_ROOT through the access point over TLS with IAM, read-write on management and read-only on web, at every boot", () => {
+        assert.strictEqual(fileIn(script, MOUNT_STATIC_SCRIPT), renderMountStaticScript(OPTS));
+        assert.strictEqual(renderMountStaticScript(OPTS), [
+            "#!/bin/bash",
+            "set -euo pipefail",
+            'role=$(cat "${DJANGO_FLEET_ROLE_FILE:-/etc/django-app/role}" 2>/dev/null || echo web)',
+            'if [ "$role" = management ]; then want=rw opts=tls,iam,accesspoint=fsap-0123456789abcdef0,noresvport; else want=ro opts=tls,iam,accesspoint=fsap-0123456789abcdef0,noresvport,ro; fi',
+            "if mountpoint -q /srv/static; then",
+            '  case ",$(findmnt -n -o OPTIONS --mountpoint /srv/static)," in *,ro,*) have=ro ;; *) have=rw ;; esac',
+            '  if [ "$have" = "$want" ]; then exit 0; fi',
+            "  umount /srv/static",
+            "fi",
+            'mount -t efs -o "$opts" fs-0123456789abcdef0:/ /srv/static',
+        ].join("\n"));
+        const unit = fileIn(script, "/etc/systemd/system/django-fleet-static.service");
+        assert.ok(unit.includes(`ExecStart=${MOUNT_STATIC_SCRIPT}`) && unit.includes("After=network-online.target django-fleet-role.service") && unit.includes("Before=django-app.service"));
+        assert.ok(script.includes("systemctl enable django-fleet-static.service\n" + MOUNT_STATIC_SCRIPT + "\n"), "enabled for every boot, and run now");
+        assert.ok(fileIn(script, "/etc/systemd/system/django-app.service").includes("Requires=django-fleet-env.service django-fleet-static.service"));
+        assert.ok(!/>> \/etc\/fstab/.test(script), "not in fstab: the options depend on the role");
+        assert.ok(script.includes('sed -i "\\# $STATIC_ROOT efs #d" /etc/fstab'), "an older release AMI's fstab line goes");
         assert.ok(script.includes("EFS_ID=fs-0123456789abcdef0\n"));
         assert.ok(script.includes("STATIC_ROOT=/srv/static\n"));
+    });
+
+    it("the mount script mounts with the role's options and replaces a mount of the other role's (fake mount tools)", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mount-static-"));
+        try {
+            fs.mkdirSync(path.join(dir, "bin"));
+            fs.writeFileSync(path.join(dir, "mount.sh"), renderMountStaticScript(OPTS));
+            const log = path.join(dir, "log");
+            const tool = (name: string, body: string) => fs.writeFileSync(path.join(dir, "bin", name), `#!/bin/bash\n${body}\n`, { mode: 0o755 });
+            tool("mount", `echo "mount $*" >> ${log}`);
+            tool("umount", `echo "umount $*" >> ${log}`);
+            const run = (role: string | null, mounted: "ro" | "rw" | null) => {
+                fs.rmSync(log, { force: true });
+                tool("mountpoint", mounted ? "exit 0" : "exit 1");
+                tool("findmnt", `echo ${mounted === "ro" ? "ro" : "rw"},relatime,vers=4.1`);
+                const roleFile = path.join(dir, "role");
+                if (role === null) fs.rmSync(roleFile, { force: true });
+                else fs.writeFileSync(roleFile, `${role}\n`);
+                execFileSync("bash", [path.join(dir, "mount.sh")], { env: { ...process.env, PATH: `${path.join(dir, "bin")}:/usr/bin:/bin`, DJANGO_FLEET_ROLE_FILE: roleFile } });
+                return fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n") : [];
+            };
+            const rw = "mount -t efs -o tls,iam,accesspoint=fsap-0123456789abcdef0,noresvport fs-0123456789abcdef0:/ /srv/static";
+            const ro = "mount -t efs -o tls,iam,accesspoint=fsap-0123456789abcdef0,noresvport,ro fs-0123456789abcdef0:/ /srv/static";
+            assert.deepStrictEqual(run("management", null), [rw]);
+            assert.deepStrictEqual(run("web", null), [ro]);
+            assert.deepStrictEqual(run(null, null), [ro], "no role file: read-only");
+            assert.deepStrictEqual(run("web", "rw"), ["umount /srv/static", ro], "a release AMI's read-write mount is replaced on a web instance");
+            assert.deepStrictEqual(run("web", "ro"), []);
+            assert.deepStrictEqual(run("management", "rw"), []);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("never chowns or chmods the static root (EFS squashes root; the access point owns it), and gives the app user the access point's fixed ids", () => {
+        assert.ok(!/(chown|chmod)[^\n]*STATIC_ROOT/.test(script), "no chown/chmod of $STATIC_ROOT under set -e");
+        assert.ok(!/(chown|chmod)[^\n]*\/srv\/static/.test(script));
+        assert.strictEqual(APP_GID, APP_UID);
+        assert.ok(script.includes(`groupadd --gid ${APP_GID} "$APP_USER"`));
+        assert.ok(script.includes(`useradd --uid ${APP_UID} --gid ${APP_GID} `));
+    });
+
+    it("refuses an access point id that is not one", () => {
+        assert.throws(() => renderUserData({ ...OPTS, accessPointId: "fsap-x; rm -rf /" }), /accessPointId "fsap-x; rm -rf \/" is not an EFS access point id/);
     });
 
     it("installs amazon-efs-utils from a pinned tag and the SSM agent when the image lacks them", () => {
@@ -80,7 +144,7 @@ describe("component: user data (the boot script)", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "env-loader-"));
         try {
             const values: Record<string, string> = {
-                DATABASE_URL: "postgres://django:Abc-123_x.y%2Bz@db.example.eu-west-1.rds.amazonaws.com:5432/site?sslmode=require",
+                DATABASE_URL: "postgres://django_app:Abc-123_x.y%2Bz@db.example.eu-west-1.rds.amazonaws.com:5432/site?sslmode=verify-full&sslrootcert=/etc/django-app/rds-ca-bundle.pem",
                 SECRET_KEY: "k".repeat(64),
                 ALLOWED_HOSTS: "www.example.com",
             };
@@ -102,13 +166,17 @@ describe("component: user data (the boot script)", () => {
                 "ALLOWED_HOSTS=www.example.com",
                 "STATIC_ROOT=/srv/static",
                 "STATIC_URL=/static/",
+                "PGSSLMODE=verify-full",
+                "PGSSLROOTCERT=/etc/django-app/rds-ca-bundle.pem",
                 "DJANGO_SETTINGS_MODULE=mysite.settings.production",
                 "FLEET_ROLE=management",
                 "DATABASE_HOST=db.example.eu-west-1.rds.amazonaws.com",
                 "DATABASE_PORT=5432",
                 "DATABASE_NAME=site",
-                "DATABASE_USER=django",
+                "DATABASE_USER=django_app",
                 "DATABASE_PASSWORD=Abc-123_x.y+z",
+                "DATABASE_SSLMODE=verify-full",
+                "DATABASE_SSLROOTCERT=/etc/django-app/rds-ca-bundle.pem",
                 "",
             ].join("\n"));
             assert.strictEqual(fs.statSync(path.join(dir, "env")).mode & 0o777, 0o640);
@@ -158,7 +226,7 @@ describe("component: user data (the boot script)", () => {
     it("on a web instance booted from a release AMI (baked on the management instance), cron and beat never start", () => {
         const withBeat = renderUserData({ ...OPTS, celeryApp: "mysite" });
         const roleUnit = fileIn(withBeat, "/etc/systemd/system/django-fleet-role.service");
-        assert.match(roleUnit, /^Before=django-fleet-env\.service django-app\.service cron\.service django-app-beat\.service$/m);
+        assert.match(roleUnit, /^Before=django-fleet-env\.service django-fleet-static\.service django-app\.service cron\.service django-app-beat\.service$/m);
         assert.match(roleUnit, /^ExecStart=\/usr\/local\/sbin\/django-fleet-role$/m);
         assert.ok(withBeat.includes("systemctl enable django-fleet-role.service"));
         const condition = "ExecCondition=/bin/grep -qx management /etc/django-app/role";

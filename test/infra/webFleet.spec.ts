@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { WebFleet } from "../../components";
+import { decodeUserData, encodeUserData, USER_DATA_LIMIT, WebFleet } from "../../components";
 import { buildComponent, promiseOf } from "../support/pulumi-mocks";
 
 const LT = "aws:ec2/launchTemplate:LaunchTemplate";
@@ -32,9 +32,17 @@ describe("component: WebFleet", () => {
             assert.deepStrictEqual(built.resources.one(LT).inputs.blockDeviceMappings, [{ deviceName: "/dev/xvda", ebs: { volumeSize: 20, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" } }]);
         });
 
-        it("carries the boot script (base64), the instance profile, the web security group and the key pair", () => {
+        it("gzips the boot script for cloud-init (EC2 allows 16 KB) and refuses one that would not fit even so", () => {
             const lt = built.resources.one(LT).inputs;
-            assert.strictEqual(Buffer.from(lt.userData, "base64").toString(), "#!/bin/bash\necho boot\n");
+            assert.deepStrictEqual([...Buffer.from(lt.userData, "base64").subarray(0, 2)], [0x1f, 0x8b], "gzip magic");
+            const random = require("crypto").randomBytes(USER_DATA_LIMIT).toString("hex");
+            assert.throws(() => encodeUserData(random), /user data is \d+ bytes compressed, over EC2's 16384/);
+            assert.strictEqual(decodeUserData(encodeUserData("#!/bin/bash\necho ok\n")), "#!/bin/bash\necho ok\n");
+        });
+
+        it("carries the boot script (gzip, base64), the instance profile, the web security group and the key pair", () => {
+            const lt = built.resources.one(LT).inputs;
+            assert.strictEqual(decodeUserData(lt.userData), "#!/bin/bash\necho boot\n");
             assert.deepStrictEqual(lt.iamInstanceProfile, { arn: "arn:aws:iam::123456789012:instance-profile/instances" });
             assert.deepStrictEqual(lt.vpcSecurityGroupIds, ["sg-web"]);
             assert.strictEqual(lt.keyName, "ops");

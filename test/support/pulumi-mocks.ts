@@ -98,6 +98,7 @@ function plausibleState(type: string, name: string, inputs: Record<string, any>)
             return { id: `db-${hex(n)}`, state: { ...base, address, port: 5432, endpoint: `${address}:5432` } };
         }
         case "aws:efs/fileSystem:FileSystem": return { id: `fs-${hex(n)}`, state: base };
+        case "aws:efs/accessPoint:AccessPoint": return { id: `fsap-${hex(n)}`, state: { ...base, arn: `arn:aws:elasticfilesystem:${REGION}:${ACCOUNT}:access-point/fsap-${hex(n)}` } };
         case "aws:iam/role:Role": return { id: name, state: { ...base, name, arn: `arn:aws:iam::${ACCOUNT}:role/${name}` } };
         case "aws:iam/instanceProfile:InstanceProfile": return { id: name, state: { ...base, name, arn: `arn:aws:iam::${ACCOUNT}:instance-profile/${name}` } };
         case "aws:ssm/parameter:Parameter": return { id: inputs.name ?? name, state: { ...base, arn: `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter${inputs.name}` } };
