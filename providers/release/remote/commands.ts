@@ -68,7 +68,7 @@ export function resolveSettings(s: RemotePhaseSettings): ResolvedRemoteSettings 
         python: s.python ?? "python3",
         venvArgs: s.venvArgs ?? "",
         installCommand: s.installCommand ?? "venv/bin/pip install -r requirements.txt",
-        restartCommand: s.restartCommand ?? "sudo systemctl reload django-app",
+        restartCommand: s.restartCommand ?? "sudo systemctl restart django-app",
         healthUrl: s.healthUrl ?? "http://127.0.0.1:8000/health/",
         settingsModule: s.settingsModule ?? null,
         keepReleases: keep,
