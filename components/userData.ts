@@ -24,6 +24,8 @@
  *     `sudo systemctl reload|restart django-app`, logging in with the EC2 key pair's key.
  */
 
+import { RELEASE_DEFAULTS } from "../settings/schema";
+
 export const APP_DIR = "/srv/app";
 /** On tmpfs: regenerated at boot, never baked into an AMI. */
 export const ENV_FILE = "/run/django-app/env";
@@ -31,7 +33,7 @@ export const ENV_FILE = "/run/django-app/env";
 export const SHARED_ENV_LINK = `${APP_DIR}/shared/env`;
 export const APP_USER = "django";
 /** The SSH transport's user (release:sshUser's default): in the app group, may reload the app. */
-export const DEPLOY_USER = "deploy";
+export const DEPLOY_USER = RELEASE_DEFAULTS.sshUser;
 /** Fixed ids: the same on every instance that shares the EFS file system. */
 export const APP_UID = 2000;
 /** amazon-efs-utils is not packaged for Debian; the last release buildable without Rust. */
