@@ -5,7 +5,7 @@
  * once per stack config in one process.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { PROJECT, RELEASE_NAMESPACE, parseConfig } from "./config";
+import { PROJECT, RELEASE_NAMESPACE, parseConfig, surgeInput } from "./config";
 import { DjangoStack } from "./components";
 import { Release } from "./providers/release";
 import type { ReleaseArgs } from "./providers/release";
@@ -59,9 +59,6 @@ function main() {
             healthUrl: t.healthUrl,
             settingsModule: t.djangoSettingsModule,
             installCommand: r.installCommand,
-            // The management instance serves no visitor: a full restart also picks up the new
-            // release's virtualenv (a HUP keeps the master's interpreter).
-            restartCommand: "sudo systemctl restart django-app",
             keepReleases: r.keepReleases,
             ssh: r.ssh && {
                 host: r.ssh.host,
@@ -84,7 +81,7 @@ function main() {
             capacity: t.capacity,
             remote,
             rollout: {
-                maxSurge: r.maxSurge.kind === "percent" ? `${r.maxSurge.value}%` : r.maxSurge.value,
+                maxSurge: surgeInput(r.maxSurge),
                 bakeTimeoutS: r.bakeTimeout,
                 healthyTimeoutS: r.healthyTimeout,
                 drainTimeoutS: r.drainTimeout,

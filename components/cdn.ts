@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { PROJECT_DEFAULTS } from "../settings/schema";
 
 /** AWS managed policies (fixed ids, the same in every account). */
 export const MANAGED = {
@@ -21,13 +22,13 @@ export interface CdnArgs {
      * an explicit choice (the plainHttpOrigin setting). No default.
      */
     readonly originProtocol: "https" | "plain-http";
-    /** STATIC_URL: `${staticUrl}*` is cached long and compressed. @default "/static/" */
+    /** STATIC_URL: `${staticUrl}*` is cached long and compressed. @default PROJECT_DEFAULTS.staticUrl */
     readonly staticUrl?: string;
     /** Viewer host names (CloudFront aliases). @default [] */
     readonly aliases?: string[];
     /** ACM certificate in us-east-1 for the aliases. Required with aliases. @default - the *.cloudfront.net certificate */
     readonly certificateArn?: pulumi.Input<string>;
-    /** @default "PriceClass_100" */
+    /** @default PROJECT_DEFAULTS.cdnPriceClass */
     readonly priceClass?: string;
     /** Header sent with every origin request (the load balancer's proof that it comes from here). @default - none */
     readonly originHeader?: { readonly name: string; readonly value: pulumi.Input<string> };
@@ -57,7 +58,7 @@ export class Cdn extends pulumi.ComponentResource {
             throw new Error(`Cdn ${name}: aliases (${aliases.join(", ")}) need a certificateArn (ACM, us-east-1)`);
         }
         const originId = "alb";
-        const staticUrl = args.staticUrl ?? "/static/";
+        const staticUrl = args.staticUrl ?? PROJECT_DEFAULTS.staticUrl;
 
         // Static requests carry the viewer's Host to the load balancer, as the default behaviour
         // does: over HTTPS CloudFront checks the origin's certificate against that host (the
@@ -75,7 +76,7 @@ export class Cdn extends pulumi.ComponentResource {
             isIpv6Enabled: true,
             httpVersion: "http2and3",
             comment: `${name}: Django site`,
-            priceClass: args.priceClass ?? "PriceClass_100",
+            priceClass: args.priceClass ?? PROJECT_DEFAULTS.cdnPriceClass,
             aliases,
             origins: [{
                 originId,

@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { APP_DB_USER, MASTER_URL_PARAMETER, RDS_CA_BUNDLE } from "./databaseUser";
+import { PROJECT_DEFAULTS } from "../settings/schema";
 
 export interface DatabaseArgs {
     /** Private subnets (>= 2 AZs) of the DB subnet group. */
@@ -14,25 +15,25 @@ export interface DatabaseArgs {
      * <prefix>/management/DATABASE_MASTER_URL (management instance only).
      */
     readonly parameterPrefix: string;
-    /** @default "db.t4g.micro" */
+    /** @default PROJECT_DEFAULTS.dbInstanceClass */
     readonly instanceClass?: string;
-    /** PostgreSQL version. @default "16" */
+    /** PostgreSQL version. @default PROJECT_DEFAULTS.dbEngineVersion */
     readonly engineVersion?: string;
-    /** GiB. @default 20 */
+    /** GiB. @default PROJECT_DEFAULTS.dbAllocatedStorage */
     readonly allocatedStorage?: number;
-    /** Storage autoscaling ceiling in GiB. @default 100 */
+    /** Storage autoscaling ceiling in GiB. @default PROJECT_DEFAULTS.dbMaxAllocatedStorage */
     readonly maxAllocatedStorage?: number;
-    /** @default "django" */
+    /** @default PROJECT_DEFAULTS.dbName */
     readonly dbName?: string;
-    /** @default "django" */
+    /** @default PROJECT_DEFAULTS.dbUsername */
     readonly username?: string;
     /** Master password; pass it as a secret. @default - a 32-character random password kept (secret) in the stack state */
     readonly password?: pulumi.Input<string>;
-    /** @default false */
+    /** @default PROJECT_DEFAULTS.dbMultiAz */
     readonly multiAz?: boolean;
-    /** Days of automated backups. @default 7 */
+    /** Days of automated backups. @default PROJECT_DEFAULTS.dbBackupRetentionDays */
     readonly backupRetentionDays?: number;
-    /** Deletion protection, and a final snapshot on delete. @default true */
+    /** Deletion protection, and a final snapshot on delete. @default PROJECT_DEFAULTS.deletionProtection */
     readonly deletionProtection?: boolean;
     /** @default {} */
     readonly tags?: Record<string, string>;
@@ -70,9 +71,9 @@ export class Database extends pulumi.ComponentResource {
         super("django-fleet:index:Database", name, {}, opts);
         const o = { parent: this };
         const tags = args.tags ?? {};
-        const username = args.username ?? "django";
-        const dbName = args.dbName ?? "django";
-        const deletionProtection = args.deletionProtection ?? true;
+        const username = args.username ?? PROJECT_DEFAULTS.dbUsername;
+        const dbName = args.dbName ?? PROJECT_DEFAULTS.dbName;
+        const deletionProtection = args.deletionProtection ?? PROJECT_DEFAULTS.deletionProtection;
         if (username === APP_DB_USER) throw new Error(`Database ${name}: dbUsername "${username}" is the app's own role name; choose another master user name`);
 
         // Letters and digits only: nothing to escape anywhere (URL, env file, shell).
@@ -81,7 +82,7 @@ export class Database extends pulumi.ComponentResource {
             : pulumi.secret(new random.RandomPassword(`${name}-password`, { length: 32, special: false }, o).result);
 
         const subnetGroup = new aws.rds.SubnetGroup(`${name}-subnets`, { subnetIds: args.subnetIds, description: "Private subnets of the Django database", tags }, o);
-        const major = (args.engineVersion ?? "16").split(".")[0];
+        const major = (args.engineVersion ?? PROJECT_DEFAULTS.dbEngineVersion).split(".")[0];
         const parameterGroup = new aws.rds.ParameterGroup(`${name}-params`, {
             family: `postgres${major}`,
             description: "Django database: TLS required",
@@ -91,10 +92,10 @@ export class Database extends pulumi.ComponentResource {
 
         this.instance = new aws.rds.Instance(`${name}-postgres`, {
             engine: "postgres",
-            engineVersion: args.engineVersion ?? "16",
-            instanceClass: args.instanceClass ?? "db.t4g.micro",
-            allocatedStorage: args.allocatedStorage ?? 20,
-            maxAllocatedStorage: args.maxAllocatedStorage ?? 100,
+            engineVersion: args.engineVersion ?? PROJECT_DEFAULTS.dbEngineVersion,
+            instanceClass: args.instanceClass ?? PROJECT_DEFAULTS.dbInstanceClass,
+            allocatedStorage: args.allocatedStorage ?? PROJECT_DEFAULTS.dbAllocatedStorage,
+            maxAllocatedStorage: args.maxAllocatedStorage ?? PROJECT_DEFAULTS.dbMaxAllocatedStorage,
             storageType: "gp3",
             storageEncrypted: true,
             dbName,
@@ -104,8 +105,8 @@ export class Database extends pulumi.ComponentResource {
             parameterGroupName: parameterGroup.name,
             vpcSecurityGroupIds: [args.securityGroupId],
             publiclyAccessible: false,
-            multiAz: args.multiAz ?? false,
-            backupRetentionPeriod: args.backupRetentionDays ?? 7,
+            multiAz: args.multiAz ?? PROJECT_DEFAULTS.dbMultiAz,
+            backupRetentionPeriod: args.backupRetentionDays ?? PROJECT_DEFAULTS.dbBackupRetentionDays,
             copyTagsToSnapshot: true,
             deletionProtection,
             skipFinalSnapshot: !deletionProtection,

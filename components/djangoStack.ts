@@ -1,15 +1,14 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import type { ProjectSettings } from "../config";
 import { AppSettings, APP_PARAMETER_NAMES } from "./appSettings";
 import { Cdn } from "./cdn";
 import { Database } from "./database";
 import { InstanceRole } from "./instanceRole";
 import { LoadBalancer } from "./loadBalancer";
 import { ManagementInstance } from "./managementInstance";
-import { Network } from "./network";
-import { SecurityGroups } from "./securityGroups";
+import { Network, type NetworkArgs } from "./network";
+import { SecurityGroups, type SecurityGroupsArgs } from "./securityGroups";
 import { StaticFiles } from "./staticFiles";
 import { APP_DIR, renderUserData } from "./userData";
 import { WebFleet } from "./webFleet";
@@ -20,16 +19,80 @@ export const ORIGIN_HEADER_NAME = "X-Origin-Verify";
 /** Owner of the official Debian cloud images (https://wiki.debian.org/Cloud/AmazonEC2Image). */
 export const DEBIAN_OWNER = "136693071363";
 
-export type DjangoStackArgs = Omit<ProjectSettings, "dbPassword"> & {
+/**
+ * The whole site's arguments, in the component's own terms (index.ts maps the stack settings
+ * onto them). Members with a setting of the same name take its validated value; the settings'
+ * defaults, bounds and meaning are in settings/schema.ts.
+ */
+export interface DjangoStackArgs {
+    /** Stack name: tags and names. */
+    readonly stack: string;
+    /** SSM Parameter Store prefix of the app's settings, e.g. "/django-fleet/prod". */
+    readonly parameterPrefix: string;
+    /** The app's git URL (the release's remote phase clones it). */
+    readonly repositoryUrl: string;
+    /** An existing VPC's ids instead of a new VPC. @default - a new VPC (vpcCidr, availabilityZoneCount, natGateways) */
+    readonly existingVpc?: NetworkArgs["existing"] & {};
+    readonly vpcCidr: string;
+    readonly availabilityZoneCount: number;
+    readonly natGateways: NonNullable<NetworkArgs["natGateways"]>;
+    /** Web fleet instance type. */
+    readonly instanceType: string;
+    /** Same CPU architecture as instanceType. */
+    readonly managementInstanceType: string;
+    /** CPU architecture of both instance types: picks the Debian image. */
+    readonly architecture: "x86_64" | "arm64";
+    /** Capacity the release applies (the group is created empty). */
+    readonly minSize: number;
+    readonly maxSize: number;
+    readonly desiredCapacity: number;
+    readonly healthCheckGracePeriod: number;
+    readonly rootVolumeSize: number;
+    /** @default - the latest official Debian 12 image for `architecture` */
+    readonly baseAmiId?: string;
+    /** @default - no key pair */
+    readonly keyName?: string;
+    /** @default - no SSH ingress */
+    readonly adminCidr?: string;
+    readonly appPort: number;
+    readonly wsgiApplication: string;
+    /** @default - the app's own default */
+    readonly djangoSettingsModule?: string;
+    readonly gunicornWorkers: number;
+    /** @default - no celery beat */
+    readonly celeryApp?: string;
+    readonly staticRoot: string;
+    readonly staticUrl: string;
+    readonly healthCheckPath: string;
+    readonly deregistrationDelay: number;
+    /** @default - HTTP only on the load balancer */
+    readonly certificateArn?: string;
+    /** Accept plain HTTP between CloudFront and the load balancer (required when certificateArn is unset). @default false */
+    readonly plainHttpOrigin?: boolean;
+    readonly albIngress: NonNullable<SecurityGroupsArgs["albIngress"]>;
+    /** @default - the CloudFront domain */
+    readonly domainName?: string;
+    /** Required with domainName. */
+    readonly cdnCertificateArn?: string;
+    readonly cdnPriceClass: string;
+    readonly dbInstanceClass: string;
+    readonly dbEngineVersion: string;
+    readonly dbAllocatedStorage: number;
+    readonly dbMaxAllocatedStorage: number;
+    readonly dbName: string;
+    readonly dbUsername: string;
     /** A Pulumi secret. @default - generated (RandomPassword) */
     readonly dbPassword?: pulumi.Input<string>;
+    readonly dbMultiAz: boolean;
+    readonly dbBackupRetentionDays: number;
+    readonly deletionProtection: boolean;
     /** Wait for the management instance's first boot with @pulumi/command. @default true */
     readonly waitForBoot?: boolean;
     /** The stack's `aws:profile`, for the boot wait's SDK calls. @default - the environment's credentials */
     readonly awsProfile?: string;
     /** Tags added to every taggable resource. @default { Project: "django-fleet", Stack: <stack> } */
     readonly tags?: Record<string, string>;
-};
+}
 
 /** What the Release resource needs to roll a version out onto this stack. */
 export interface ReleaseTarget {

@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { PROJECT_DEFAULTS } from "../settings/schema";
 
 export const TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 
@@ -8,11 +9,11 @@ export interface LoadBalancerArgs {
     /** Public subnets (>= 2 AZs). */
     readonly subnetIds: pulumi.Input<pulumi.Input<string>[]>;
     readonly securityGroupId: pulumi.Input<string>;
-    /** Port the targets (gunicorn) listen on. @default 8000 */
+    /** Port the targets (gunicorn) listen on. @default PROJECT_DEFAULTS.appPort */
     readonly appPort?: number;
-    /** Path of the Django health view; answered 200 when the app and its database work. @default "/health/" */
+    /** Path of the Django health view; answered 200 when the app and its database work. @default PROJECT_DEFAULTS.healthCheckPath */
     readonly healthCheckPath?: string;
-    /** Seconds to drain a deregistered target (AWS's default is 300). @default 30 */
+    /** Seconds to drain a deregistered target (AWS's default is 300). @default PROJECT_DEFAULTS.deregistrationDelay */
     readonly deregistrationDelay?: number;
     /**
      * ACM certificate: adds an HTTPS listener (TLS 1.2/1.3 policy) and turns HTTP into a
@@ -51,7 +52,7 @@ export class LoadBalancer extends pulumi.ComponentResource {
         super("django-fleet:index:LoadBalancer", name, {}, opts);
         const o = { parent: this };
         const tags = args.tags ?? {};
-        const appPort = args.appPort ?? 8000;
+        const appPort = args.appPort ?? PROJECT_DEFAULTS.appPort;
         this.https = args.certificateArn !== undefined;
 
         this.loadBalancer = new aws.lb.LoadBalancer(`${name}-alb`, {
@@ -69,12 +70,12 @@ export class LoadBalancer extends pulumi.ComponentResource {
             targetType: "instance",
             protocol: "HTTP",
             port: appPort,
-            deregistrationDelay: args.deregistrationDelay ?? 30,
+            deregistrationDelay: args.deregistrationDelay ?? PROJECT_DEFAULTS.deregistrationDelay,
             healthCheck: {
                 enabled: true,
                 protocol: "HTTP",
                 port: "traffic-port",
-                path: args.healthCheckPath ?? "/health/",
+                path: args.healthCheckPath ?? PROJECT_DEFAULTS.healthCheckPath,
                 matcher: "200",
                 interval: 30,
                 timeout: 5,

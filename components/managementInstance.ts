@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
+import { PROJECT_DEFAULTS } from "../settings/schema";
 
 export interface ManagementInstanceArgs {
     /** The web fleet's launch template: the management instance boots the same image and user data. */
@@ -17,7 +18,7 @@ export interface ManagementInstanceArgs {
     readonly instanceProfileName: pulumi.Input<string>;
     /** Must have the fleet's CPU architecture (the release AMI is baked from this instance). @default - the template's type */
     readonly instanceType?: string;
-    /** Root volume in GiB (gp3, encrypted). @default 20 */
+    /** Root volume in GiB (gp3, encrypted). @default PROJECT_DEFAULTS.rootVolumeSize */
     readonly rootVolumeSize?: number;
     /** Refuse API termination (the instance holds the deploy history and runs cron). @default false */
     readonly terminationProtection?: boolean;
@@ -69,7 +70,7 @@ export class ManagementInstance extends pulumi.ComponentResource {
             associatePublicIpAddress: false,
             // Stated here too (the template says the same) so the baseline holds whatever the template becomes.
             metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1, instanceMetadataTags: "enabled" },
-            rootBlockDevice: { encrypted: true, volumeType: "gp3", volumeSize: args.rootVolumeSize ?? 20, deleteOnTermination: true },
+            rootBlockDevice: { encrypted: true, volumeType: "gp3", volumeSize: args.rootVolumeSize ?? PROJECT_DEFAULTS.rootVolumeSize, deleteOnTermination: true },
             disableApiTermination: args.terminationProtection ?? false,
             monitoring: true,
             tags: { ...tags, Name: `${name}-management`, Role: "management" },

@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { PROJECT_DEFAULTS } from "../settings/schema";
 
 export interface NetworkArgs {
     /**
@@ -13,11 +14,11 @@ export interface NetworkArgs {
         readonly publicSubnetIds: pulumi.Input<string>[];
         readonly privateSubnetIds: pulumi.Input<string>[];
     };
-    /** CIDR of the new VPC; each subnet gets a 1/16th slice of it. @default "10.0.0.0/16" */
+    /** CIDR of the new VPC; each subnet gets a 1/16th slice of it. @default PROJECT_DEFAULTS.vpcCidr */
     readonly cidrBlock?: string;
-    /** Availability zones spanned, one public and one private subnet each. @default 2 */
+    /** Availability zones spanned, one public and one private subnet each. @default PROJECT_DEFAULTS.availabilityZoneCount */
     readonly availabilityZoneCount?: number;
-    /** "one-per-az" keeps private egress up through an AZ outage; "single" is cheaper. @default "one-per-az" */
+    /** "one-per-az" keeps private egress up through an AZ outage; "single" is cheaper. @default PROJECT_DEFAULTS.natGateways */
     readonly natGateways?: "one-per-az" | "single";
     /** Tags added to every resource. @default {} */
     readonly tags?: Record<string, string>;
@@ -62,9 +63,9 @@ export class Network extends pulumi.ComponentResource {
 }
 
 function createVpc(parent: pulumi.Resource, name: string, args: NetworkArgs) {
-    const cidrBlock = args.cidrBlock ?? "10.0.0.0/16";
-    const azCount = args.availabilityZoneCount ?? 2;
-    const natMode = args.natGateways ?? "one-per-az";
+    const cidrBlock = args.cidrBlock ?? PROJECT_DEFAULTS.vpcCidr;
+    const azCount = args.availabilityZoneCount ?? PROJECT_DEFAULTS.availabilityZoneCount;
+    const natMode = args.natGateways ?? PROJECT_DEFAULTS.natGateways;
     const tags = args.tags ?? {};
     const opts = { parent };
 

@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { PROJECT_DEFAULTS } from "../settings/schema";
 
 /** The CloudFront origin-facing managed prefix list (AWS-owned, same name in every region). */
 export const CLOUDFRONT_ORIGIN_FACING_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing";
@@ -13,7 +14,7 @@ export interface SecurityGroupsArgs {
      * "cloudfront": the CloudFront origin-facing prefix list on the origin port only (443 with a
      * certificate, else 80); one rule, because that list weighs ~55 rules against the
      * security group's quota of 60.
-     * @default "cloudfront"
+     * @default PROJECT_DEFAULTS.albIngress
      */
     readonly albIngress?: "cloudfront" | "internet";
     /** Whether the load balancer serves HTTPS (decides the CloudFront origin port). @default false */
@@ -58,7 +59,7 @@ export class SecurityGroups extends pulumi.ComponentResource {
         this.database = group("db", "PostgreSQL: from web and management instances");
 
         // Viewers -> ALB.
-        if ((args.albIngress ?? "cloudfront") === "cloudfront") {
+        if ((args.albIngress ?? PROJECT_DEFAULTS.albIngress) === "cloudfront") {
             const pl = aws.ec2.getManagedPrefixListOutput({ name: CLOUDFRONT_ORIGIN_FACING_PREFIX_LIST }, o);
             const port = args.https ? 443 : 80;
             ingress(`alb-in-${port}-cloudfront`, this.alb.id, port, { prefixListId: pl.id }, `HTTP${args.https ? "S" : ""} from CloudFront`);

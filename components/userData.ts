@@ -35,6 +35,7 @@
 
 import { DB_USER_SCRIPT, RDS_CA_BUNDLE, RDS_CA_BUNDLE_URL, renderDbUserScript } from "./databaseUser";
 import { MOUNT_STATIC_SCRIPT, renderMountStaticScript } from "./staticMount";
+import { RELEASE_DEFAULTS } from "../settings/schema";
 
 export const APP_DIR = "/srv/app";
 /** On tmpfs: regenerated at boot, never baked into an AMI. */
@@ -43,7 +44,7 @@ export const ENV_FILE = "/run/django-app/env";
 export const SHARED_ENV_LINK = `${APP_DIR}/shared/env`;
 export const APP_USER = "django";
 /** The SSH transport's user (release:sshUser's default): in the app group, may reload the app. */
-export const DEPLOY_USER = "deploy";
+export const DEPLOY_USER = RELEASE_DEFAULTS.sshUser;
 /**
  * The app user's uid, and its group's gid (the same number): fixed, so every instance sharing
  * the EFS file system agrees, and the EFS access point acts as exactly this user. The one

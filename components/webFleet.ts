@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { PROJECT_DEFAULTS } from "../settings/schema";
 import { gunzipSync, gzipSync } from "zlib";
 
 /** EC2's limit on user data, before base64. */
@@ -32,17 +33,17 @@ export interface WebFleetArgs {
     readonly imageId: pulumi.Input<string>;
     /** Root device name of that image, e.g. "/dev/xvda". */
     readonly rootDeviceName: pulumi.Input<string>;
-    /** @default "t3.small" */
+    /** @default PROJECT_DEFAULTS.instanceType */
     readonly instanceType?: string;
-    /** Root volume in GiB (gp3, always encrypted). @default 20 */
+    /** Root volume in GiB (gp3, always encrypted). @default PROJECT_DEFAULTS.rootVolumeSize */
     readonly rootVolumeSize?: number;
     /** The boot script (plain text; gzipped and base64-encoded here). */
     readonly userData: pulumi.Input<string>;
     /** EC2 key pair for SSH. @default - none */
     readonly keyName?: string;
-    /** Maximum instances; a release may raise it during a ramp and puts it back. @default 4 */
+    /** Maximum instances; a release may raise it during a ramp and puts it back. @default PROJECT_DEFAULTS.maxSize */
     readonly maxSize?: number;
-    /** Seconds failed ELB health checks of a new instance are ignored. @default 300 */
+    /** Seconds failed ELB health checks of a new instance are ignored. @default PROJECT_DEFAULTS.healthCheckGracePeriod */
     readonly healthCheckGracePeriod?: number;
     /** Instance profile of the web (and management) instances (InstanceRole). */
     readonly instanceProfileArn: pulumi.Input<string>;
@@ -78,7 +79,7 @@ export class WebFleet extends pulumi.ComponentResource {
         this.launchTemplate = new aws.ec2.LaunchTemplate(`${name}-lt`, {
             description: "Django instances: the release adds versions from this one with its AMI",
             imageId: args.imageId,
-            instanceType: args.instanceType ?? "t3.small",
+            instanceType: args.instanceType ?? PROJECT_DEFAULTS.instanceType,
             iamInstanceProfile: { arn: args.instanceProfileArn },
             vpcSecurityGroupIds: [args.securityGroupId],
             keyName: args.keyName,
@@ -93,7 +94,7 @@ export class WebFleet extends pulumi.ComponentResource {
             },
             blockDeviceMappings: [{
                 deviceName: args.rootDeviceName,
-                ebs: { volumeSize: args.rootVolumeSize ?? 20, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" },
+                ebs: { volumeSize: args.rootVolumeSize ?? PROJECT_DEFAULTS.rootVolumeSize, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" },
             }],
             tagSpecifications: [{ resourceType: "volume", tags: { ...tags, Name: `${name}-volume` } }],
             tags,
@@ -105,9 +106,9 @@ export class WebFleet extends pulumi.ComponentResource {
             // The release sets min/desired (configured capacity) on the first release's AMI.
             minSize: 0,
             desiredCapacity: 0,
-            maxSize: args.maxSize ?? 4,
+            maxSize: args.maxSize ?? PROJECT_DEFAULTS.maxSize,
             healthCheckType: "ELB",
-            healthCheckGracePeriod: args.healthCheckGracePeriod ?? 300,
+            healthCheckGracePeriod: args.healthCheckGracePeriod ?? PROJECT_DEFAULTS.healthCheckGracePeriod,
             targetGroupArns: [args.targetGroupArn],
             // When the release scales back in after a ramp, old-template instances go first.
             terminationPolicies: ["OldestLaunchTemplate", "OldestInstance"],

@@ -15,6 +15,10 @@
  *  - A change of the configured capacity alone is applied by the Release without a ramp.
  */
 import { versionProblem } from "./version";
+// The settings' single source: the defaults, bounds and enums of the Release's inputs come from
+// the stack settings they are configured by (pure data and parsers, serialized with the provider).
+import { MAX_SURGE_COUNT, MIGRATION_POLICIES, PROJECT_DEFAULTS, RELEASE_DEFAULTS, TRANSPORTS } from "../../settings/schema";
+import { parseSurge, surgeCount } from "../../settings/grammar";
 import type {
     GroupInstance,
     GroupState,
@@ -32,17 +36,17 @@ export interface Capacity {
 }
 
 export interface RolloutOptions {
-    /** New instances launched per wave: a count, or a percentage of desired capacity ("25%"). @default 1 */
+    /** New instances launched per wave: a count, or a percentage of desired capacity ("25%", "12.5%"); settings/grammar.ts parseSurge. @default release:maxSurge's default */
     maxSurge: number | string;
-    /** Time allowed for the AMI to become available. @default 1800 */
+    /** Time allowed for the AMI to become available. @default release:bakeTimeout's default */
     bakeTimeoutS: number;
-    /** Time allowed for a wave's new instances to be InService and healthy in the target group. @default 900 */
+    /** Time allowed for a wave's new instances to be InService and healthy in the target group. @default release:healthyTimeout's default */
     healthyTimeoutS: number;
-    /** Time allowed for deregistered instances to finish draining (beyond the deregistration delay). @default 600 */
+    /** Time allowed for deregistered instances to finish draining (beyond the deregistration delay). @default release:drainTimeout's default */
     drainTimeoutS: number;
-    /** Lifetime of the deploy lock; refreshed every third of it while the release runs. @default 1800 */
+    /** Lifetime of the deploy lock; refreshed every third of it while the release runs. @default DEFAULT_ROLLOUT.lockTtlS */
     lockTtlS: number;
-    /** Poll interval while waiting for instances. @default 10 */
+    /** Poll interval while waiting for instances. @default DEFAULT_ROLLOUT.pollIntervalS */
     pollIntervalS: number;
 }
 
@@ -198,11 +202,12 @@ export interface Plan {
     text: string;
 }
 
+/** The rollout's defaults: the release:* settings' defaults, and two knobs that are no setting. */
 export const DEFAULT_ROLLOUT: RolloutOptions = {
-    maxSurge: 1,
-    bakeTimeoutS: 1800,
-    healthyTimeoutS: 900,
-    drainTimeoutS: 600,
+    maxSurge: RELEASE_DEFAULTS.maxSurge,
+    bakeTimeoutS: RELEASE_DEFAULTS.bakeTimeout,
+    healthyTimeoutS: RELEASE_DEFAULTS.healthyTimeout,
+    drainTimeoutS: RELEASE_DEFAULTS.drainTimeout,
     lockTtlS: 1800,
     pollIntervalS: 10,
 };
@@ -232,20 +237,13 @@ export interface InputFailure {
     reason: string;
 }
 
-/** Resolves maxSurge ("25%" or a count) against a desired capacity; at least 1. */
-export function resolveSurge(maxSurge: number | string, desired: number): number {
-    if (typeof maxSurge === "number") return Math.max(1, Math.floor(maxSurge));
-    const m = /^(\d+(?:\.\d+)?)%$/.exec(maxSurge.trim());
-    if (m) return Math.max(1, Math.ceil((Number(m[1]) / 100) * desired));
-    return Math.max(1, Math.floor(Number(maxSurge)));
-}
+/** The one maxSurge grammar (settings/grammar.ts), with release:maxSurge's bound. */
+export const parseMaxSurge = (v: unknown) => parseSurge(v, MAX_SURGE_COUNT);
 
-function validSurge(v: unknown): boolean {
-    if (typeof v === "number") return Number.isInteger(v) && v >= 1;
-    if (typeof v !== "string") return false;
-    const m = /^(\d+(?:\.\d+)?)%$/.exec(v.trim());
-    if (m) return Number(m[1]) > 0 && Number(m[1]) <= 100;
-    return /^\d+$/.test(v.trim()) && Number(v) >= 1;
+/** Resolves maxSurge ("25%" or a count) against a desired capacity; at least 1 (a refused value: 1). */
+export function resolveSurge(maxSurge: number | string, desired: number): number {
+    const s = parseMaxSurge(maxSurge);
+    return "ok" in s ? surgeCount(s.ok, desired) : 1;
 }
 
 const nonEmpty = (v: unknown) => typeof v === "string" && v.length > 0;
@@ -267,9 +265,9 @@ export function normalizeInputs(
         if (v !== undefined && v !== null) (rollout as any)[k] = v;
     }
     const capacity: Capacity = {
-        minSize: Number(r.capacity?.minSize ?? 1),
-        maxSize: Number(r.capacity?.maxSize ?? 2),
-        desiredCapacity: Number(r.capacity?.desiredCapacity ?? r.capacity?.minSize ?? 1),
+        minSize: Number(r.capacity?.minSize ?? PROJECT_DEFAULTS.minSize),
+        maxSize: Number(r.capacity?.maxSize ?? PROJECT_DEFAULTS.maxSize),
+        desiredCapacity: Number(r.capacity?.desiredCapacity ?? PROJECT_DEFAULTS.desiredCapacity),
     };
     const inputs: ReleaseInputs = {
         version: r.version,
@@ -284,8 +282,8 @@ export function normalizeInputs(
         capacity,
         remote: r.remote,
         rollout,
-        migrationPolicy: r.migrationPolicy ?? "refuse",
-        keepImages: r.keepImages === undefined || r.keepImages === null ? 5 : Number(r.keepImages),
+        migrationPolicy: r.migrationPolicy ?? RELEASE_DEFAULTS.migrationPolicy,
+        keepImages: r.keepImages === undefined || r.keepImages === null ? RELEASE_DEFAULTS.keepImages : Number(r.keepImages),
         providerVersion: String(r.providerVersion ?? "1"),
     };
 
@@ -306,21 +304,25 @@ export function normalizeInputs(
     if (c.desiredCapacity < c.minSize || c.desiredCapacity > c.maxSize) {
         fail("capacity", `capacity.desiredCapacity (${c.desiredCapacity}) should be between minSize (${c.minSize}) and maxSize (${c.maxSize})`);
     }
-    if (!validSurge(rollout.maxSurge)) fail("rollout.maxSurge", `rollout.maxSurge must be a count >= 1 or a percentage like "25%", got ${q(rollout.maxSurge)}`);
+    const surge = parseMaxSurge(rollout.maxSurge);
+    if ("error" in surge) fail("rollout.maxSurge", `rollout.maxSurge ${q(rollout.maxSurge)} ${surge.error}`);
     for (const k of ["bakeTimeoutS", "healthyTimeoutS", "drainTimeoutS", "lockTtlS", "pollIntervalS"] as const) {
         const v = (rollout as any)[k];
         if (typeof v !== "number" || !(v > 0)) fail(`rollout.${k}`, `rollout.${k} must be a number of seconds > 0, got ${q(v)}`);
     }
-    if (!["refuse", "maintenance", "allow"].includes(inputs.migrationPolicy)) {
-        fail("migrationPolicy", `migrationPolicy must be "refuse", "maintenance" or "allow", got ${q(r.migrationPolicy)}`);
+    const policies: readonly string[] = MIGRATION_POLICIES;
+    if (!policies.includes(inputs.migrationPolicy)) {
+        fail("migrationPolicy", `migrationPolicy must be one of ${policies.join(", ")}, got ${q(r.migrationPolicy)}`);
     }
     if (!Number.isInteger(inputs.keepImages) || inputs.keepImages < 1) fail("keepImages", `keepImages must be an integer >= 1, got ${q(r.keepImages)}`);
     if (!isUnknown(r.remote)) {
         const rm = r.remote;
         if (!rm || typeof rm !== "object") fail("remote", `remote settings are required, got ${q(rm)}`);
         else {
-            const t = rm.transport ?? "ssm";
-            if (!["ssm", "ssh", "local"].includes(t)) fail("remote.transport", `remote.transport must be "ssm", "ssh" or "local", got ${q(rm.transport)}`);
+            const t = rm.transport ?? RELEASE_DEFAULTS.transport;
+            // "local" (the rehearsal's) is a transport of the Release only, not a stack setting.
+            const transports: string[] = [...TRANSPORTS, "local"];
+            if (!transports.includes(t)) fail("remote.transport", `remote.transport must be one of ${transports.join(", ")}, got ${q(rm.transport)}`);
             if (t === "ssh" && (!rm.ssh || !rm.ssh.host || !rm.ssh.hostKeySha256)) {
                 fail("remote.ssh", "remote.ssh needs host, privateKey and hostKeySha256 when remote.transport is \"ssh\"");
             }

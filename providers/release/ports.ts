@@ -80,7 +80,7 @@ export interface MigrationReport {
  *  - maintenance: the site shows the maintenance page while the new version goes out;
  *  - allow: apply them with the old version still serving (the operator vouches for it).
  */
-export type MigrationPolicy = "refuse" | "maintenance" | "allow";
+export type MigrationPolicy = import("../../settings/schema").MigrationPolicy;
 
 export interface RemoteInspection {
     /** The version the management instance's `current` link points at, null on a fresh instance. */
@@ -278,7 +278,7 @@ export interface SshSettings {
 
 export interface RemoteSettings {
     /** How commands reach the management instance. @default "ssm" */
-    transport: "ssm" | "ssh" | "local";
+    transport: import("../../settings/schema").Transport | "local";
     /** Required for "ssh". */
     ssh?: SshSettings;
     /** For "ssm": the AWS region of the management instance. */
@@ -297,7 +297,11 @@ export interface RemoteSettings {
     python?: string;
     /** Installs requirements into the release virtualenv; run inside the release directory. @default "venv/bin/pip install -r requirements.txt" */
     installCommand?: string;
-    /** Restarts the app server gracefully. @default "sudo systemctl reload django-app" */
+    /**
+     * Restarts the management instance's app server on the new release. A full restart: it serves
+     * no visitor, and a HUP would keep the master's interpreter (the previous release's
+     * virtualenv). @default "sudo systemctl restart django-app" (remote/commands.ts resolveSettings)
+     */
     restartCommand?: string;
     /** The management instance's local health URL. @default "http://127.0.0.1:8000/health/" */
     healthUrl?: string;

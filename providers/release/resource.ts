@@ -12,17 +12,17 @@ import { hostedProvider } from "./hosted";
 type DeepInput<T> = pulumi.Input<T extends object ? { [K in keyof T]: DeepInput<T[K]> } : T>;
 
 export interface ReleaseRolloutArgs {
-    /** New instances per wave: a count or a percentage of desired capacity ("25%"). @default 1 (the seed's x+1) */
+    /** New instances per wave: a count or a percentage of desired capacity ("25%", "12.5%"), as settings/grammar.ts parseSurge reads it. @default release:maxSurge's default (settings/schema.ts) */
     maxSurge?: pulumi.Input<number | string>;
-    /** Seconds allowed for the AMI to become available. @default 1800 */
+    /** Seconds allowed for the AMI to become available. @default release:bakeTimeout's default (settings/schema.ts) */
     bakeTimeoutS?: pulumi.Input<number>;
-    /** Seconds allowed for a wave's new instances to be InService and healthy. @default 900 */
+    /** Seconds allowed for a wave's new instances to be InService and healthy. @default release:healthyTimeout's default (settings/schema.ts) */
     healthyTimeoutS?: pulumi.Input<number>;
-    /** Seconds allowed, beyond the target group's deregistration delay, for draining. @default 600 */
+    /** Seconds allowed, beyond the target group's deregistration delay, for draining. @default release:drainTimeout's default (settings/schema.ts) */
     drainTimeoutS?: pulumi.Input<number>;
-    /** Deploy-lock lifetime in seconds (refreshed while the release runs). @default 1800 */
+    /** Deploy-lock lifetime in seconds (refreshed while the release runs). @default DEFAULT_ROLLOUT.lockTtlS (planner.ts) */
     lockTtlS?: pulumi.Input<number>;
-    /** Poll interval in seconds while waiting for instances. @default 10 */
+    /** Poll interval in seconds while waiting for instances. @default DEFAULT_ROLLOUT.pollIntervalS (planner.ts) */
     pollIntervalS?: pulumi.Input<number>;
 }
 
@@ -41,14 +41,14 @@ export interface ReleaseArgs {
     managementInstanceId: pulumi.Input<string>;
     distributionId: pulumi.Input<string>;
     region: pulumi.Input<string>;
-    /** The configured capacity; the Release owns min and desired (see planner.ts). */
+    /** The configured capacity; the Release owns min and desired (see planner.ts). An omitted member takes the minSize/maxSize/desiredCapacity setting's default. */
     capacity: DeepInput<{ minSize: number; maxSize: number; desiredCapacity: number }>;
     /** How the remote phase reaches the management instance. `ssh.privateKey` should be a secret. */
     remote: DeepInput<RemoteSettings>;
     rollout?: pulumi.Input<ReleaseRolloutArgs>;
-    /** What to do with breaking migrations. @default "refuse" */
+    /** What to do with breaking migrations. @default release:migrationPolicy's default (settings/schema.ts) */
     migrationPolicy?: pulumi.Input<MigrationPolicy>;
-    /** Release AMIs kept (older ones deregistered with their snapshots). @default 5 */
+    /** Release AMIs kept (older ones deregistered with their snapshots). @default release:keepImages's default (settings/schema.ts) */
     keepImages?: pulumi.Input<number>;
     /** Bump when the provider's behaviour changes (dynamic providers do not notice their code changing). @default "1" */
     providerVersion?: pulumi.Input<string>;

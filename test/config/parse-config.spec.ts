@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import { validateVersion } from "../../providers/release/remote/commands";
-import { architectureOf, checkCidr, ConfigError, gitRefProblem, parseConfig, PROJECT_SETTINGS, RELEASE_SETTINGS } from "../../config";
+import { architectureOf, ConfigError, gitRefProblem, parseCidr, parseConfig, PROJECT_SETTINGS, RELEASE_DEFAULTS, RELEASE_SETTINGS } from "../../config";
 import { stackConfig } from "../support/pulumi-mocks";
 
 const REPO = "https://github.com/example-org/mysite.git";
@@ -38,7 +38,7 @@ const CASES: [title: string, settings: Record<string, string | undefined>, expec
     ["vpcId without its subnets", { vpcId: "vpc-0123456789abcdef0" }, ["publicSubnetIds is required when vpcId is set", "privateSubnetIds is required when vpcId is set"]],
     ["subnets without vpcId", { publicSubnetIds: "subnet-0aaaaaaaaaaaaaaa1,subnet-0aaaaaaaaaaaaaaa2", privateSubnetIds: "[\"subnet-0bbbbbbbbbbbbbbb1\",\"subnet-0bbbbbbbbbbbbbbb2\"]" }, ["vpcId is required when publicSubnetIds or privateSubnetIds are set"]],
     ["a malformed VPC id", { vpcId: "vpc-xyz", publicSubnetIds: "subnet-0aaaaaaaaaaaaaaa1,subnet-0aaaaaaaaaaaaaaa2", privateSubnetIds: "subnet-0bbbbbbbbbbbbbbb1,subnet-0bbbbbbbbbbbbbbb2" }, ["vpcId \"vpc-xyz\" is not a VPC id"]],
-    ["a single existing public subnet", { vpcId: "vpc-0123456789abcdef0", publicSubnetIds: "subnet-0aaaaaaaaaaaaaaa1", privateSubnetIds: "subnet-0bbbbbbbbbbbbbbb1,subnet-0bbbbbbbbbbbbbbb2" }, ["publicSubnetIds [\"subnet-0aaaaaaaaaaaaaaa1\"] must list at least 2 subnets"]],
+    ["a single existing public subnet", { vpcId: "vpc-0123456789abcdef0", publicSubnetIds: "subnet-0aaaaaaaaaaaaaaa1", privateSubnetIds: "subnet-0bbbbbbbbbbbbbbb1,subnet-0bbbbbbbbbbbbbbb2" }, ["publicSubnetIds [\"subnet-0aaaaaaaaaaaaaaa1\"] must list at least 2 items"]],
     ["a malformed subnet id", { vpcId: "vpc-0123456789abcdef0", publicSubnetIds: "subnet-0aaaaaaaaaaaaaaa1,sn-2", privateSubnetIds: "subnet-0bbbbbbbbbbbbbbb1,subnet-0bbbbbbbbbbbbbbb2" }, ["publicSubnetIds \"sn-2\" is not a subnet id"]],
     ["a subnet listed as both public and private", { vpcId: "vpc-0123456789abcdef0", publicSubnetIds: "subnet-0aaaaaaaaaaaaaaa1,subnet-0aaaaaaaaaaaaaaa2", privateSubnetIds: "subnet-0aaaaaaaaaaaaaaa2,subnet-0bbbbbbbbbbbbbbb2" }, ["privateSubnetIds [\"subnet-0aaaaaaaaaaaaaaa2\"] are also listed in publicSubnetIds"]],
     ["a subnet list that is not a list of strings", { vpcId: "vpc-0123456789abcdef0", publicSubnetIds: "[1, 2]", privateSubnetIds: "subnet-0bbbbbbbbbbbbbbb1,subnet-0bbbbbbbbbbbbbbb2" }, ["publicSubnetIds \"[1, 2]\" is not a list of strings"]],
@@ -51,7 +51,7 @@ const CASES: [title: string, settings: Record<string, string | undefined>, expec
     ["a root volume too small to boot", { rootVolumeSize: "4" }, ["rootVolumeSize 4 must be between 8 and 16384"]],
     ["a malformed base AMI id", { baseAmiId: "debian-12" }, ["baseAmiId \"debian-12\" is not an AMI id"]],
     ["a key pair name with non-ASCII characters", { keyName: "clé" }, ["keyName \"clé\" is not a key pair name"]],
-    ["an admin CIDR of the whole internet", { adminCidr: "0.0.0.0/0" }, ["adminCidr \"0.0.0.0/0\" would open SSH to the whole internet"]],
+    ["an admin CIDR of the whole internet", { adminCidr: "0.0.0.0/0" }, ["adminCidr \"0.0.0.0/0\" must have a prefix between /8 and /32"]],
     ["a malformed admin CIDR", { adminCidr: "203.0.113.0" }, ["adminCidr \"203.0.113.0\" is not an IPv4 CIDR"]],
     ["an admin CIDR with host bits set", { adminCidr: "203.0.113.7/24" }, ["adminCidr \"203.0.113.7/24\" has host bits set (did you mean 203.0.113.0/24?)"]],
     ["a privileged app port", { appPort: "80" }, ["appPort 80 must be between 1024 and 65535"]],
@@ -77,13 +77,13 @@ const CASES: [title: string, settings: Record<string, string | undefined>, expec
     ["a CloudFront certificate without domainName", { cdnCertificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/abc-1" }, ["domainName is required when cdnCertificateArn is set"]],
     ["an unknown price class", { cdnPriceClass: "PriceClass_1" }, ["cdnPriceClass \"PriceClass_1\" must be one of"]],
     ["an EC2 type given as DB instance class", { dbInstanceClass: "t4g.micro" }, ["dbInstanceClass \"t4g.micro\" is not an RDS instance class"]],
-    ["an unsupported PostgreSQL version", { dbEngineVersion: "12" }, ["dbEngineVersion \"12\" must be a supported PostgreSQL version"]],
+    ["an unsupported PostgreSQL version", { dbEngineVersion: "12" }, ["dbEngineVersion \"12\" must be a PostgreSQL version from 13 to 18"]],
     ["database storage below RDS's minimum", { dbAllocatedStorage: "10" }, ["dbAllocatedStorage 10 must be between 20 and 65536"]],
     ["a storage ceiling below the allocation", { dbAllocatedStorage: "200", dbMaxAllocatedStorage: "100" }, ["dbMaxAllocatedStorage (100) < dbAllocatedStorage (200)"]],
     ["a database name starting with a digit", { dbName: "1site" }, ["dbName \"1site\" must start with a letter"]],
     ["a reserved database user", { dbUsername: "postgres" }, ["dbUsername \"postgres\" is reserved by RDS PostgreSQL"]],
     ["the app's own database role as master user", { dbUsername: "django_app" }, ["dbUsername \"django_app\" is the app's own database role"]],
-    ["a short database password (value not echoed)", { dbPassword: "short" }, ["dbPassword (secret, 5 characters) must be 16 to 128 characters"]],
+    ["a short database password (value not echoed)", { dbPassword: "short" }, ["dbPassword (secret) must be 16 to 128 characters (it has 5)"]],
     ["a database password with characters unsafe in the env file or refused by RDS (value not echoed)", { dbPassword: "pass@word/1234567'$" }, ["dbPassword (secret) may hold only letters, digits and - _ . + , ="]],
     ["a boolean that is not true/false", { dbMultiAz: "yes" }, ["dbMultiAz \"yes\" must be true or false"]],
     ["zero days of backups", { dbBackupRetentionDays: "0" }, ["dbBackupRetentionDays 0 must be between 1 and 35"]],
@@ -97,8 +97,8 @@ const CASES: [title: string, settings: Record<string, string | undefined>, expec
     ["a version with an empty path component", { "release:version": "feature//x" }, ["has an empty path component"]],
     ["a version with \"@{\"", { "release:version": "main@{1}" }, ["contains \"@{\""]],
     ["a branch with \"/\" (release directories are named after the version)", { "release:version": "feature/new-checkout" }, ["release:version \"feature/new-checkout\" is not a git tag, branch or commit fit for a release: it contains \"/\": each release is checked out into a directory named after it"]],
-    ["a surge of zero", { "release:maxSurge": "0" }, ["release:maxSurge \"0\" must be a positive whole number"]],
-    ["a surge percentage above 100%", { "release:maxSurge": "150%" }, ["release:maxSurge \"150%\" must be a positive whole number"]],
+    ["a surge of zero", { "release:maxSurge": "0" }, ["release:maxSurge \"0\" must be a whole number from 1 to 1000"]],
+    ["a surge percentage above 100%", { "release:maxSurge": "150%" }, ["release:maxSurge \"150%\" must be a whole number from 1 to 1000 (\"2\") or a percentage above 0% and at most 100%"]],
     ["an unknown migration policy", { "release:migrationPolicy": "yolo" }, ["release:migrationPolicy \"yolo\" must be one of refuse, maintenance, allow"]],
     ["an unknown transport", { "release:transport": "telnet" }, ["release:transport \"telnet\" must be one of ssm, ssh"]],
     ["the ssh transport without its settings", { "release:transport": "ssh" }, ["release:sshHost is required when release:transport is ssh", "release:sshPrivateKey is required", "release:sshHostKey is required"]],
@@ -162,6 +162,10 @@ describe("config: parseConfig", () => {
         assert.strictEqual(release.transport, "ssm");
         assert.strictEqual(release.ssh, undefined);
         assert.strictEqual(release.installCommand, RELEASE_SETTINGS.installCommand.default);
+        for (const [key, value] of Object.entries(RELEASE_DEFAULTS)) {
+            // maxSurge is parsed ({ kind, value }); the ssh* settings are grouped under release.ssh.
+            if (key !== "maxSurge" && !key.startsWith("ssh")) assert.deepStrictEqual((release as Record<string, unknown>)[key], value, `release:${key}`);
+        }
     });
 
     it("accepts the prod and staging stack files as the Pulumi CLI hands them over", () => {
@@ -217,8 +221,9 @@ describe("config: parseConfig", () => {
         }
     });
 
-    it("reads maxSurge as a count or a percentage", () => {
+    it("reads maxSurge as a count or a percentage (decimals allowed, as the Release's planner reads it)", () => {
         assert.deepStrictEqual(parseConfig({ ...BASE, "release:maxSurge": "2" }, "t").release.maxSurge, { kind: "count", value: 2 });
+        assert.deepStrictEqual(parseConfig({ ...BASE, "release:maxSurge": "12.5%" }, "t").release.maxSurge, { kind: "percent", value: 12.5 });
         assert.deepStrictEqual(parseConfig({ ...BASE, "release:maxSurge": "25%" }, "t").release.maxSurge, { kind: "percent", value: 25 });
         assert.deepStrictEqual(parseConfig({ ...BASE, "release:maxSurge": "100%" }, "t").release.maxSurge, { kind: "percent", value: 100 });
     });
@@ -229,9 +234,9 @@ describe("config: parseConfig", () => {
     });
 
     it("checks CIDRs strictly", () => {
-        assert.deepStrictEqual(checkCidr("10.20.0.0/16"), { ip: 10 * 2 ** 24 + 20 * 2 ** 16, prefix: 16 });
-        assert.ok("error" in checkCidr("256.0.0.0/8"));
-        assert.ok("error" in checkCidr("10.0.0.0"));
-        assert.ok("error" in checkCidr("10.0.0.0/-1"));
+        assert.deepStrictEqual(parseCidr("10.20.0.0/16"), { ok: { ip: 10 * 2 ** 24 + 20 * 2 ** 16, prefix: 16 } });
+        assert.ok("error" in parseCidr("256.0.0.0/8"));
+        assert.ok("error" in parseCidr("10.0.0.0"));
+        assert.ok("error" in parseCidr("10.0.0.0/-1"));
     });
 });

@@ -1,8 +1,8 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { PROJECT, PROJECT_SETTINGS, RELEASE_SETTINGS } from "../../config";
-import { renderConfigTable, tableInReadme } from "../../scripts/config-table";
+import { describe as describeSetting, PROJECT, PROJECT_SETTINGS, pulumiType, RELEASE_SETTINGS, type SettingSpec } from "../../config";
+import { configBlockIn, renderConfigTable, renderPulumiConfig, tableInReadme } from "../../scripts/config-table";
 import { ROOT } from "../support/pulumi-mocks";
 
 const yaml: { load(text: string): any } = require("js-yaml");
@@ -16,28 +16,33 @@ describe("config: Pulumi.yaml, stack files and the README table", () => {
         assert.strictEqual(project.runtime.name ?? project.runtime, "nodejs");
     });
 
-    it("declares every project setting with the type, description and default config.ts uses", () => {
-        assert.deepStrictEqual(Object.keys(project.config).sort(), Object.keys(PROJECT_SETTINGS).sort());
-        for (const [key, spec] of Object.entries(PROJECT_SETTINGS) as [string, any][]) {
+    it("declares every project setting with the type, description (bounds included), default and secrecy of settings/schema.ts", () => {
+        assert.deepStrictEqual(Object.keys(project.config), Object.keys(PROJECT_SETTINGS));
+        for (const [key, spec] of Object.entries(PROJECT_SETTINGS) as [string, SettingSpec][]) {
             const declared = project.config[key];
-            assert.strictEqual(declared.type, spec.type, `${key}: type`);
-            assert.strictEqual(declared.description, spec.description, `${key}: description`);
-            assert.deepStrictEqual(declared.default, spec.default, `${key}: default`);
+            assert.strictEqual(declared.type, pulumiType(spec), `${key}: type`);
+            assert.strictEqual(declared.description, describeSetting(spec), `${key}: description`);
+            assert.deepStrictEqual(declared.default, "default" in spec ? spec.default : undefined, `${key}: default`);
             assert.strictEqual(declared.secret ?? false, spec.secret ?? false, `${key}: secret`);
             if (spec.type === "array") assert.deepStrictEqual(declared.items, { type: "string" }, `${key}: items`);
         }
+    });
+
+    it("its config: block is the text scripts/config-table.ts generates from the schema", () => {
+        const text = fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8");
+        assert.strictEqual(configBlockIn(text), renderPulumiConfig(), "Pulumi.yaml is stale: run npx ts-node --transpile-only scripts/config-table.ts --write");
     });
 
     it("declares no release:* key (Pulumi refuses types outside the project namespace) and says why", () => {
         assert.ok(Object.keys(project.config).every((k) => !k.includes(":")));
         const text = fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8");
         assert.match(text, /not namespaced by the project and should not define a type/);
-        assert.match(text, /RELEASE_SETTINGS in config\.ts/);
+        assert.match(text, /RELEASE_SETTINGS in settings\/schema\.ts/);
     });
 
     it("gives every release setting a type and a description", () => {
-        for (const [key, spec] of Object.entries(RELEASE_SETTINGS) as [string, any][]) {
-            assert.ok(["string", "integer", "boolean"].includes(spec.type), key);
+        for (const [key, spec] of Object.entries(RELEASE_SETTINGS) as [string, SettingSpec][]) {
+            assert.ok(["string", "integer", "boolean"].includes(pulumiType(spec)), key);
             assert.ok(spec.description.length > 10, key);
         }
     });
@@ -68,7 +73,8 @@ describe("config: Pulumi.yaml, stack files and the README table", () => {
         const rows = renderConfigTable().split("\n").filter((l) => l.startsWith("| `"));
         assert.strictEqual(rows.length, Object.keys(PROJECT_SETTINGS).length + Object.keys(RELEASE_SETTINGS).length);
         assert.ok(rows.some((r) => r.startsWith("| `release:version` |")));
-        assert.ok(rows.some((r) => r.startsWith("| `minSize` | integer | `2` |")));
+        assert.ok(rows.some((r) => r.startsWith(`| \`minSize\` | integer | \`${PROJECT_SETTINGS.minSize.default}\` | `) && r.includes(`From ${PROJECT_SETTINGS.minSize.min} to ${PROJECT_SETTINGS.minSize.max}.`)));
+        assert.ok(rows.some((r) => r.startsWith(`| \`release:keepImages\` | integer | \`${RELEASE_SETTINGS.keepImages.default}\` |`)));
         assert.ok(rows.some((r) => r.startsWith("| `dbPassword` | string (secret) |")));
     });
 });

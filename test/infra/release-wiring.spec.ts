@@ -5,6 +5,7 @@
  * when constructed, so this also runs closure serialization).
  */
 import * as assert from "assert";
+import { resolveSettings } from "../../providers/release/remote/commands";
 import { plain, plainOccurrences, ProgramRun, runProgram } from "../support/pulumi-mocks";
 
 const DYNAMIC = "pulumi-nodejs:dynamic/django-fleet:Release";
@@ -82,7 +83,9 @@ describe("the Release resource in the program", () => {
             assert.strictEqual(r.appDir, "/srv/app");
             assert.strictEqual(r.healthUrl, "http://127.0.0.1:8000/health/");
             assert.strictEqual(r.settingsModule, "mysite.settings.production");
-            assert.strictEqual(r.restartCommand, "sudo systemctl restart django-app");
+            // The remote phase's default (a full restart: the management instance serves no visitor).
+            assert.strictEqual(r.restartCommand, undefined);
+            assert.strictEqual(resolveSettings(r).restartCommand, "sudo systemctl restart django-app");
             assert.strictEqual(r.ssh, undefined);
         });
 

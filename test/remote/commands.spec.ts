@@ -21,7 +21,7 @@ describe("remote commands", function () {
                 python: "python3",
                 venvArgs: "",
                 installCommand: "venv/bin/pip install -r requirements.txt",
-                restartCommand: "sudo systemctl reload django-app",
+                restartCommand: "sudo systemctl restart django-app",
                 healthUrl: "http://127.0.0.1:8000/health/",
                 settingsModule: null,
                 keepReleases: 5,
@@ -133,7 +133,7 @@ describe("remote commands", function () {
     });
 
     it("restart, health, maintenance flag", function () {
-        assert.equal(c.restart(cfg), `cd /srv/app && sudo systemctl reload django-app`);
+        assert.equal(c.restart(cfg), `cd /srv/app && sudo systemctl restart django-app`);
         assert.equal(c.healthCheck(cfg, "v2"), `cd /srv/app/releases/v2 && venv/bin/python -c ${q(c.HEALTH_SCRIPT)} http://127.0.0.1:8000/health/ v2 60`);
         assert.equal(c.maintenanceOn(cfg), `touch /srv/app/maintenance.flag`);
         assert.equal(c.maintenanceOff(cfg), `rm -f /srv/app/maintenance.flag`);

@@ -21,6 +21,7 @@
  */
 import type { RemoteSettings } from "../ports";
 import { versionProblem } from "../version";
+import { PROJECT_DEFAULTS, RELEASE_DEFAULTS } from "../../../settings/schema";
 
 /** Settings the remote phase adds to the port's RemoteSettings (all optional). */
 export interface RemotePhaseExtras {
@@ -53,23 +54,23 @@ export function resolveSettings(s: RemotePhaseSettings): ResolvedRemoteSettings 
     const problems: string[] = [];
     if (!s.repositoryUrl) problems.push("[repositoryUrl] is required");
     else if (s.repositoryUrl.startsWith("-")) problems.push(`[repositoryUrl] (${s.repositoryUrl}) must not start with "-" (git would read it as an option)`);
-    const keep = s.keepReleases ?? 5;
+    const keep = s.keepReleases ?? RELEASE_DEFAULTS.keepReleases;
     if (!Number.isInteger(keep) || keep < 2) problems.push(`[keepReleases] (${s.keepReleases}) must be an integer >= 2`);
     const appDir = (s.appDir ?? "/srv/app").replace(/\/+$/, "");
     if (!appDir.startsWith("/")) problems.push(`[appDir] (${s.appDir}) must be an absolute path`);
-    const staticUrl = s.staticUrl ?? "/static/";
+    const staticUrl = s.staticUrl ?? PROJECT_DEFAULTS.staticUrl;
     if (!staticUrl.startsWith("/") || !staticUrl.endsWith("/")) problems.push(`[staticUrl] (${s.staticUrl}) must start and end with "/"`);
     if (problems.length) throw new Error(`Invalid remote settings: ${problems.join("; ")}`);
     return {
         repositoryUrl: s.repositoryUrl,
         appDir,
-        staticRoot: (s.staticRoot ?? "/srv/static").replace(/\/+$/, ""),
+        staticRoot: (s.staticRoot ?? PROJECT_DEFAULTS.staticRoot).replace(/\/+$/, ""),
         staticUrl,
         python: s.python ?? "python3",
         venvArgs: s.venvArgs ?? "",
-        installCommand: s.installCommand ?? "venv/bin/pip install -r requirements.txt",
-        restartCommand: s.restartCommand ?? "sudo systemctl reload django-app",
-        healthUrl: s.healthUrl ?? "http://127.0.0.1:8000/health/",
+        installCommand: s.installCommand ?? RELEASE_DEFAULTS.installCommand,
+        restartCommand: s.restartCommand ?? "sudo systemctl restart django-app",
+        healthUrl: s.healthUrl ?? `http://127.0.0.1:${PROJECT_DEFAULTS.appPort}${PROJECT_DEFAULTS.healthCheckPath}`,
         settingsModule: s.settingsModule ?? null,
         keepReleases: keep,
         commandTimeoutS: s.commandTimeoutS ?? 900,

@@ -12,6 +12,7 @@ import { LocalRemote } from "./local";
 import { RemoteReleasePhase } from "./phase";
 import { SshRemote } from "./ssh";
 import { SsmRemote } from "./ssm";
+import { RELEASE_DEFAULTS } from "../../../settings/schema";
 
 export interface CreateRemotePhaseOptions {
     /** Use this transport instead of the one settings.transport names (tests, the rehearsal). */
@@ -25,7 +26,7 @@ export interface CreateRemotePhaseOptions {
 /** Builds the transport named by settings.transport; SSH connects here (host key verified). */
 export async function createRemote(settings: RemotePhaseSettings, options: CreateRemotePhaseOptions = {}): Promise<Remote> {
     const timeout = settings.commandTimeoutS ?? 900;
-    switch (settings.transport ?? "ssm") {
+    switch (settings.transport ?? RELEASE_DEFAULTS.transport) {
         case "ssh": {
             if (!settings.ssh) throw new Error("[ssh] settings are required for the ssh transport");
             return SshRemote.connect(settings.ssh, { defaultTimeoutS: timeout });

@@ -14,6 +14,7 @@ import type { Client as SshClient, ClientChannel } from "ssh2";
 import type { CommandResult, Remote, RunOptions, SshSettings } from "../ports";
 import { RemoteTimeoutError, RemoteTransportError, timedOut, wrapCommand } from "./errors";
 import { LineSplitter } from "./lines";
+import { RELEASE_DEFAULTS } from "../../../settings/schema";
 
 /** "SHA256:<base64 without padding>" of a host key blob, as OpenSSH prints it. */
 export function sha256Fingerprint(keyBlob: Buffer): string {
@@ -53,8 +54,8 @@ export class SshRemote implements Remote {
         // Required here, not at module scope: the Release provider's code is serialized by Pulumi.
         // eslint-disable-next-line @typescript-eslint/no-var-requires
         const { Client } = require("ssh2") as typeof import("ssh2");
-        const port = settings.port ?? 22;
-        const user = settings.user ?? "deploy";
+        const port = settings.port ?? RELEASE_DEFAULTS.sshPort;
+        const user = settings.user ?? RELEASE_DEFAULTS.sshUser;
         const where = `ssh ${user}@${settings.host}:${port}`;
         const expected = normalizeFingerprint(settings.hostKeySha256);
         const client = new Client();
