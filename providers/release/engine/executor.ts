@@ -1,0 +1,170 @@
+/**
+ * The step loop: starts (or resumes) a run, runs each planned step that is not done yet, records
+ * it, and hands a failure to the rollback sequence. The steps, the lock, the ramp, the waits and
+ * the rollback live in their own modules (each says what it owns at its top).
+ */
+import { RemotePhaseError } from "../ports";
+import { Deployed, plan } from "../planner";
+import { DeployLock } from "./lock";
+import { Ramp } from "./ramp";
+import { rollback } from "./rollback";
+import { RunState } from "./run-state";
+import { Parts, STEPS } from "./steps";
+import { AFTER_FLEET, ExecContext, ExecResult, Progress, ReleaseError, StepError, StepFailure, errText, sec } from "./types";
+import { Waits } from "./waits";
+
+function defaultRunId(): string {
+    return Math.random().toString(36).slice(2, 10) + Date.now().toString(36).slice(-4);
+}
+
+export class Executor {
+    private readonly rs: RunState;
+    private parts!: Parts;
+
+    constructor(ctx: ExecContext) {
+        this.rs = new RunState(ctx);
+    }
+
+    snapshot(): Progress {
+        return this.rs.snapshot();
+    }
+
+    async run(): Promise<ExecResult> {
+        try {
+            return await this.runInner();
+        } finally {
+            this.parts?.lock.stopHeartbeat();
+            await this.rs.close();
+        }
+    }
+
+    private async runInner(): Promise<ExecResult> {
+        const { rs } = this;
+        const { c, i } = rs;
+        const g0 = await c.cloud.describeGroup(rs.group);
+        const resumed = c.progress && c.progress.version === i.version && c.progress.phase !== "done" ? c.progress : null;
+
+        if (resumed) {
+            rs.p = JSON.parse(JSON.stringify(resumed));
+            rs.log(`resuming run ${rs.p.runId} (done: ${rs.p.done.join(", ") || "nothing"}; phase ${rs.p.phase})`);
+        } else {
+            // Plan against the live group; the remote inspection classifies the migrations first,
+            // so a refusal happens before anything changes.
+            let migrations;
+            const pre = plan(i, c.deployed, { group: g0 });
+            if (pre.kind === "release" || pre.kind === "first") {
+                try {
+                    const ph = await rs.remote();
+                    const insp = await ph.inspect(i.version, (l) => rs.log(`  ${l}`));
+                    migrations = insp.migrations;
+                } catch (e) {
+                    throw new ReleaseError(`release refused: inspecting ${i.version} on ${i.managementInstanceId} failed: ${errText(e)}`, "refused", null);
+                }
+            }
+            const pl = plan(i, c.deployed, { group: g0, migrations });
+            if (pl.refusals.length) throw new ReleaseError(`release refused: ${pl.refusals.join("; ")}`, "refused", null);
+            rs.p = {
+                runId: (c.newRunId ?? defaultRunId)(),
+                kind: pl.kind,
+                version: i.version,
+                baseLaunchTemplateVersion: i.baseLaunchTemplateVersion,
+                startedAt: new Date(c.clock.now()).toISOString(),
+                phase: "forward",
+                steps: pl.steps.map((s) => s.name),
+                done: [],
+                maintenance: pl.maintenance,
+                replaced: [],
+                warnings: [],
+            };
+            rs.log(`plan: ${pl.text.split("\n")[0]} (${pl.steps.map((s) => s.name).join(" -> ")})`);
+        }
+        const lock = new DeployLock(rs, g0);
+        const waits = new Waits(rs);
+        this.parts = { rs, lock, waits, ramp: new Ramp(rs, waits, lock) };
+
+        if (rs.p.kind === "none") {
+            rs.p.phase = "done";
+            return { outcome: "succeeded", progress: rs.snapshot(), deployed: this.deployedAfter() };
+        }
+
+        if (rs.p.phase === "forward") {
+            try {
+                await this.forward();
+            } catch (e: any) {
+                // A refusal changed nothing; an interruption models a killed process (no rollback).
+                if (e instanceof ReleaseError || e?.interrupted) throw e;
+                return await this.onForwardFailure(e);
+            }
+        } else if (rs.p.phase === "rollback") {
+            return await rollback(this.parts, rs.p.failure ?? { step: "resume", cause: "resumed rollback" });
+        }
+        rs.p.phase = "done";
+        const warn = rs.p.warnings.length ? ` (warnings: ${rs.p.warnings.join("; ")})` : "";
+        rs.log(`released ${i.version}: AMI ${rs.p.amiId ?? c.deployed?.amiId}, launch template v${rs.p.launchTemplateVersion ?? c.deployed?.launchTemplateVersion}, ${rs.p.replaced.length} instance(s) replaced${warn}`);
+        return { outcome: "succeeded", progress: rs.snapshot(), deployed: this.deployedAfter(), reason: rs.p.warnings.join("; ") || undefined };
+    }
+
+    private deployedAfter(): Deployed {
+        const { rs } = this;
+        const d = rs.c.deployed;
+        return {
+            version: rs.i.version,
+            amiId: rs.p.amiId ?? d?.amiId ?? "",
+            baseLaunchTemplateVersion: rs.i.baseLaunchTemplateVersion,
+            launchTemplateVersion: rs.p.launchTemplateVersion ?? d?.launchTemplateVersion ?? 0,
+            capacity: { ...rs.i.capacity },
+        };
+    }
+
+    private async forward() {
+        const { rs, parts } = this;
+        const p = rs.p;
+        for (const step of p.steps) {
+            if (p.done.includes(step)) continue;
+            // The lock is (re)acquired on every run, even when an earlier run recorded it.
+            if (step !== "lock" && !parts.lock.held) await parts.lock.acquire();
+            const t0 = rs.c.clock.now();
+            if (AFTER_FLEET.has(step)) {
+                // The fleet already runs the new version: a failure here does not roll it back.
+                try {
+                    await STEPS[step](parts);
+                } catch (e) {
+                    if (step === "maintenance-off") {
+                        const arn = p.maintenanceRuleArn;
+                        await parts.lock.release().catch(() => undefined);
+                        p.phase = "done";
+                        const failure = { step, cause: `the maintenance page (listener rule ${arn}) could not be removed: ${errText(e)}; delete the rule to reopen the site` };
+                        p.failure = failure;
+                        throw new ReleaseError(`release ${rs.i.version} is on the fleet but ${failure.cause}`, "failed", rs.snapshot(), failure);
+                    }
+                    p.warnings.push(`${step}: ${errText(e)}`);
+                    rs.log(`step ${step} failed (the release stands): ${errText(e)}`);
+                    if (step === "unlock") parts.lock.held = false;
+                }
+            } else {
+                await STEPS[step](parts);
+            }
+            p.done.push(step);
+            if (step !== "unlock") rs.log(`step ${step} done in ${sec(rs.c.clock.now() - t0)} s`);
+            await rs.save();
+        }
+    }
+
+    private async onForwardFailure(e: any): Promise<never> {
+        const p = this.rs.p;
+        const step = p.steps.find((s) => !p.done.includes(s)) ?? "unknown";
+        const failure: StepFailure = {
+            step: e instanceof StepError ? e.step : e instanceof RemotePhaseError ? `remote/${e.step}` : step,
+            instanceId: e instanceof StepError ? e.instanceId : undefined,
+            cause: e instanceof StepError ? e.cause_ : errText(e),
+        };
+        p.failure = failure;
+        this.rs.log(`FAILED at ${failure.step}${failure.instanceId ? ` (instance ${failure.instanceId})` : ""}: ${failure.cause}`);
+        return rollback(this.parts, failure);
+    }
+}
+
+/** Runs one release. */
+export async function runRelease(ctx: ExecContext): Promise<ExecResult> {
+    return new Executor(ctx).run();
+}

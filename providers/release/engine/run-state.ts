@@ -1,0 +1,46 @@
+/**
+ * One run's state: its context, its progress (the only mutable record of the release, saved
+ * after every step) and the remote phase, opened on first use.
+ */
+import type { RemotePhase } from "../ports";
+import type { ReleaseInputs } from "../planner";
+import type { ExecContext, Progress } from "./types";
+
+export class RunState {
+    readonly i: ReleaseInputs;
+    p!: Progress;
+    private phase: RemotePhase | null = null;
+
+    constructor(readonly c: ExecContext) {
+        this.i = c.inputs;
+    }
+
+    get group(): string {
+        return this.i.autoScalingGroupName;
+    }
+
+    log(line: string) {
+        this.c.log(`[release ${this.i.version}] ${line}`);
+    }
+
+    warn(w: string) {
+        if (!this.p.warnings.includes(w)) this.p.warnings.push(w);
+    }
+
+    async save() {
+        if (this.c.checkpoint) await this.c.checkpoint(this.snapshot());
+    }
+
+    snapshot(): Progress {
+        return JSON.parse(JSON.stringify(this.p));
+    }
+
+    async remote(): Promise<RemotePhase> {
+        if (!this.phase) this.phase = await this.c.remotePhase();
+        return this.phase;
+    }
+
+    async close() {
+        if (this.phase) await this.phase.close().catch(() => undefined);
+    }
+}

@@ -1,0 +1,49 @@
+/** Step bake: an AMI of the management instance, resumed when an interrupted run left one pending. */
+import type { DeployLock } from "../lock";
+import type { RunState } from "../run-state";
+import { StepError, errText } from "../types";
+
+export async function bake(rs: RunState, lock: DeployLock) {
+    const { cloud, clock } = rs.c;
+    const i = rs.i;
+    const p = rs.p;
+    let startedMs = clock.now();
+    if (p.amiId) {
+        const [img] = await cloud.describeImages({ imageIds: [p.amiId] });
+        if (img && img.state === "available") return;
+        // A pending image of an interrupted run: its minutes of creation already count.
+        const created = Date.parse(img?.creationDate ?? "");
+        if (!Number.isNaN(created)) startedMs = Math.min(startedMs, created);
+        if (!img || img.state !== "pending") {
+            rs.log(`AMI ${p.amiId} of an earlier run is ${img?.state ?? "gone"}: baking again`);
+            p.amiId = undefined;
+        }
+    }
+    if (!p.amiId) {
+        const stamp = new Date(clock.now()).toISOString().replace(/[:.]/g, "-");
+        const name = `${rs.group}-${i.version.replace(/[^A-Za-z0-9._-]/g, "-")}-${stamp}`.slice(0, 128);
+        rs.log(`baking AMI ${name} from ${i.managementInstanceId}`);
+        p.amiId = await cloud.createImage(i.managementInstanceId, name, {
+            "release:version": i.version,
+            "release:group": rs.group,
+            "release:commit": p.remote?.commit ?? "",
+            Name: name,
+        });
+        await rs.save();
+        await lock.writeProgress();
+    }
+    try {
+        // An EBS-backed image (with the reboot CreateImage does) takes minutes: no point polling
+        // during the first three; then the adapter's waiter polls at a fixed, modest period.
+        const head = Math.min(180, i.rollout.bakeTimeoutS / 4);
+        const left = startedMs + head * 1000 - clock.now();
+        if (left > 0) await clock.sleep(left);
+        await cloud.waitForImage(p.amiId!, i.rollout.bakeTimeoutS - head);
+    } catch (e) {
+        const ami = p.amiId!;
+        p.amiId = undefined;
+        await cloud.deleteImage(ami).catch(() => undefined);
+        throw new StepError("bake", `AMI ${ami} did not become available: ${errText(e)}`, i.managementInstanceId);
+    }
+    rs.log(`AMI ${p.amiId} available`);
+}

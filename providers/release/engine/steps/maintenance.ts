@@ -1,0 +1,19 @@
+/** Steps maintenance-on / maintenance-off: the ALB's fixed-response 503 rule while a release with breaking migrations goes out. */
+import { MAINTENANCE_MARKER } from "../../ports";
+import type { RunState } from "../run-state";
+
+export const MAINTENANCE_HTML =
+    MAINTENANCE_MARKER +
+    "<!doctype html><html><head><title>Under maintenance</title></head><body><h1>We'll be right back</h1><p>The site is being updated. Please try again in a few minutes.</p></body></html>";
+
+export async function maintenanceOn(rs: RunState) {
+    rs.log(`maintenance page on (listener ${rs.i.listenerArn})`);
+    rs.p.maintenanceRuleArn = await rs.c.cloud.addMaintenanceRule(rs.i.listenerArn, MAINTENANCE_HTML);
+}
+
+export async function maintenanceOff(rs: RunState) {
+    if (!rs.p.maintenanceRuleArn) return;
+    await rs.c.cloud.removeMaintenanceRule(rs.p.maintenanceRuleArn);
+    rs.log("maintenance page off");
+    rs.p.maintenanceRuleArn = undefined;
+}

@@ -1,0 +1,50 @@
+/** Step template: a launch template version with the release's AMI (idempotent per run), made the default. */
+import type { Cloud } from "../../ports";
+import { releaseVersionDescription } from "../../planner";
+import type { DeployLock } from "../lock";
+import type { RunState } from "../run-state";
+import { StepError } from "../types";
+
+/**
+ * Optional Cloud extension (additive): createLaunchTemplateVersion with an idempotency token
+ * (ec2:CreateLaunchTemplateVersion ClientToken). Adapters without it ignore the extra argument.
+ */
+export interface IdempotentTemplateVersions {
+    createLaunchTemplateVersion(launchTemplateId: string, baseVersion: number, imageId: string, description: string, clientToken?: string): Promise<number>;
+}
+
+/** The ClientToken of a run's launch template version: "release-<run>-b<base>-<ami>" (ASCII, <= 128). */
+export function templateVersionToken(runId: string, baseVersion: number, imageId: string): string {
+    return `release-${runId}-b${baseVersion}-${imageId}`.replace(/[^\x21-\x7e]/g, "_").slice(0, 128);
+}
+
+export async function template(rs: RunState, lock: DeployLock) {
+    const { cloud } = rs.c;
+    const i = rs.i;
+    const p = rs.p;
+    const ami = p.amiId ?? rs.c.deployed?.amiId;
+    if (!ami) throw new StepError("template", "no AMI: neither this release nor the previous one baked one");
+    if (!p.launchTemplateVersion) {
+        // Roll back to what the fleet was released on, not to whatever the default is now (a
+        // dead run may have switched it to its own version before dying). The live default is
+        // read only when neither this run nor the last release says (one call fewer).
+        p.previousLaunchTemplateVersion =
+            p.previousLaunchTemplateVersion ?? (rs.c.deployed?.launchTemplateVersion || (await cloud.describeLaunchTemplate(i.baseLaunchTemplateId)).defaultVersion);
+        // The idempotency token names this run's request: a repeat (an SDK retry whose response
+        // was lost, or this run resumed before it saved the version) gets the same version back.
+        p.launchTemplateVersion = await (cloud as Cloud & IdempotentTemplateVersions).createLaunchTemplateVersion(
+            i.baseLaunchTemplateId,
+            i.baseLaunchTemplateVersion,
+            ami,
+            releaseVersionDescription(i.version, i.baseLaunchTemplateVersion),
+            templateVersionToken(p.runId, i.baseLaunchTemplateVersion, ami),
+        );
+        await rs.save();
+    }
+    await cloud.setDefaultLaunchTemplateVersion(i.baseLaunchTemplateId, p.launchTemplateVersion!);
+    // The ramp's first act writes the progress tag with the saved sizes (and this version):
+    // written here only when no ramp follows at once (one call fewer per release).
+    const next = p.steps[p.steps.indexOf("template") + 1];
+    if (!(next === "ramp" && !p.group)) await lock.writeProgress();
+    rs.log(`launch template ${i.baseLaunchTemplateId} v${p.previousLaunchTemplateVersion} -> v${p.launchTemplateVersion} (default)`);
+}
