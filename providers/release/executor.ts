@@ -42,22 +42,10 @@
 export { SUSPENDED_PROCESSES, ReleaseError, StepError } from "./engine/types";
 export type { SavedGroup, StepFailure, Progress, ExecContext, Outcome, ExecResult } from "./engine/types";
 export { LOCK_TAG, PROGRESS_TAG, parseLock, encodeTagProgress, decodeTagProgress } from "./engine/tags";
-export type { GroupTagBatcher } from "./engine/lock";
 export { templateVersionToken } from "./engine/steps/template";
-export type { IdempotentTemplateVersions } from "./engine/steps/template";
 export { pruneImages } from "./engine/steps/prune";
-export type { DefaultTemplateImage } from "./engine/steps/prune";
 export { MAINTENANCE_HTML } from "./engine/steps/maintenance";
 export { Executor, runRelease } from "./engine/executor";
 export { capacityEquals } from "./planner";
 export type { TargetHealthState } from "./ports";
 
-/**
- * Optional Cloud extension (additive: ports.ts is unchanged, adapters without it still work):
- * launch template versions with their VersionDescription (ec2:DescribeLaunchTemplateVersions), so
- * the provider recognises the versions a release created ("release <version> (base vN)").
- * `versions` are numbers or "$Default" / "$Latest".
- */
-export interface TemplateVersionDescriber {
-    describeTemplateVersions?(launchTemplateId: string, versions: string[]): Promise<{ version: number; description: string | null; isDefault: boolean }[]>;
-}

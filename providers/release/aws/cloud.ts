@@ -20,14 +20,13 @@
  *                            CreateLaunchTemplateVersion (full data, only ImageId replaced),
  *                            ModifyLaunchTemplate (DefaultVersion); describeTemplateVersions:
  *                            DescribeLaunchTemplateVersions (VersionDescription, DefaultVersion)
- *   target group             elbv2:DescribeTargetHealth, DeregisterTargets,
+ *   target group             elbv2:DescribeTargetHealth, DeregisterTargets, RegisterTargets,
  *                            DescribeTargetGroups, DescribeTargetGroupAttributes
  *   maintenance page         elbv2:DescribeRules, CreateRule (fixed-response 503), DeleteRule;
  *                            findMaintenanceRules: DescribeRules (the marker in the body)
  *   CDN                      cloudfront:CreateInvalidation / waitUntilInvalidationCompleted
  */
-import type { DefaultTemplateImage, GroupTagBatcher, TemplateVersionDescriber } from "../executor";
-import type { Cloud, GroupState, ImageState, LaunchTemplateState, TargetGroupTimings, TargetHealthState } from "../ports";
+import type { Cloud, GroupState, ImageState, LaunchTemplateState, TargetGroupTimings, TargetHealthState, TemplateVersionInfo } from "../ports";
 import { MAINTENANCE_MARKER } from "../ports";
 import { createHash } from "node:crypto";
 
@@ -54,7 +53,7 @@ export interface AwsCloudOptions {
 
 const TAG_RESOURCE_TYPE = "auto-scaling-group";
 
-export class AwsCloud implements Cloud, TemplateVersionDescriber, GroupTagBatcher, DefaultTemplateImage {
+export class AwsCloud implements Cloud {
     private clients: Record<string, any> = {};
 
     constructor(private readonly opts: AwsCloudOptions) {}
@@ -271,7 +270,7 @@ export class AwsCloud implements Cloud, TemplateVersionDescriber, GroupTagBatche
     }
 
     /** DescribeLaunchTemplateVersions: numbers, descriptions (VersionDescription) and which is the default. */
-    async describeTemplateVersions(launchTemplateId: string, versions: string[]): Promise<{ version: number; description: string | null; isDefault: boolean }[]> {
+    async describeTemplateVersions(launchTemplateId: string, versions: string[]): Promise<TemplateVersionInfo[]> {
         const out = await this.ec2("DescribeLaunchTemplateVersionsCommand", { LaunchTemplateId: launchTemplateId, Versions: versions });
         return (out.LaunchTemplateVersions ?? []).map((v: any) => ({ version: v.VersionNumber, description: v.VersionDescription ?? null, isDefault: !!v.DefaultVersion }));
     }
@@ -291,6 +290,10 @@ export class AwsCloud implements Cloud, TemplateVersionDescriber, GroupTagBatche
 
     async deregisterTargets(targetGroupArn: string, instanceIds: string[]): Promise<void> {
         await this.elb("DeregisterTargetsCommand", { TargetGroupArn: targetGroupArn, Targets: instanceIds.map((Id) => ({ Id })) });
+    }
+
+    async registerTargets(targetGroupArn: string, instanceIds: string[]): Promise<void> {
+        await this.elb("RegisterTargetsCommand", { TargetGroupArn: targetGroupArn, Targets: instanceIds.map((Id) => ({ Id })) });
     }
 
     async deregistrationDelayS(targetGroupArn: string): Promise<number> {

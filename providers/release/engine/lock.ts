@@ -9,11 +9,6 @@ import type { RunState } from "./run-state";
 import { LOCK_TAG, PROGRESS_TAG, PROC_BY_PREFIX, TagProgress, decodeTagProgress, encodeTagProgress, formatLock, parseLock } from "./tags";
 import { ReleaseError, errText } from "./types";
 
-/** Optional Cloud extension (additive): several group tags removed in one autoscaling:DeleteTags call. */
-export interface GroupTagBatcher {
-    deleteGroupTags?(groupName: string, keys: string[]): Promise<void>;
-}
-
 export class DeployLock {
     held = false;
     private heartbeat: ReturnType<typeof setTimeout> | null = null;
@@ -88,7 +83,7 @@ export class DeployLock {
     private async adoptMaintenancePage() {
         const { rs } = this;
         const p = rs.p;
-        if (p.maintenanceRuleArn || !rs.c.cloud.findMaintenanceRules) return;
+        if (p.maintenanceRuleArn) return;
         const arns = await rs.c.cloud.findMaintenanceRules(rs.i.listenerArn);
         if (!arns.length) return;
         p.maintenanceRuleArn = arns[0];
@@ -162,14 +157,8 @@ export class DeployLock {
         const { rs } = this;
         this.stopHeartbeat();
         this.held = false;
-        const batch = (rs.c.cloud as GroupTagBatcher).deleteGroupTags;
-        if (batch) {
-            // One DeleteTags call for both (progress first in the list, as in the two-call order).
-            await batch.call(rs.c.cloud, rs.group, [PROGRESS_TAG, LOCK_TAG]);
-        } else {
-            await rs.c.cloud.deleteGroupTag(rs.group, PROGRESS_TAG);
-            await rs.c.cloud.deleteGroupTag(rs.group, LOCK_TAG);
-        }
+        // One DeleteTags call for both.
+        await rs.c.cloud.deleteGroupTags(rs.group, [PROGRESS_TAG, LOCK_TAG]);
         rs.log(`lock released on ${rs.group}`);
     }
 

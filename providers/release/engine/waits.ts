@@ -22,11 +22,11 @@ export class Waits {
         return this.delayS;
     }
 
-    /** DescribeTargetGroups + its attributes, once per run (null when the adapter cannot say). */
+    /** DescribeTargetGroups + its attributes, once per run (null when it could not be read: the defaults apply). */
     private async targetTimings(): Promise<TargetGroupTimings | null> {
         if (this.tgTimings !== undefined) return this.tgTimings;
         const cloud = this.rs.c.cloud;
-        const t = cloud.describeTargetGroup ? await cloud.describeTargetGroup(this.rs.i.targetGroupArn).catch(() => null) : null;
+        const t = await cloud.describeTargetGroup(this.rs.i.targetGroupArn).catch(() => null);
         this.tgTimings = t;
         if (t) this.delayS = t.deregistrationDelayS;
         return t;
@@ -109,7 +109,7 @@ export class Waits {
                 } else if (bad) {
                     cause = `instance ${bad.instanceId} is ${bad.lifecycleState}/${th[bad.instanceId] ?? "not registered"} in target group after ${i.rollout.healthyTimeoutS} s (rollout.healthyTimeoutS)`;
                 } else {
-                    const why = cloud.lastScalingFailure ? await cloud.lastScalingFailure(group, waveStart).catch(() => null) : null;
+                    const why = await cloud.lastScalingFailure(group, waveStart).catch(() => null);
                     cause = `only ${fresh.length} of ${need} new instance(s) launched within ${i.rollout.healthyTimeoutS} s${why ? `: ${why}` : ""}`;
                 }
                 throw new StepError(step, cause, bad?.instanceId);

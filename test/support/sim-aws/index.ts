@@ -684,6 +684,18 @@ export class SimAws {
         return {};
     }
 
+    elbv2_RegisterTargets(input: any) {
+        if (input.TargetGroupArn !== this.tgArn) throw awsError("TargetGroupNotFound", "One or more target groups not found");
+        for (const t of input.Targets) {
+            const inst = this.instances.get(t.Id);
+            if (!inst || inst.state !== "InService") throw awsError("InvalidTarget", `The following targets are not in a running state and cannot be registered: '${t.Id}'`);
+            const tg = this.targets.get(t.Id);
+            // A registered target starts over: `initial` until it passes the healthy threshold.
+            if (!tg || tg.deregisteredAt !== undefined) this.targets.set(t.Id, { registeredAt: this.now() });
+        }
+        return {};
+    }
+
     elbv2_DescribeTargetGroupAttributes() {
         return { Attributes: [{ Key: "deregistration_delay.timeout_seconds", Value: String(this.t.deregistrationDelayS) }] };
     }

@@ -4,14 +4,6 @@ import type { RunState } from "../run-state";
 import { errText } from "../types";
 
 /**
- * Optional Cloud extension (additive): the ImageId of the launch template's live default version
- * (ec2:DescribeLaunchTemplateVersions, Versions ["$Default"]); pruning never deregisters it.
- */
-export interface DefaultTemplateImage {
-    defaultTemplateImageId?(launchTemplateId: string): Promise<string | null>;
-}
-
-/**
  * Deregisters release AMIs of `group` beyond the newest `keep` (and their snapshots), never one in
  * `inUse`. Resolves with the removed image ids.
  */
@@ -24,9 +16,8 @@ export async function pruneImages(cloud: Cloud, group: string, keep: number, inU
     // The AMI of the live default launch template version is what the group launches next: in use,
     // whoever made it the default. Read only when something would be deleted (one call fewer); a
     // failed read fails the pruning before anything is deleted.
-    const readDefault = (cloud as DefaultTemplateImage).defaultTemplateImageId;
-    if (launchTemplateId && readDefault && sorted.some((im) => !keepIds.has(im.imageId))) {
-        const live = await readDefault.call(cloud, launchTemplateId);
+    if (launchTemplateId && sorted.some((im) => !keepIds.has(im.imageId))) {
+        const live = await cloud.defaultTemplateImageId(launchTemplateId);
         if (live) keepIds.add(live);
     }
     const removed: string[] = [];

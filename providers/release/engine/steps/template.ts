@@ -1,17 +1,8 @@
 /** Step template: a launch template version with the release's AMI (idempotent per run), made the default. */
-import type { Cloud } from "../../ports";
 import { releaseVersionDescription } from "../../planner";
 import type { DeployLock } from "../lock";
 import type { RunState } from "../run-state";
 import { StepError } from "../types";
-
-/**
- * Optional Cloud extension (additive): createLaunchTemplateVersion with an idempotency token
- * (ec2:CreateLaunchTemplateVersion ClientToken). Adapters without it ignore the extra argument.
- */
-export interface IdempotentTemplateVersions {
-    createLaunchTemplateVersion(launchTemplateId: string, baseVersion: number, imageId: string, description: string, clientToken?: string): Promise<number>;
-}
 
 /** The ClientToken of a run's launch template version: "release-<run>-b<base>-<ami>" (ASCII, <= 128). */
 export function templateVersionToken(runId: string, baseVersion: number, imageId: string): string {
@@ -32,7 +23,7 @@ export async function template(rs: RunState, lock: DeployLock) {
             p.previousLaunchTemplateVersion ?? (rs.c.deployed?.launchTemplateVersion || (await cloud.describeLaunchTemplate(i.baseLaunchTemplateId)).defaultVersion);
         // The idempotency token names this run's request: a repeat (an SDK retry whose response
         // was lost, or this run resumed before it saved the version) gets the same version back.
-        p.launchTemplateVersion = await (cloud as Cloud & IdempotentTemplateVersions).createLaunchTemplateVersion(
+        p.launchTemplateVersion = await cloud.createLaunchTemplateVersion(
             i.baseLaunchTemplateId,
             i.baseLaunchTemplateVersion,
             ami,
