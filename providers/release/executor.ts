@@ -17,14 +17,15 @@
  * mid-ramp without replacing an instance twice.
  *
  * Decisions (also in the README):
- *  - Lock: tag `release:lock` = "<owner>;<run>;<expiry ISO>" on the ASG. A lock held by another
+ *  - Lock (engine/lock.ts): tag `release:lock` = "<owner>;<run>;<expiry ISO>" on the ASG. A lock held by another
  *    owner (another stack, another tool) is refused until it expires; an expired one is taken
  *    over (its saved sizes and suspended processes are inherited, so the group is restored to what
  *    the dead run found). A live lock held by *this* Release's owner (the same project/stack/name,
  *    which every machine deploying the stack shares) is taken over only when it is provably an
  *    interrupted run of ours: its run is the one saved in this resource's Pulumi state (resumed at
- *    once), or it missed its refreshes (less than half its TTL left: a live holder refreshes it
- *    every third of its TTL). Otherwise it is refused like any other live lock.
+ *    once). Otherwise it is refused like any other live lock until it expires. The lock is taken
+ *    before the remote inspection and fenced: checked before every mutating step, wave and
+ *    heartbeat write; a run that lost it stops at once.
  *  - Standby instances are refused by the planner (they would come back on the old version);
  *    instances that enter Standby mid-ramp are left alone and reported as a warning.
  *  - Scale-in-protected instances are replaced like the others: protection guards against

@@ -43,44 +43,59 @@ export class Executor {
         const { c, i } = rs;
         const g0 = await c.cloud.describeGroup(rs.group);
         const resumed = c.progress && c.progress.version === i.version && c.progress.phase !== "done" ? c.progress : null;
+        const lock = new DeployLock(rs);
+        const waits = new Waits(rs);
+        this.parts = { rs, lock, waits, ramp: new Ramp(rs, waits, lock) };
 
         if (resumed) {
             rs.p = JSON.parse(JSON.stringify(resumed));
             rs.log(`resuming run ${rs.p.runId} (done: ${rs.p.done.join(", ") || "nothing"}; phase ${rs.p.phase})`);
         } else {
-            // Plan against the live group; the remote inspection classifies the migrations first,
-            // so a refusal happens before anything changes.
-            let migrations;
+            // Refusals that need no inspection come first (nothing written); then the lock, so the
+            // remote inspection (a checkout and install on the management instance) runs only for
+            // the run that holds it; then the plan with the migrations classified.
             const pre = plan(i, c.deployed, { group: g0 });
-            if (pre.kind === "release" || pre.kind === "first") {
-                try {
-                    const ph = await rs.remote();
-                    const insp = await ph.inspect(i.version, (l) => rs.log(`  ${l}`));
-                    migrations = insp.migrations;
-                } catch (e) {
-                    throw new ReleaseError(`release refused: inspecting ${i.version} on ${i.managementInstanceId} failed: ${errText(e)}`, "refused", null);
-                }
-            }
-            const pl = plan(i, c.deployed, { group: g0, migrations });
-            if (pl.refusals.length) throw new ReleaseError(`release refused: ${pl.refusals.join("; ")}`, "refused", null);
+            if (pre.refusals.length) throw new ReleaseError(`release refused: ${pre.refusals.join("; ")}`, "refused", null);
             rs.p = {
                 runId: (c.newRunId ?? defaultRunId)(),
-                kind: pl.kind,
+                kind: pre.kind,
                 version: i.version,
                 baseLaunchTemplateVersion: i.baseLaunchTemplateVersion,
                 startedAt: new Date(c.clock.now()).toISOString(),
                 phase: "forward",
-                steps: pl.steps.map((s) => s.name),
+                steps: pre.steps.map((s) => s.name),
                 done: [],
-                maintenance: pl.maintenance,
+                maintenance: pre.maintenance,
                 replaced: [],
                 warnings: [],
             };
-            rs.log(`plan: ${pl.text.split("\n")[0]} (${pl.steps.map((s) => s.name).join(" -> ")})`);
+            if (pre.kind === "none") {
+                rs.p.phase = "done";
+                return { outcome: "succeeded", progress: rs.snapshot(), deployed: this.deployedAfter() };
+            }
+            await lock.acquire();
+            let migrations;
+            try {
+                if (pre.kind === "release" || pre.kind === "first") {
+                    try {
+                        const ph = await rs.remote();
+                        const insp = await ph.inspect(i.version, (l) => rs.log(`  ${l}`));
+                        migrations = insp.migrations;
+                    } catch (e) {
+                        throw new ReleaseError(`release refused: inspecting ${i.version} on ${i.managementInstanceId} failed: ${errText(e)}`, "refused", null);
+                    }
+                }
+                const pl = plan(i, c.deployed, { group: g0, migrations });
+                if (pl.refusals.length) throw new ReleaseError(`release refused: ${pl.refusals.join("; ")}`, "refused", null);
+                rs.p.steps = pl.steps.map((s) => s.name);
+                rs.p.maintenance = pl.maintenance;
+                if (rs.p.maintenanceRuleArn) lock.keepMaintenanceSteps();
+                rs.log(`plan: ${pl.text.split("\n")[0]} (${pl.steps.map((s) => s.name).join(" -> ")})`);
+            } catch (e) {
+                await lock.release().catch((e2) => rs.log(`lock not released: ${errText(e2)}`));
+                throw e;
+            }
         }
-        const lock = new DeployLock(rs, g0);
-        const waits = new Waits(rs);
-        this.parts = { rs, lock, waits, ramp: new Ramp(rs, waits, lock) };
 
         if (rs.p.kind === "none") {
             rs.p.phase = "done";
@@ -121,8 +136,10 @@ export class Executor {
         const p = rs.p;
         for (const step of p.steps) {
             if (p.done.includes(step)) continue;
-            // The lock is (re)acquired on every run, even when an earlier run recorded it.
-            if (step !== "lock" && !parts.lock.held) await parts.lock.acquire();
+            // The lock is (re)acquired on every run, even when an earlier run recorded it; then
+            // fenced: every step starts by checking the lock is still this run's.
+            if (!parts.lock.held) await parts.lock.acquire();
+            else if (step !== "unlock") await parts.lock.verify(); // unlock checks for itself
             const t0 = rs.c.clock.now();
             if (AFTER_FLEET.has(step)) {
                 // The fleet already runs the new version: a failure here does not roll it back.

@@ -7,44 +7,53 @@ import type { GroupState } from "../ports";
 import type { StepName } from "../planner";
 import type { RunState } from "./run-state";
 import { LOCK_TAG, PROGRESS_TAG, PROC_BY_PREFIX, TagProgress, decodeTagProgress, encodeTagProgress, formatLock, parseLock } from "./tags";
-import { ReleaseError, errText } from "./types";
+import { Progress, ReleaseError, errText } from "./types";
+import { retrying } from "./retry";
 
+/** Thrown when this run's lock is gone or held by another run: the run stops at once. */
+export class LockLostError extends ReleaseError {
+    constructor(message: string, progress: Progress) {
+        super(message, "failed", progress);
+        this.name = "LockLostError";
+    }
+}
+
+/**
+ * A fenced lock: acquisition reads the tag fresh right before writing it; every mutating step
+ * (and every heartbeat write) first checks that the tag still names this run, and a run whose
+ * lock is gone or changed stops without touching the fleet again.
+ *
+ * Take-over rules: a lock of another owner is refused until it expires; a lock of this owner
+ * (every machine deploying the stack shares it) is taken over only when it expired, or when its
+ * run is the one saved in this resource's Pulumi state (an interrupted run of ours, resumed).
+ */
 export class DeployLock {
     held = false;
+    /** Set when a heartbeat found the lock taken: the next check stops the run. */
+    private lost: string | null = null;
     private heartbeat: ReturnType<typeof setTimeout> | null = null;
 
-    /** `firstLook`: the run's first read of the group, reused by the first acquisition. */
-    constructor(
-        private readonly rs: RunState,
-        private firstLook: GroupState | null = null,
-    ) {}
+    constructor(private readonly rs: RunState) {}
 
     async acquire() {
         const { rs } = this;
         const { cloud, clock } = rs.c;
         const p = rs.p;
-        // The run's first look at the group serves the first acquisition (one call fewer).
-        const g = this.firstLook ?? (await cloud.describeGroup(rs.group));
-        this.firstLook = null;
+        // Always a fresh read, right before the write: a lock written by another run since this
+        // run first looked at the group (e.g. during the remote inspection) is seen.
+        const g = await cloud.describeGroup(rs.group);
         const cur = parseLock(g.tags[LOCK_TAG]);
         const now = clock.now();
         if (cur && cur.runId !== p.runId) {
             const expired = cur.expiresMs <= now;
-            // The owner is "<project>/<stack>/<name>": the same for every machine or CI job deploying
-            // this stack, so a same-owner lock is only provably ours to resume when Pulumi's own state
-            // recorded its run, or when its holder stopped refreshing it (a live holder rewrites it
-            // every third of the TTL, so it never has less than 2/3 of the TTL left; the margin of a
-            // sixth of the TTL absorbs a slow refresh and clock skew).
-            const ttlMs = rs.i.rollout.lockTtlS * 1000;
             const savedRun = rs.c.progress?.runId;
             const ours = cur.owner === rs.c.owner && savedRun !== undefined && cur.runId === savedRun;
-            const missedHeartbeat = cur.owner === rs.c.owner && cur.expiresMs - now < ttlMs / 2;
-            if (!expired && !ours && !missedHeartbeat) {
+            if (!expired && !ours) {
                 throw new ReleaseError(
                     `deploy lock on group ${rs.group} is held by ${cur.owner} (run ${cur.runId}) until ${new Date(cur.expiresMs).toISOString()}: ` +
                         (cur.owner === rs.c.owner
-                            ? `another run of this stack is releasing (its lock is still being refreshed and is not this resource's saved run); wait for it, or for it to miss its heartbeats` +
-                              ` (at most half the lock's ${rs.i.rollout.lockTtlS} s), or, if you know that run is dead, remove the tag: ` +
+                            ? `another run of this stack is releasing (its run is not the one saved in this resource's state); wait for it to finish or for its lock to expire, or, ` +
+                              `if you know that run is dead, remove the tag: ` +
                               `aws autoscaling delete-tags --tags ResourceId=${rs.group},ResourceType=auto-scaling-group,Key=${LOCK_TAG}`
                             : `another release is running; wait for it, or for the lock to expire`),
                     "refused",
@@ -53,9 +62,7 @@ export class DeployLock {
             }
             const why = expired
                 ? `a stale lock of ${cur.owner} (expired ${new Date(cur.expiresMs).toISOString()})`
-                : ours
-                  ? "an interrupted run of this release (its run is in the saved state)"
-                  : `an interrupted run of this release (its lock missed its refreshes; expires ${new Date(cur.expiresMs).toISOString()})`;
+                : "an interrupted run of this release (its run is in the saved state)";
             rs.log(`taking over ${why} (run ${cur.runId})`);
             this.inherit(decodeTagProgress(g.tags[PROGRESS_TAG]));
             await this.adoptMaintenancePage();
@@ -72,8 +79,35 @@ export class DeployLock {
             throw new ReleaseError(`deploy lock on group ${rs.group} was taken by ${mine?.owner ?? "someone else"} (run ${mine?.runId}) at the same time; re-run later`, "refused", null);
         }
         this.held = true;
+        this.lost = null;
         if (!p.done.includes("lock")) rs.log(`lock acquired on ${rs.group} (run ${p.runId})`);
         this.startHeartbeat();
+    }
+
+    /** Why the tag in `g` is not this run's lock, or null when it is. */
+    private whyNotMine(g: GroupState): string | null {
+        const cur = parseLock(g.tags[LOCK_TAG]);
+        if (!cur) return `the deploy lock on group ${this.rs.group} is gone`;
+        if (cur.runId !== this.rs.p.runId || cur.owner !== this.rs.c.owner.slice(0, 120)) return `the deploy lock on group ${this.rs.group} is now held by ${cur.owner} (run ${cur.runId})`;
+        return null;
+    }
+
+    /**
+     * The fence: before a mutating step, the lock must still be this run's (read fresh unless the
+     * caller just read the group). Otherwise the run stops at once, touching nothing more.
+     */
+    async verify(g?: GroupState) {
+        const why = this.lost ?? this.whyNotMine(g ?? (await this.rs.c.cloud.describeGroup(this.rs.group)));
+        if (!why) return;
+        this.held = false;
+        this.stopHeartbeat();
+        const p = this.rs.p;
+        const msg =
+            `release ${this.rs.i.version} stopped: ${why} while run ${p.runId} held it; this run stopped at once and changed nothing more ` +
+            `(steps done: ${p.done.join(", ") || "none"}${p.replaced.length ? `; instances replaced: ${p.replaced.join(", ")}` : ""}). ` +
+            `The run that holds the lock now owns the group; re-run after it has finished.`;
+        this.rs.log(msg);
+        throw new LockLostError(msg, this.rs.snapshot());
     }
 
     /**
@@ -88,6 +122,12 @@ export class DeployLock {
         if (!arns.length) return;
         p.maintenanceRuleArn = arns[0];
         rs.log(`maintenance page ${arns[0]} left on by the earlier run: it goes off after this release`);
+        this.keepMaintenanceSteps();
+    }
+
+    /** With an adopted maintenance page: its "on" counts as done, its "off" is planned. */
+    keepMaintenanceSteps() {
+        const p = this.rs.p;
         if (!p.steps.includes("maintenance-off")) {
             const at = p.steps.findIndex((s) => s === "invalidate" || s === "prune" || s === "unlock");
             p.steps.splice(at < 0 ? p.steps.length : at, 0, "maintenance-off");
@@ -137,6 +177,13 @@ export class DeployLock {
             this.heartbeat = setTimeout(async () => {
                 if (!this.held) return;
                 try {
+                    // Never refresh a lock another run holds now: check, then write.
+                    const why = this.whyNotMine(await this.rs.c.cloud.describeGroup(this.rs.group));
+                    if (why) {
+                        this.lost = why;
+                        this.rs.log(`lock refresh: ${why}; this run stops at its next step`);
+                        return;
+                    }
                     await this.rs.c.cloud.setGroupTag(this.rs.group, LOCK_TAG, this.value());
                 } catch (e) {
                     this.rs.log(`lock refresh failed (will retry): ${errText(e)}`);
@@ -153,12 +200,21 @@ export class DeployLock {
         this.heartbeat = null;
     }
 
-    async release() {
+    /**
+     * Removes the lock and progress tags, only while they are this run's (a lock another run took
+     * meanwhile is left to it). The removal is retried (bounded) before it gives up.
+     */
+    async release(g?: GroupState) {
         const { rs } = this;
         this.stopHeartbeat();
         this.held = false;
+        const why = this.whyNotMine(g ?? (await rs.c.cloud.describeGroup(rs.group)));
+        if (why) {
+            rs.log(`lock not released: ${why}`);
+            return;
+        }
         // One DeleteTags call for both.
-        await rs.c.cloud.deleteGroupTags(rs.group, [PROGRESS_TAG, LOCK_TAG]);
+        await retrying(rs, "removing the lock and progress tags", () => rs.c.cloud.deleteGroupTags(rs.group, [PROGRESS_TAG, LOCK_TAG]));
         rs.log(`lock released on ${rs.group}`);
     }
 

@@ -112,6 +112,7 @@ export class Ramp {
         for (;;) {
             const g: GroupState = known ?? (await cloud.describeGroup(rs.group));
             known = null;
+            await this.lock.verify(g);
             this.adoptExternalChange(g, saved);
             const live = liveInstances(g).filter((x) => x.lifecycleState !== "Standby" && x.lifecycleState !== "EnteringStandby");
             const standby = liveInstances(g).filter((x) => x.lifecycleState === "Standby" && x.launchTemplateVersion !== tv);
@@ -140,6 +141,7 @@ export class Ramp {
                 wave--;
                 continue; // desired changed outside the release: re-plan this wave
             }
+            await this.lock.verify(confirmed);
             // Drain and terminate a batch of old instances, least useful first.
             const batch = [...old].sort((a, b2) => rank(a) - rank(b2)).slice(0, b).map((x) => x.instanceId);
             const t1 = clock.now();

@@ -4,6 +4,7 @@
  * back, lock released. Every part is attempted; the ones that fail are named in the outcome.
  */
 import { liveInstances } from "../planner";
+import { LockLostError } from "./lock";
 import type { Parts } from "./steps";
 import { ReleaseError, StepFailure, Outcome, errText } from "./types";
 
@@ -18,12 +19,23 @@ export async function rollback(x: Parts, failure: StepFailure): Promise<never> {
         try {
             await f();
         } catch (e) {
+            if (e instanceof LockLostError) throw e; // another run owns the group now: hands off
             errors.push(`${what}: ${errText(e)}`);
             rs.log(`rollback: ${what} failed: ${errText(e)}`);
         }
     };
     rs.log("rolling back");
-    if (!lock.held && p.done.includes("lock")) await attempt("re-acquire lock", () => lock.acquire());
+    if (!lock.held && p.done.includes("lock")) {
+        // No rollback without the lock: another run may own the group now.
+        try {
+            await lock.acquire();
+        } catch (e) {
+            p.phase = "done";
+            const msg = `release ${rs.i.version} failed at ${failure.step}: ${failure.cause}; NOT rolled back: the deploy lock could not be taken again (${errText(e)}); the group is as this run left it`;
+            rs.log(msg);
+            throw new ReleaseError(msg, "failed", rs.snapshot(), failure);
+        }
+    }
     const prev = p.previousLaunchTemplateVersion;
     const saved0 = p.group;
     if (saved0 && p.kind !== "first") {

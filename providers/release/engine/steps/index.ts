@@ -20,7 +20,8 @@ export interface Parts {
 }
 
 export const STEPS: Record<StepName, (x: Parts) => Promise<void>> = {
-    lock: (x) => x.lock.acquire(),
+    // Taken before the step loop (or at its first step when resuming): nothing more to do.
+    lock: async () => undefined,
     "maintenance-on": (x) => maintenanceOn(x.rs),
     remote: (x) => remote(x.rs),
     bake: (x) => bake(x.rs, x.lock),
