@@ -360,6 +360,14 @@ export function needsMaintenance(policy: MigrationPolicy, migrations?: Migration
     return policy === "maintenance" && !!migrations && (migrations.verdict === "breaking" || migrations.verdict === "unknown");
 }
 
+/**
+ * The point of no return: applying breaking or unknown migrations (policy maintenance or allow)
+ * puts the schema ahead of the old code, so a later failure cannot put the old code back.
+ */
+export function schemaAheadAfterApply(verdict: string | undefined, policy: MigrationPolicy): boolean {
+    return policy !== "refuse" && (verdict === "breaking" || verdict === "unknown");
+}
+
 export function fmtDuration(s: number): string {
     if (s < 90) return `${Math.round(s)} s`;
     return `${Math.round(s / 60)} min`;
@@ -417,7 +425,11 @@ export function plan(inputs: ReleaseInputs, deployed: Deployed | null, live: Liv
             : m.verdict === "none"
               ? "no pending migrations"
               : `${m.operations.length} migration operation(s), ${m.verdict}${m.verdict !== "safe" ? ` (policy ${inputs.migrationPolicy})` : ""}`;
-        add("remote", `remote phase ${deployed ? deployed.version + " -> " : ""}${inputs.version} on ${inputs.managementInstanceId}: checkout, install, ${migr}, migrate, collectstatic, restart, health check`, ESTIMATES.remoteS);
+        const noReturn =
+            kind === "release" && schemaAheadAfterApply(m?.verdict, inputs.migrationPolicy)
+                ? `; POINT OF NO RETURN: once these migrations are applied the schema is ahead of ${deployed?.version ?? "the old code"}, and a later failure leaves the new version in place${maintenance ? " behind the maintenance page" : ""} instead of rolling back`
+                : "";
+        add("remote", `remote phase ${deployed ? deployed.version + " -> " : ""}${inputs.version} on ${inputs.managementInstanceId}: checkout, install, ${migr}, migrate, collectstatic, restart, health check${noReturn}`, ESTIMATES.remoteS);
         add("bake", `bake AMI from ${inputs.managementInstanceId}`, ESTIMATES.bakeS);
         add("template", `launch template ${ltId} ${fromV} -> ${toV} (base v${inputs.baseLaunchTemplateVersion}, new ImageId), made default`);
     } else if (kind === "template") {

@@ -447,13 +447,14 @@ describe("release executor on the simulated AWS", function () {
             expectKnownGood(w, { version: 3, desired: 5 });
         });
 
-        it("maintenance page removed on rollback", async () => {
+        it("maintenance page removed on rollback when the remote phase failed before migrating (see no-return.spec.ts for after)", async () => {
             const w = runningFleet(2);
             const remote = new FakeRemotePhase("v1.0.0");
             remote.migrations = BREAKING;
-            w.sim.nextImageFaults = { neverHealthy: true };
+            remote.failAt = { step: "checkout", stderr: "fatal: unable to access repository" };
             const r = await release(w, { remote, over: { migrationPolicy: "maintenance", rollout: { healthyTimeoutS: 400 } } });
             assert.equal(r.error?.outcome, "rolled-back", String(r.error));
+            assert.equal(calls(w.sim, "CreateRule").length, 1);
             assert.equal(calls(w.sim, "DeleteRule").length, 1);
             expectKnownGood(w, { version: 2 });
         });

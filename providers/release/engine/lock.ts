@@ -69,6 +69,9 @@ export class DeployLock {
         } else if (!cur && p.done.length === 0) {
             // A tag progress without a lock: a run died between unlocking steps; inherit it too.
             this.inherit(decodeTagProgress(g.tags[PROGRESS_TAG]));
+            // A maintenance page an earlier release left on (past its point of no return, or a
+            // failed removal) goes off when this release succeeds.
+            await this.adoptMaintenancePage();
         }
         await cloud.setGroupTag(rs.group, LOCK_TAG, this.value());
         // Read back: of two writers racing on the tag, the later write wins and the other backs off.

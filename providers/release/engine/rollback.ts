@@ -3,7 +3,7 @@
  * version back, old instances back, group restored, maintenance page off, management instance
  * back, lock released. Every part is attempted; the ones that fail are named in the outcome.
  */
-import { liveInstances } from "../planner";
+import { liveInstances, schemaAheadAfterApply } from "../planner";
 import { LockLostError } from "./lock";
 import type { Parts } from "./steps";
 import { ReleaseError, StepFailure, Outcome, errText } from "./types";
@@ -35,6 +35,9 @@ export async function rollback(x: Parts, failure: StepFailure): Promise<never> {
             rs.log(msg);
             throw new ReleaseError(msg, "failed", rs.snapshot(), failure);
         }
+    }
+    if (p.kind === "release" && p.done.includes("remote") && schemaAheadAfterApply(p.remote?.migrations, rs.i.migrationPolicy)) {
+        return pastNoReturn(x, failure, attempt, errors);
     }
     const prev = p.previousLaunchTemplateVersion;
     const saved0 = p.group;
@@ -96,4 +99,43 @@ export async function rollback(x: Parts, failure: StepFailure): Promise<never> {
             : `release ${rs.i.version} failed at ${where}: ${failure.cause}; ROLLBACK INCOMPLETE: ${errors.join("; ")}`;
     rs.log(msg);
     throw new ReleaseError(msg, outcome, rs.snapshot(), failure);
+}
+
+/**
+ * A failure after breaking or unknown migrations were applied: the old code cannot run on the new
+ * schema, so nothing is reverted. The default template stays on the new version (what launches
+ * next runs the code that matches the schema), the management instance stays on it, and the
+ * maintenance page stays on; only the group's sizes and processes are restored and the lock is
+ * released, so a fixed version can be released at once.
+ */
+async function pastNoReturn(x: Parts, failure: StepFailure, attempt: (what: string, f: () => Promise<unknown>) => Promise<void>, errors: string[]): Promise<never> {
+    const { rs, lock, ramp } = x;
+    const p = rs.p;
+    const old = rs.c.deployed?.version ?? "the previous version";
+    rs.log(`past the point of no return (${p.remote?.migrations} migrations applied): the old code is not put back`);
+    if (p.group) {
+        const saved = p.group;
+        await attempt("restore the group", () => ramp.restore(saved));
+    }
+    if (lock.held || p.done.includes("lock")) await attempt("release the lock", () => lock.release());
+    p.phase = "done";
+    const where = `${failure.step}${failure.instanceId ? ` (instance ${failure.instanceId})` : ""}`;
+    const g = await rs.c.cloud.describeGroup(rs.group).catch(() => null);
+    const onNew = g ? liveInstances(g).filter((i) => i.launchTemplateVersion === String(p.launchTemplateVersion)).length : null;
+    const all = g ? liveInstances(g).length : null;
+    const applied = p.remote?.applied?.length ? p.remote.applied.join(", ") : `${p.remote?.migrations} migrations`;
+    const first = p.remote?.applied?.[0]?.split(" ")[0] ?? "<app>.<first applied migration>";
+    const [app, mig] = first.split(".");
+    const msg =
+        `release ${rs.i.version} failed at ${where}: ${failure.cause}; NOT rolled back: past the point of no return. ` +
+        `Applied: ${applied}. The database schema is now ahead of ${old}, so ${old} was not put back: ` +
+        `the management instance stays on ${rs.i.version}, the launch template default stays v${p.launchTemplateVersion ?? "(none made)"}` +
+        (all !== null ? ` (${onNew} of ${all} instance(s) on it)` : "") +
+        (p.maintenanceRuleArn ? `, and the maintenance page (${p.maintenanceRuleArn}) stays on` : "") +
+        `. Ways forward: release a fixed version (set release:version and run pulumi up), or migrate backwards by hand on ${rs.i.managementInstanceId} ` +
+        `(python manage.py migrate ${app} <the migration before ${mig}>) and then release ${old} again` +
+        (p.maintenanceRuleArn ? "; the page goes off when a release succeeds" : "") +
+        (errors.length ? `. Also failed: ${errors.join("; ")}` : "");
+    rs.log(msg);
+    throw new ReleaseError(msg, "failed", rs.snapshot(), failure);
 }

@@ -47,6 +47,8 @@ export interface Progress {
         previousVersion: string | null;
         changedStaticPaths: string[];
         migrations: string;
+        /** The migration operations applied: "app.migration Operation (CODE)". */
+        applied?: string[];
     };
     amiId?: string;
     launchTemplateVersion?: number;

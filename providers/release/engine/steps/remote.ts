@@ -11,5 +11,6 @@ export async function remote(rs: RunState) {
         previousVersion: r.previousVersion,
         changedStaticPaths: r.changedStaticPaths,
         migrations: r.migrations.verdict,
+        applied: r.migrations.operations.map((o) => `${o.app}.${o.migration} ${o.operation}${o.code ? ` (${o.code})` : ""}`),
     };
 }
