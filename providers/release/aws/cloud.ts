@@ -39,12 +39,29 @@ export function templateVersionClientToken(seed: string): string {
     return `h-${createHash("sha256").update(seed).digest("hex")}`;
 }
 
+/**
+ * Errors AWS documents as retryable that the SDK's standard retry strategy does not retry (it
+ * retries throttling, 5xx and transient network errors): Auto Scaling's ScalingActivityInProgress
+ * ("a scaling activity is in progress; retry later") and ResourceContention ("multiple requests
+ * are updating the same group; retry").
+ * Retried with bounded exponential backoff: 1, 2, 4, 8, 16, 20, 20 s (71 s at most, 8 attempts).
+ */
+export const DOCUMENTED_RETRYABLE = /^(ScalingActivityInProgress(Fault)?|ResourceContention(Fault)?)$/;
+export const DOCUMENTED_RETRY = { attempts: 8, firstDelayMs: 1000, maxDelayMs: 20_000 };
+
+/** Per-request bounds on every SDK client (its NodeHttpHandler's own settings). */
+export const AWS_TIMEOUTS = { connectionTimeoutMs: 5_000, requestTimeoutMs: 60_000 };
+
 export interface AwsCloudOptions {
     region: string;
     /** Attempts per API call, retries included (SDK standard/adaptive retry). @default 10 */
     maxAttempts?: number;
     /** @default "standard" (exponential backoff with jitter, retry quota; "adaptive" adds client-side rate limiting) */
     retryMode?: "standard" | "adaptive";
+    /** TCP connection time-out of every request, ms. @default AWS_TIMEOUTS.connectionTimeoutMs */
+    connectionTimeoutMs?: number;
+    /** Time-out of every request once connected, ms. @default AWS_TIMEOUTS.requestTimeoutMs */
+    requestTimeoutMs?: number;
     /** Extra client configuration (credentials, endpoint) merged into every client's. */
     clientConfig?: Record<string, unknown>;
     /** Called with every client after construction (tests add a middleware here). */
@@ -64,6 +81,14 @@ export class AwsCloud implements Cloud {
             region: kind === "cf" ? "us-east-1" : this.opts.region,
             maxAttempts: this.opts.maxAttempts ?? 10,
             retryMode: this.opts.retryMode ?? "standard",
+            // NodeHttpHandler options: no request may hang (the SDK's default is no time-out).
+            requestHandler: {
+                connectionTimeout: this.opts.connectionTimeoutMs ?? AWS_TIMEOUTS.connectionTimeoutMs,
+                requestTimeout: this.opts.requestTimeoutMs ?? AWS_TIMEOUTS.requestTimeoutMs,
+                // Without it a breached requestTimeout is only a logged warning.
+                throwOnRequestTimeout: true,
+                socketTimeout: this.opts.requestTimeoutMs ?? AWS_TIMEOUTS.requestTimeoutMs,
+            },
             ...(this.opts.clientConfig ?? {}),
         };
         let c: any;
@@ -76,21 +101,30 @@ export class AwsCloud implements Cloud {
         return c;
     }
 
+    /** One API call: the SDK's retries inside, the documented-retryable errors it leaves retried here. */
+    private async send(kind: "asg" | "ec2" | "elb" | "cf", m: any, command: string, input: any): Promise<any> {
+        let delay = DOCUMENTED_RETRY.firstDelayMs;
+        for (let k = 1; ; k++) {
+            try {
+                return await this.client(kind).send(new m[command](input));
+            } catch (e: any) {
+                if (k >= DOCUMENTED_RETRY.attempts || !DOCUMENTED_RETRYABLE.test(String(e?.name ?? e?.Code ?? ""))) throw e;
+                await new Promise((r) => setTimeout(r, delay));
+                delay = Math.min(DOCUMENTED_RETRY.maxDelayMs, delay * 2);
+            }
+        }
+    }
     private asg(command: string, input: any): Promise<any> {
-        const m = require("@aws-sdk/client-auto-scaling");
-        return this.client("asg").send(new m[command](input));
+        return this.send("asg", require("@aws-sdk/client-auto-scaling"), command, input);
     }
     private ec2(command: string, input: any): Promise<any> {
-        const m = require("@aws-sdk/client-ec2");
-        return this.client("ec2").send(new m[command](input));
+        return this.send("ec2", require("@aws-sdk/client-ec2"), command, input);
     }
     private elb(command: string, input: any): Promise<any> {
-        const m = require("@aws-sdk/client-elastic-load-balancing-v2");
-        return this.client("elb").send(new m[command](input));
+        return this.send("elb", require("@aws-sdk/client-elastic-load-balancing-v2"), command, input);
     }
     private cf(command: string, input: any): Promise<any> {
-        const m = require("@aws-sdk/client-cloudfront");
-        return this.client("cf").send(new m[command](input));
+        return this.send("cf", require("@aws-sdk/client-cloudfront"), command, input);
     }
 
     // ----------------------------------------------------------------- Auto Scaling

@@ -44,7 +44,12 @@ export class DeployLock {
         const g = await cloud.describeGroup(rs.group);
         const cur = parseLock(g.tags[LOCK_TAG]);
         const now = clock.now();
-        if (cur && cur.runId !== p.runId) {
+        if (cur && cur.runId !== p.runId && cur.done) {
+            // A finished run could not remove its tags: recognised, cleaned, nothing inherited.
+            rs.log(`removing the tags run ${cur.runId} left when it finished (${cur.owner})`);
+            await cloud.deleteGroupTags(rs.group, [PROGRESS_TAG]).catch((e) => rs.log(`could not remove its progress tag: ${errText(e)}`));
+            await this.adoptMaintenancePage();
+        } else if (cur && cur.runId !== p.runId) {
             const expired = cur.expiresMs <= now;
             const savedRun = rs.c.progress?.runId;
             const ours = cur.owner === rs.c.owner && savedRun !== undefined && cur.runId === savedRun;
@@ -217,7 +222,16 @@ export class DeployLock {
             return;
         }
         // One DeleteTags call for both.
-        await retrying(rs, "removing the lock and progress tags", () => rs.c.cloud.deleteGroupTags(rs.group, [PROGRESS_TAG, LOCK_TAG]));
+        try {
+            await retrying(rs, "removing the lock and progress tags", () => rs.c.cloud.deleteGroupTags(rs.group, [PROGRESS_TAG, LOCK_TAG]));
+        } catch (e) {
+            // Mark the lock as finished (expired, "done"): the next run takes it at once and inherits
+            // nothing from the progress tag left beside it.
+            await rs.c.cloud
+                .setGroupTag(rs.group, LOCK_TAG, formatLock(rs.c.owner, rs.p.runId, rs.c.clock.now(), true))
+                .catch((e2) => rs.log(`could not mark the lock as finished either: ${errText(e2)}`));
+            throw e;
+        }
         rs.log(`lock released on ${rs.group}`);
     }
 

@@ -13,7 +13,8 @@
  */
 import type { GroupInstance, GroupState } from "../ports";
 import { liveInstances, resolveSurge } from "../planner";
-import type { DeployLock } from "./lock";
+import { DeployLock, LockLostError } from "./lock";
+import { retrying } from "./retry";
 import type { RunState } from "./run-state";
 import { SUSPENDED_PROCESSES, SavedGroup, StepError, errText, sec } from "./types";
 import type { Waits } from "./waits";
@@ -64,7 +65,10 @@ export class Ramp {
         rs.log(`${c.desiredCapacity} instance(s) InService and healthy`);
     }
 
-    /** The ramp step: suspend, replace every instance with one on the new version, restore. */
+    /**
+     * The ramp step: suspend, replace every instance with one on the new version, restore. Once
+     * every instance runs the new version the restore never rolls it back: retried, then a warning.
+     */
     async forward() {
         const { rs } = this;
         const { cloud } = rs.c;
@@ -72,7 +76,31 @@ export class Ramp {
         const saved = await this.saveGroup(g);
         if (saved.suspendedByUs.length) await cloud.suspendProcesses(rs.group, saved.suspendedByUs);
         await this.rampTo(rs.p.launchTemplateVersion!, saved, "ramp", g);
-        await this.restore(saved);
+        try {
+            await retrying(rs, "restoring the group", () => this.restore(saved));
+        } catch (e) {
+            if (e instanceof LockLostError) throw e;
+            rs.warn(
+                `the fleet runs ${rs.i.version} but restoring group ${rs.group} failed: ${errText(e)}; set it by hand: ` +
+                    `aws autoscaling update-auto-scaling-group --auto-scaling-group-name ${rs.group} --min-size ${saved.min} --max-size ${saved.max} --desired-capacity ${saved.desired}` +
+                    (saved.suspendedByUs.length ? ` && aws autoscaling resume-processes --auto-scaling-group-name ${rs.group} --scaling-processes ${saved.suspendedByUs.join(" ")}` : ""),
+            );
+        }
+    }
+
+    /** A rollback: old instances this run took out of the target group and did not terminate go back in. */
+    async registerOutOfService() {
+        const { rs } = this;
+        const ids = rs.p.outOfService ?? [];
+        if (!ids.length) return;
+        const g = await rs.c.cloud.describeGroup(rs.group);
+        const live = new Set(g.instances.filter((x) => x.lifecycleState === "InService").map((x) => x.instanceId));
+        const back = ids.filter((id) => live.has(id));
+        if (back.length) {
+            await rs.c.cloud.registerTargets(rs.i.targetGroupArn, back);
+            rs.log(`registered ${back.join(", ")} in the target group again`);
+        }
+        rs.p.outOfService = [];
     }
 
     async restore(saved: SavedGroup) {
@@ -145,6 +173,8 @@ export class Ramp {
             // Drain and terminate a batch of old instances, least useful first.
             const batch = [...old].sort((a, b2) => rank(a) - rank(b2)).slice(0, b).map((x) => x.instanceId);
             const t1 = clock.now();
+            rs.p.outOfService = [...batch];
+            await rs.save();
             await cloud.deregisterTargets(rs.i.targetGroupArn, batch);
             await this.waits.drained(batch);
             const remainingAfter = old.length - b;
@@ -155,6 +185,7 @@ export class Ramp {
                 await this.terminate(batch[k], k >= batch.length - dec);
             }
             saved.lastDesired = cur - dec;
+            rs.p.outOfService = [];
             known = { ...confirmed, desiredCapacity: saved.lastDesired, instances: confirmed.instances.filter((x) => !batch.includes(x.instanceId)) };
             rs.p.replaced.push(...batch);
             rs.log(`${step} wave ${wave}/${waves} done: replaced ${batch.join(", ")} (healthy after ${sec(t1 - waveStart)} s, drained ${sec(clock.now() - t1)} s)`);

@@ -68,6 +68,9 @@ export async function rollback(x: Parts, failure: StepFailure): Promise<never> {
                 await waits.gone(prev);
             });
         } else if (prev) {
+            // First the old instances this run took out of the target group, so the ramp back
+            // counts them as serving (none stays InService outside the target group).
+            await attempt("register the deregistered old instances again", () => ramp.registerOutOfService());
             await attempt(`replace the new instances with v${prev} ones`, () => ramp.rampTo(prev, saved, "rollback"));
         }
         await attempt("restore the group", () => ramp.restore(saved));

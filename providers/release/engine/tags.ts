@@ -11,18 +11,20 @@ export interface LockValue {
     owner: string;
     runId: string;
     expiresMs: number;
+    /** Written by a run that finished but could not remove its tags: nothing to inherit. */
+    done: boolean;
 }
 
 export function parseLock(v: string | undefined): LockValue | null {
     if (!v) return null;
-    const [owner, runId, exp] = v.split(";");
+    const [owner, runId, exp, flag] = v.split(";");
     const expiresMs = Date.parse(exp ?? "");
     if (!owner || !runId || Number.isNaN(expiresMs)) return null;
-    return { owner, runId, expiresMs };
+    return { owner, runId, expiresMs, done: flag === "done" };
 }
 
-export function formatLock(owner: string, runId: string, expiresMs: number): string {
-    return `${owner.slice(0, 120)};${runId};${new Date(expiresMs).toISOString()}`;
+export function formatLock(owner: string, runId: string, expiresMs: number, done = false): string {
+    return `${owner.slice(0, 120)};${runId};${new Date(expiresMs).toISOString()}${done ? ";done" : ""}`;
 }
 
 export interface TagProgress {

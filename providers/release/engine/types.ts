@@ -55,6 +55,8 @@ export interface Progress {
     previousLaunchTemplateVersion?: number;
     group?: SavedGroup;
     replaced: string[];
+    /** Old instances deregistered from the target group and not yet terminated (a rollback registers them again). */
+    outOfService?: string[];
     failure?: StepFailure;
     warnings: string[];
 }

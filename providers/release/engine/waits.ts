@@ -6,7 +6,7 @@
 import type { GroupState, TargetGroupTimings } from "../ports";
 import { ESTIMATES, liveInstances } from "../planner";
 import type { RunState } from "./run-state";
-import { StepError } from "./types";
+import { StepError, errText } from "./types";
 
 export class Waits {
     private learnedWaveMs: number | null = null;
@@ -14,6 +14,21 @@ export class Waits {
     private tgTimings: TargetGroupTimings | null | undefined = undefined;
 
     constructor(private readonly rs: RunState) {}
+
+    /**
+     * A read inside a wait: a failure (after the adapter's retries) is one missed look, not the
+     * end of the release; the wait goes on to its deadline and fails then with the last error. A
+     * denied permission fails at once.
+     */
+    private async look<T>(what: string, f: () => Promise<T>, deadline: number): Promise<T | null> {
+        try {
+            return await f();
+        } catch (e) {
+            if (/AccessDenied|UnauthorizedOperation|not authorized/i.test(errText(e)) || this.rs.c.clock.now() >= deadline) throw e;
+            this.rs.log(`${what} failed (looking again at the next poll): ${errText(e)}`);
+            return null;
+        }
+    }
 
     /** The deregistration delay (read once per run, with the health-check timings when the adapter has them). */
     async deregistrationDelayS() {
@@ -85,11 +100,15 @@ export class Waits {
         for (;;) {
             const now = clock.now();
             if (next > now) await clock.sleep(Math.min(next, deadline) - now);
-            const th = await cloud.describeTargetHealth(i.targetGroupArn);
+            const th = await this.look("DescribeTargetHealth", () => cloud.describeTargetHealth(i.targetGroupArn), deadline);
+            if (!th) {
+                next = clock.now() + poll;
+                continue;
+            }
             for (const [id, st] of Object.entries(th)) if (st === "unhealthy" && !oldIds.has(id) && !failedCheck.includes(id)) failedCheck.push(id);
             const healthy = Object.keys(th).filter((id) => th[id] === "healthy" && !oldIds.has(id));
-            if (healthy.length >= need) {
-                const g = await cloud.describeGroup(group);
+            const g = healthy.length >= need ? await this.look("DescribeAutoScalingGroups", () => cloud.describeGroup(group), deadline) : null;
+            if (g) {
                 if (desiredChanged && desiredChanged(g)) return null;
                 const ok = g.instances.filter((x) => x.lifecycleState === "InService" && x.launchTemplateVersion === tv && th[x.instanceId] === "healthy" && !oldIds.has(x.instanceId));
                 if (ok.length >= need) {
@@ -129,17 +148,17 @@ export class Waits {
         const deadline = clock.now() + i.rollout.healthyTimeoutS * 1000;
         for (;;) {
             // `seen`: the group as the caller just read it (one DescribeAutoScalingGroups fewer).
-            const g = seen ?? (await cloud.describeGroup(this.rs.group));
+            const g = seen ?? (await this.look("DescribeAutoScalingGroups", () => cloud.describeGroup(this.rs.group), deadline));
             seen = undefined;
-            const live = liveInstances(g).filter((x) => x.lifecycleState !== "Standby");
-            let ok = live.length === g.desiredCapacity && live.every((x) => x.lifecycleState === "InService");
+            const live = g ? liveInstances(g).filter((x) => x.lifecycleState !== "Standby") : [];
+            let ok = !!g && live.length === g.desiredCapacity && live.every((x) => x.lifecycleState === "InService");
             if (ok && live.length) {
-                const th = await cloud.describeTargetHealth(i.targetGroupArn);
-                ok = live.every((x) => th[x.instanceId] === "healthy");
+                const th = await this.look("DescribeTargetHealth", () => cloud.describeTargetHealth(i.targetGroupArn), deadline);
+                ok = !!th && live.every((x) => th[x.instanceId] === "healthy");
             }
             if (ok) return;
             if (clock.now() >= deadline) {
-                this.rs.p.warnings.push(`${step}: the group had not settled at desired ${g.desiredCapacity} after ${i.rollout.healthyTimeoutS} s`);
+                this.rs.p.warnings.push(`${step}: the group had not settled at desired ${g?.desiredCapacity ?? "?"} after ${i.rollout.healthyTimeoutS} s`);
                 return;
             }
             await clock.sleep(i.rollout.pollIntervalS * 1000);
@@ -154,8 +173,8 @@ export class Waits {
         const deadline = clock.now() + (delay + i.rollout.drainTimeoutS) * 1000;
         await clock.sleep(delay * 1000);
         for (;;) {
-            const th = await cloud.describeTargetHealth(i.targetGroupArn);
-            const still = ids.filter((id) => th[id] === "draining");
+            const th = await this.look("DescribeTargetHealth", () => cloud.describeTargetHealth(i.targetGroupArn), deadline);
+            const still = th ? ids.filter((id) => th[id] === "draining") : ids;
             if (still.length === 0) return;
             if (clock.now() >= deadline) {
                 this.rs.p.warnings.push(`instances ${still.join(", ")} still draining after ${delay + i.rollout.drainTimeoutS} s: terminated anyway`);

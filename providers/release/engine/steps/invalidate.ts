@@ -1,5 +1,6 @@
 /** Step invalidate: a CloudFront invalidation of the changed non-hashed static paths. */
 import type { RunState } from "../run-state";
+import { retrying } from "../retry";
 import { errText } from "../types";
 
 export async function invalidate(rs: RunState) {
@@ -12,7 +13,8 @@ export async function invalidate(rs: RunState) {
     // CloudFront accepts up to 3000 paths per invalidation; beyond that, the static prefix.
     const list = paths.length > 3000 ? [`${(rs.i.remote.staticUrl ?? "/static/").replace(/\/?$/, "/")}*`] : paths.map((p) => (p.startsWith("/") ? p : `/${p}`));
     try {
-        const id = await cloud.createInvalidation(rs.i.distributionId, list, `release-${rs.p.runId}`);
+        // The caller reference makes a repeated request the same invalidation.
+        const id = await retrying(rs, "CloudFront invalidation", () => cloud.createInvalidation(rs.i.distributionId, list, `release-${rs.p.runId}`));
         rs.log(`CloudFront invalidation ${id} of ${list.length} path(s)`);
         await cloud.waitForInvalidation(rs.i.distributionId, id, 1200);
         rs.log(`invalidation ${id} completed`);

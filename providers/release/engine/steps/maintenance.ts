@@ -1,5 +1,6 @@
 /** Steps maintenance-on / maintenance-off: the ALB's fixed-response 503 rule while a release with breaking migrations goes out. */
 import { MAINTENANCE_MARKER } from "../../ports";
+import { retrying } from "../retry";
 import type { RunState } from "../run-state";
 
 export const MAINTENANCE_HTML =
@@ -12,8 +13,9 @@ export async function maintenanceOn(rs: RunState) {
 }
 
 export async function maintenanceOff(rs: RunState) {
-    if (!rs.p.maintenanceRuleArn) return;
-    await rs.c.cloud.removeMaintenanceRule(rs.p.maintenanceRuleArn);
+    const arn = rs.p.maintenanceRuleArn;
+    if (!arn) return;
+    await retrying(rs, "removing the maintenance page", () => rs.c.cloud.removeMaintenanceRule(arn));
     rs.log("maintenance page off");
     rs.p.maintenanceRuleArn = undefined;
 }
