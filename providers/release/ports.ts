@@ -194,6 +194,12 @@ export interface TargetGroupTimings {
     healthyThreshold: number;
 }
 
+/**
+ * The poll period of the adapters' waiters (waitForImage, waitForInvalidation): a time-out given to
+ * a waiter must be longer than it (the SDK's waiters refuse maxWaitTime <= minDelay).
+ */
+export const WAITER_POLL_S = { image: 20, invalidation: 20 };
+
 export interface TemplateVersionInfo {
     version: number;
     /** VersionDescription: a release writes "release <version> (base vN)". */
@@ -223,7 +229,7 @@ export interface Cloud {
     lastScalingFailure(groupName: string, sinceMs: number): Promise<string | null>;
 
     createImage(instanceId: string, name: string, tags: Record<string, string>): Promise<string>;
-    /** Waits (SDK waiter) until the image is available; rejects when it fails or the time runs out. */
+    /** Waits (SDK waiter) until the image is available; rejects when it fails or the time runs out. `timeoutS` > WAITER_POLL_S.image. */
     waitForImage(imageId: string, timeoutS: number): Promise<void>;
     describeImages(filter: { imageIds?: string[]; tags?: Record<string, string> }): Promise<ImageState[]>;
     /** Deregisters the image and deletes its snapshots. */

@@ -148,3 +148,60 @@ describe("SDK client time-outs (a 127.0.0.1 server that accepts and never answer
         assert.ok(took >= 350 && took < 5000, `failed after ${took} ms`);
     });
 });
+
+describe("rollout numbers validated against what they feed", () => {
+    const { normalizeInputs } = require("../../providers/release/planner");
+    const { rawArgs } = require("./fakes");
+    const sim = new SimAws();
+    const failures = (rollout: Record<string, unknown>) => normalizeInputs(rawArgs(sim, { rollout })).failures as { property: string; reason: string }[];
+
+    it("bakeTimeoutS too short for the image waiter's 20 s poll: refused, naming key and value (27 used to fail the waiter and roll back)", () => {
+        const f = failures({ bakeTimeoutS: 27 });
+        assert.deepEqual(f.map((x) => x.property), ["rollout.bakeTimeoutS"]);
+        assert.match(f[0].reason, /^rollout\.bakeTimeoutS must leave the image waiter \(3\/4 of it\) at least two of its 20 s polls, so at least 54; got 27$/);
+        assert.equal(failures({ bakeTimeoutS: 53 }).length, 1);
+        assert.deepEqual(failures({ bakeTimeoutS: 54 }), []);
+    });
+
+    it("pollIntervalS not shorter than healthyTimeoutS, and a lock TTL under 180 s: refused, naming key and value", () => {
+        assert.match(failures({ pollIntervalS: 60, healthyTimeoutS: 60 })[0].reason, /rollout\.pollIntervalS \(60\) must be shorter than rollout\.healthyTimeoutS \(60\)/);
+        assert.match(failures({ lockTtlS: 30 })[0].reason, /rollout\.lockTtlS must be at least 180 .*got 30/);
+    });
+});
+
+describe("bounded: the release's deadline and the ramp's re-plans", () => {
+    let vc: VirtualClock;
+    beforeEach(() => (vc = installVirtualClock()));
+    afterEach(() => vc.uninstall());
+
+    it("a release past its deadline starts no new wave: rolled back, naming the deadline", async () => {
+        const w = runningFleet(4);
+        const remote = new FakeRemotePhase("v1.0.0");
+        const deadlineMs = Date.now() + 12 * 60_000; // the bake takes ~5 min, each of the 4 waves ~3 min
+        const run = runRelease({
+            cloud: w.sim.cloud(), remotePhase: async () => remote, clock: realClock, log: () => undefined,
+            inputs: inputs(w.sim, { version: "v1.1.0" }), deployed: w.deployed, owner: "shop/prod/web-release", deadlineMs,
+        });
+        const r: any = await vc.drive(run.then((x) => ({ x }), (error) => ({ error })));
+        assert.equal(r.error?.outcome, "rolled-back", String(r.error ?? r.x?.outcome));
+        assert.match(r.error.message, /failed at ramp wave \d+: the release's deadline \(\S+\) passed before ramp wave \d+ could start/);
+        expectKnownGood(w, { version: 2 });
+    });
+
+    it("a scaling policy changing desired at every look: the ramp stops after a bounded number of re-plans and rolls back", async () => {
+        const w = runningFleet(2, { max: 40 });
+        // "Someone else" raises desired by one before every target-health look.
+        w.sim.inject = (c) => {
+            if (c.command === "DescribeTargetHealth" && w.sim.group.tags.has(PROGRESS_TAG)) w.sim.group.desired = Math.min(w.sim.group.max, w.sim.group.desired + 1);
+            return undefined;
+        };
+        const remote = new FakeRemotePhase("v1.0.0");
+        const run = runRelease({
+            cloud: w.sim.cloud(), remotePhase: async () => remote, clock: realClock, log: () => undefined,
+            inputs: inputs(w.sim, { version: "v1.1.0" }), deployed: w.deployed, owner: "shop/prod/web-release",
+        });
+        const r: any = await vc.drive(run.then((x) => ({ x }), (error) => ({ error })));
+        assert.ok(r.error, `expected a failure, got ${r.x?.outcome}`);
+        assert.match(r.error.message, /desired capacity changed outside the release 11 times during the ramp: stopped/);
+    });
+});

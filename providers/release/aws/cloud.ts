@@ -27,7 +27,7 @@
  *   CDN                      cloudfront:CreateInvalidation / waitUntilInvalidationCompleted
  */
 import type { Cloud, GroupState, ImageState, LaunchTemplateState, TargetGroupTimings, TargetHealthState, TemplateVersionInfo } from "../ports";
-import { MAINTENANCE_MARKER } from "../ports";
+import { MAINTENANCE_MARKER, WAITER_POLL_S } from "../ports";
 import { createHash } from "node:crypto";
 
 /**
@@ -239,7 +239,8 @@ export class AwsCloud implements Cloud {
         const { waitUntilImageAvailable } = require("@aws-sdk/client-ec2");
         // A fixed 20 s period (minDelay = maxDelay: no jitter, a predictable number of calls): the
         // executor only starts waiting once the image could plausibly be ready.
-        await waitUntilImageAvailable({ client: this.client("ec2"), maxWaitTime: Math.max(1, Math.round(timeoutS)), minDelay: 20, maxDelay: 20 }, { ImageIds: [imageId] });
+        const poll = WAITER_POLL_S.image;
+        await waitUntilImageAvailable({ client: this.client("ec2"), maxWaitTime: Math.max(poll + 1, Math.round(timeoutS)), minDelay: poll, maxDelay: poll }, { ImageIds: [imageId] });
     }
 
     async describeImages(filter: { imageIds?: string[]; tags?: Record<string, string> }): Promise<ImageState[]> {
@@ -402,6 +403,6 @@ export class AwsCloud implements Cloud {
 
     async waitForInvalidation(distributionId: string, invalidationId: string, timeoutS: number): Promise<void> {
         const { waitUntilInvalidationCompleted } = require("@aws-sdk/client-cloudfront");
-        await waitUntilInvalidationCompleted({ client: this.client("cf"), maxWaitTime: timeoutS, minDelay: 20 }, { DistributionId: distributionId, Id: invalidationId });
+        await waitUntilInvalidationCompleted({ client: this.client("cf"), maxWaitTime: Math.max(WAITER_POLL_S.invalidation + 1, Math.round(timeoutS)), minDelay: WAITER_POLL_S.invalidation }, { DistributionId: distributionId, Id: invalidationId });
     }
 }

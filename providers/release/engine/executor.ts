@@ -141,6 +141,7 @@ export class Executor {
             if (!parts.lock.held) await parts.lock.acquire();
             else if (step !== "unlock") await parts.lock.verify(); // unlock checks for itself
             const t0 = rs.c.clock.now();
+            if (!AFTER_FLEET.has(step)) rs.checkDeadline(step);
             if (AFTER_FLEET.has(step)) {
                 // The fleet already runs the new version: a failure here does not roll it back.
                 try {

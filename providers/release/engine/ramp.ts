@@ -19,6 +19,9 @@ import type { RunState } from "./run-state";
 import { SUSPENDED_PROCESSES, SavedGroup, StepError, errText, sec } from "./types";
 import type { Waits } from "./waits";
 
+/** Re-plans of a wave after outside changes of desired capacity, per ramp. */
+export const MAX_REPLANS = 10;
+
 function rank(x: GroupInstance): number {
     if (x.lifecycleState !== "InService") return 0;
     if (x.healthStatus !== "Healthy") return 1;
@@ -132,6 +135,7 @@ export class Ramp {
         // saves one DescribeAutoScalingGroups per wave.
         let known: GroupState | null = first ?? null;
         let maxWaves = 0;
+        let replans = 0;
         const desiredChanged = (g: GroupState) => {
             if (saved.lastDesired < 0 || g.desiredCapacity === saved.lastDesired) return false;
             this.adoptExternalChange(g, saved);
@@ -140,6 +144,7 @@ export class Ramp {
         for (;;) {
             const g: GroupState = known ?? (await cloud.describeGroup(rs.group));
             known = null;
+            if (step === "ramp") rs.checkDeadline(`ramp wave ${wave + 1}`);
             await this.lock.verify(g);
             this.adoptExternalChange(g, saved);
             const live = liveInstances(g).filter((x) => x.lifecycleState !== "Standby" && x.lifecycleState !== "EnteringStandby");
@@ -166,8 +171,13 @@ export class Ramp {
             const oldIds = new Set(old.map((x) => x.instanceId));
             const confirmed = await this.waits.healthy(target, oldIds, want - old.length, waveStart, step, desiredChanged);
             if (!confirmed) {
+                // Desired changed outside the release: re-plan this wave (bounded: a scaling policy
+                // fighting the ramp must not keep it going forever).
+                if (++replans > MAX_REPLANS) {
+                    throw new StepError(step, `desired capacity changed outside the release ${replans} times during the ramp: stopped (a scaling policy or an operator is changing the group; suspend it and re-run)`);
+                }
                 wave--;
-                continue; // desired changed outside the release: re-plan this wave
+                continue;
             }
             await this.lock.verify(confirmed);
             // Drain and terminate a batch of old instances, least useful first.

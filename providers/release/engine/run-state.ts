@@ -4,7 +4,7 @@
  */
 import type { RemotePhase } from "../ports";
 import type { ReleaseInputs } from "../planner";
-import type { ExecContext, Progress } from "./types";
+import { ExecContext, Progress, StepError } from "./types";
 
 export class RunState {
     readonly i: ReleaseInputs;
@@ -33,6 +33,14 @@ export class RunState {
 
     snapshot(): Progress {
         return JSON.parse(JSON.stringify(this.p));
+    }
+
+    /** Past the release's deadline: no new step or wave starts (a StepError: the release rolls back). */
+    checkDeadline(where: string) {
+        const d = this.c.deadlineMs;
+        if (d !== undefined && this.c.clock.now() > d) {
+            throw new StepError(where, `the release's deadline (${new Date(d).toISOString()}) passed before ${where} could start`);
+        }
     }
 
     async remote(): Promise<RemotePhase> {

@@ -77,6 +77,11 @@ export interface ExecContext {
     checkpoint?: (p: Progress) => void | Promise<void>;
     /** Random-looking id for a new run. */
     newRunId?: () => string;
+    /**
+     * When the whole release must be done (ms since the epoch, e.g. now + the resource's
+     * customTimeouts): past it, no new step or wave starts and the release rolls back.
+     */
+    deadlineMs?: number;
 }
 
 export type Outcome = "succeeded" | "rolled-back" | "failed";

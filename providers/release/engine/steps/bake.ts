@@ -1,4 +1,5 @@
 /** Step bake: an AMI of the management instance, resumed when an interrupted run left one pending. */
+import { bakeWaitSplit } from "../../planner";
 import type { DeployLock } from "../lock";
 import type { RunState } from "../run-state";
 import { StepError, errText } from "../types";
@@ -35,10 +36,10 @@ export async function bake(rs: RunState, lock: DeployLock) {
     try {
         // An EBS-backed image (with the reboot CreateImage does) takes minutes: no point polling
         // during the first three; then the adapter's waiter polls at a fixed, modest period.
-        const head = Math.min(180, i.rollout.bakeTimeoutS / 4);
-        const left = startedMs + head * 1000 - clock.now();
+        const { headS, waiterS } = bakeWaitSplit(i.rollout.bakeTimeoutS);
+        const left = startedMs + headS * 1000 - clock.now();
         if (left > 0) await clock.sleep(left);
-        await cloud.waitForImage(p.amiId!, i.rollout.bakeTimeoutS - head);
+        await cloud.waitForImage(p.amiId!, waiterS);
     } catch (e) {
         const ami = p.amiId!;
         p.amiId = undefined;
