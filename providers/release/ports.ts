@@ -205,6 +205,8 @@ export interface TemplateVersionInfo {
     /** VersionDescription: a release writes "release <version> (base vN)". */
     description: string | null;
     isDefault: boolean;
+    /** The version's ImageId. */
+    imageId: string | null;
 }
 
 /**

@@ -307,7 +307,7 @@ export class AwsCloud implements Cloud {
     /** DescribeLaunchTemplateVersions: numbers, descriptions (VersionDescription) and which is the default. */
     async describeTemplateVersions(launchTemplateId: string, versions: string[]): Promise<TemplateVersionInfo[]> {
         const out = await this.ec2("DescribeLaunchTemplateVersionsCommand", { LaunchTemplateId: launchTemplateId, Versions: versions });
-        return (out.LaunchTemplateVersions ?? []).map((v: any) => ({ version: v.VersionNumber, description: v.VersionDescription ?? null, isDefault: !!v.DefaultVersion }));
+        return (out.LaunchTemplateVersions ?? []).map((v: any) => ({ version: v.VersionNumber, description: v.VersionDescription ?? null, isDefault: !!v.DefaultVersion, imageId: v.LaunchTemplateData?.ImageId ?? null }));
     }
 
     async setDefaultLaunchTemplateVersion(launchTemplateId: string, version: number): Promise<void> {

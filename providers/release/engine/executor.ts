@@ -4,7 +4,7 @@
  * the rollback live in their own modules (each says what it owns at its top).
  */
 import { RemotePhaseError } from "../ports";
-import { Deployed, plan } from "../planner";
+import { Deployed, liveInstances, plan, releaseVersionDescription } from "../planner";
 import { DeployLock } from "./lock";
 import { Ramp } from "./ramp";
 import { rollback } from "./rollback";
@@ -74,6 +74,18 @@ export class Executor {
                 return { outcome: "succeeded", progress: rs.snapshot(), deployed: this.deployedAfter() };
             }
             await lock.acquire();
+            const done = await this.alreadyReleased().catch((e) => {
+                rs.log(`could not check whether another run already released ${i.version}: ${errText(e)}`);
+                return null;
+            });
+            if (done) {
+                await lock.release().catch((e) => rs.log(`lock not released: ${errText(e)}`));
+                rs.p.kind = "none";
+                rs.p.phase = "done";
+                rs.p.launchTemplateVersion = done.launchTemplateVersion;
+                rs.p.amiId = done.amiId;
+                return { outcome: "succeeded", progress: rs.snapshot(), deployed: this.deployedAfter(), reason: done.reason };
+            }
             let migrations;
             try {
                 if (pre.kind === "release" || pre.kind === "first") {
@@ -117,6 +129,27 @@ export class Executor {
         const warn = rs.p.warnings.length ? ` (warnings: ${rs.p.warnings.join("; ")})` : "";
         rs.log(`released ${i.version}: AMI ${rs.p.amiId ?? c.deployed?.amiId}, launch template v${rs.p.launchTemplateVersion ?? c.deployed?.launchTemplateVersion}, ${rs.p.replaced.length} instance(s) replaced${warn}`);
         return { outcome: "succeeded", progress: rs.snapshot(), deployed: this.deployedAfter(), reason: rs.p.warnings.join("; ") || undefined };
+    }
+
+    /**
+     * Under the lock, before anything runs: the live default launch template version already is this
+     * release's (its description) and the whole fleet runs it, so another run (one whose state
+     * Pulumi lost, or a concurrent one that finished first) released it. Nothing to redo.
+     */
+    private async alreadyReleased(): Promise<{ launchTemplateVersion: number; amiId: string; reason: string } | null> {
+        const { rs } = this;
+        const { cloud } = rs.c;
+        const i = rs.i;
+        const [d] = await cloud.describeTemplateVersions(i.baseLaunchTemplateId, ["$Default"]);
+        if (!d || d.description !== releaseVersionDescription(i.version, i.baseLaunchTemplateVersion) || d.version === rs.c.deployed?.launchTemplateVersion) return null;
+        const g = await cloud.describeGroup(rs.group);
+        const live = liveInstances(g);
+        const want = rs.p.kind === "first" ? i.capacity.desiredCapacity : g.desiredCapacity;
+        if (live.length !== want || !live.every((x) => x.launchTemplateVersion === String(d.version) && x.lifecycleState === "InService")) return null;
+        const amiId = (await cloud.defaultTemplateImageId(i.baseLaunchTemplateId)) ?? "";
+        const reason = `release ${i.version} was already on the fleet (launch template v${d.version}, AMI ${amiId}, made by another run): nothing redone`;
+        rs.log(reason);
+        return { launchTemplateVersion: d.version, amiId, reason };
     }
 
     private deployedAfter(): Deployed {

@@ -69,6 +69,7 @@ export class DeployLock {
                 ? `a stale lock of ${cur.owner} (expired ${new Date(cur.expiresMs).toISOString()})`
                 : "an interrupted run of this release (its run is in the saved state)";
             rs.log(`taking over ${why} (run ${cur.runId})`);
+            p.takenOver = cur.runId;
             this.inherit(decodeTagProgress(g.tags[PROGRESS_TAG]));
             await this.adoptMaintenancePage();
         } else if (!cur && p.done.length === 0) {

@@ -137,6 +137,7 @@ export class Ramp {
         let maxWaves = 0;
         let replans = 0;
         const desiredChanged = (g: GroupState) => {
+            this.settlePending(g, saved);
             if (saved.lastDesired < 0 || g.desiredCapacity === saved.lastDesired) return false;
             this.adoptExternalChange(g, saved);
             return true;
@@ -163,9 +164,12 @@ export class Ramp {
             const want = saved.desired + b;
             const waveStart = clock.now();
             if (g.desiredCapacity !== want) {
+                saved.pending = want;
+                await rs.save();
                 if (want > g.maxSize) await cloud.updateGroupSize(rs.group, { maxSize: want, desiredCapacity: want });
                 else await cloud.updateGroupSize(rs.group, { desiredCapacity: want });
                 saved.lastDesired = want;
+                saved.pending = undefined;
             }
             rs.log(`${step} wave ${wave}/${waves}: desired ${want}, ${old.length} instance(s) left on other versions`);
             const oldIds = new Set(old.map((x) => x.instanceId));
@@ -191,10 +195,17 @@ export class Ramp {
             const targetAfter = saved.desired + Math.min(surge, remainingAfter);
             const cur = saved.lastDesired >= 0 ? saved.lastDesired : want;
             const dec = Math.max(0, Math.min(b, cur - targetAfter));
+            saved.lastDesired = cur;
             for (let k = 0; k < batch.length; k++) {
-                await this.terminate(batch[k], k >= batch.length - dec);
+                const decrement = k >= batch.length - dec;
+                if (decrement) {
+                    saved.pending = saved.lastDesired - 1;
+                    await rs.save();
+                }
+                await this.terminate(batch[k], decrement);
+                if (decrement) saved.lastDesired -= 1;
+                saved.pending = undefined;
             }
-            saved.lastDesired = cur - dec;
             rs.p.outOfService = [];
             known = { ...confirmed, desiredCapacity: saved.lastDesired, instances: confirmed.instances.filter((x) => !batch.includes(x.instanceId)) };
             rs.p.replaced.push(...batch);
@@ -203,7 +214,14 @@ export class Ramp {
         }
     }
 
+    /** A desired capacity this run set just before it was killed is its own, not an outside change. */
+    private settlePending(g: GroupState, saved: SavedGroup) {
+        if (saved.pending !== undefined && g.desiredCapacity === saved.pending) saved.lastDesired = saved.pending;
+        saved.pending = undefined;
+    }
+
     private adoptExternalChange(g: GroupState, saved: SavedGroup) {
+        this.settlePending(g, saved);
         if (saved.lastDesired < 0) {
             saved.lastDesired = g.desiredCapacity;
             return;

@@ -22,6 +22,11 @@ export interface SavedGroup {
     suspendedByUs: string[];
     /** The desired capacity this release last set or expected. */
     lastDesired: number;
+    /**
+     * A desired capacity this release is about to set (recorded before the call): a run resumed
+     * after a kill right after that call finds it and does not take it for an outside change.
+     */
+    pending?: number;
 }
 
 export interface StepFailure {
@@ -55,6 +60,8 @@ export interface Progress {
     previousLaunchTemplateVersion?: number;
     group?: SavedGroup;
     replaced: string[];
+    /** The dead run whose lock this run took over: what it made and did not record may be found and reused. */
+    takenOver?: string;
     /** Old instances deregistered from the target group and not yet terminated (a rollback registers them again). */
     outOfService?: string[];
     failure?: StepFailure;

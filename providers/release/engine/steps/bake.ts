@@ -20,16 +20,38 @@ export async function bake(rs: RunState, lock: DeployLock) {
             p.amiId = undefined;
         }
     }
+    if (!p.amiId && p.takenOver) {
+        // A dead run may have made this version's image and died before recording it.
+        const orphan = (await cloud.describeImages({ tags: { "release:version": i.version, "release:group": rs.group, "release:run": p.takenOver } })).find(
+            (im) => (im.state === "available" || im.state === "pending") && im.tags["release:commit"] === (p.remote?.commit ?? ""),
+        );
+        if (orphan) {
+            rs.log(`AMI ${orphan.imageId} of the dead run ${p.takenOver} is reused`);
+            p.amiId = orphan.imageId;
+            startedMs = Math.min(startedMs, Date.parse(orphan.creationDate ?? "") || startedMs);
+        }
+    }
     if (!p.amiId) {
-        const stamp = new Date(clock.now()).toISOString().replace(/[:.]/g, "-");
-        const name = `${rs.group}-${i.version.replace(/[^A-Za-z0-9._-]/g, "-")}-${stamp}`.slice(0, 128);
+        // The name is the run's (EC2 refuses a second image of the same name): a run resumed after
+        // a kill right after CreateImage finds its image instead of baking a second one.
+        const name = `${rs.group}-${i.version.replace(/[^A-Za-z0-9._-]/g, "-")}-${p.runId}`.slice(0, 128);
         rs.log(`baking AMI ${name} from ${i.managementInstanceId}`);
-        p.amiId = await cloud.createImage(i.managementInstanceId, name, {
-            "release:version": i.version,
-            "release:group": rs.group,
-            "release:commit": p.remote?.commit ?? "",
-            Name: name,
-        });
+        try {
+            p.amiId = await cloud.createImage(i.managementInstanceId, name, {
+                "release:version": i.version,
+                "release:group": rs.group,
+                "release:commit": p.remote?.commit ?? "",
+                "release:run": p.runId,
+                Name: name,
+            });
+        } catch (e) {
+            if (!/InvalidAMIName\.Duplicate/.test(errText(e))) throw e;
+            const [mine] = (await cloud.describeImages({ tags: { "release:run": p.runId, "release:group": rs.group } })).filter((im) => im.name === name);
+            if (!mine) throw e;
+            rs.log(`AMI ${mine.imageId} (${name}) was already made by this run: baking no second one`);
+            p.amiId = mine.imageId;
+            startedMs = Math.min(startedMs, Date.parse(mine.creationDate ?? "") || startedMs);
+        }
         await rs.save();
         await lock.writeProgress();
     }

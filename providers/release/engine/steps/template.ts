@@ -21,6 +21,22 @@ export async function template(rs: RunState, lock: DeployLock) {
         // read only when neither this run nor the last release says (one call fewer).
         p.previousLaunchTemplateVersion =
             p.previousLaunchTemplateVersion ?? (rs.c.deployed?.launchTemplateVersion || (await cloud.describeLaunchTemplate(i.baseLaunchTemplateId)).defaultVersion);
+        if (p.takenOver) {
+            // A dead run may have made this very version (same description, same AMI) and died before recording it.
+            const desc = releaseVersionDescription(i.version, i.baseLaunchTemplateVersion);
+            const found = (await cloud.describeTemplateVersions(i.baseLaunchTemplateId, ["$Latest", "$Default"])).find(
+                (v) => v.description === desc && v.imageId === ami && v.version !== rs.c.deployed?.launchTemplateVersion,
+            );
+            if (found) {
+                rs.log(`launch template v${found.version} of the dead run ${p.takenOver} is reused`);
+                p.launchTemplateVersion = found.version;
+                // The dead run made it the default already: the version to roll back to is the last
+                // release's, or else the Pulumi-managed base.
+                if (p.previousLaunchTemplateVersion === found.version) p.previousLaunchTemplateVersion = rs.c.deployed?.launchTemplateVersion ?? i.baseLaunchTemplateVersion;
+            }
+        }
+    }
+    if (!p.launchTemplateVersion) {
         // The idempotency token names this run's request: a repeat (an SDK retry whose response
         // was lost, or this run resumed before it saved the version) gets the same version back.
         p.launchTemplateVersion = await cloud.createLaunchTemplateVersion(
