@@ -79,6 +79,9 @@ export class Executor {
                 return null;
             });
             if (done) {
+                // The dead run's sizes and suspended processes (inherited from its tag) are put back.
+                // (Not after a first release: its sizes are the configured capacity, set by its scale-out.)
+                if (rs.p.group && rs.c.deployed) await this.parts.ramp.restore(rs.p.group);
                 await lock.release().catch((e) => rs.log(`lock not released: ${errText(e)}`));
                 rs.p.kind = "none";
                 rs.p.phase = "done";

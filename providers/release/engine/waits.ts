@@ -8,6 +8,9 @@ import { ESTIMATES, liveInstances } from "../planner";
 import type { RunState } from "./run-state";
 import { StepError, errText } from "./types";
 
+/** ELB's default deregistration_delay.timeout_seconds. */
+export const ELB_DEFAULT_DEREGISTRATION_DELAY_S = 300;
+
 export class Waits {
     private learnedWaveMs: number | null = null;
     private delayS: number | null = null;
@@ -33,7 +36,13 @@ export class Waits {
     /** The deregistration delay (read once per run, with the health-check timings when the adapter has them). */
     async deregistrationDelayS() {
         if (this.delayS === null) await this.targetTimings();
-        if (this.delayS === null) this.delayS = await this.rs.c.cloud.deregistrationDelayS(this.rs.i.targetGroupArn);
+        if (this.delayS === null) {
+            this.delayS = await this.rs.c.cloud.deregistrationDelayS(this.rs.i.targetGroupArn).catch((e) => {
+                // Only a pause before the drain check: ELB's default delay is a safe guess.
+                this.rs.warn(`the target group's deregistration delay could not be read (${errText(e)}): assumed ${ELB_DEFAULT_DEREGISTRATION_DELAY_S} s`);
+                return ELB_DEFAULT_DEREGISTRATION_DELAY_S;
+            });
+        }
         return this.delayS;
     }
 
