@@ -28,6 +28,7 @@ import type {
     RemoteSettings,
     TargetGroupTimings,
 } from "./ports";
+import { WAITER_POLL_S } from "./ports";
 
 export interface Capacity {
     minSize: number;
@@ -212,6 +213,18 @@ export const DEFAULT_ROLLOUT: RolloutOptions = {
     pollIntervalS: 10,
 };
 
+/**
+ * The bake's time budget: no look at the image during its first quarter (at most 180 s: an
+ * EBS-backed image takes minutes), then the image waiter gets the rest.
+ */
+export function bakeWaitSplit(bakeTimeoutS: number): { headS: number; waiterS: number } {
+    const headS = Math.min(180, bakeTimeoutS / 4);
+    return { headS, waiterS: bakeTimeoutS - headS };
+}
+
+/** The shortest lock TTL: refreshed every third of it, a refresh must survive a full retry sequence. */
+export const MIN_LOCK_TTL_S = 180;
+
 /** Typical durations used by the estimate when the live view does not say. */
 export const ESTIMATES = {
     remoteS: 180,
@@ -310,6 +323,17 @@ export function normalizeInputs(
         const v = (rollout as any)[k];
         if (typeof v !== "number" || !(v > 0)) fail(`rollout.${k}`, `rollout.${k} must be a number of seconds > 0, got ${q(v)}`);
     }
+    // Each number against what it feeds (only when each is a valid number on its own).
+    const num = (v: unknown): v is number => typeof v === "number" && v > 0;
+    if (num(rollout.bakeTimeoutS) && bakeWaitSplit(rollout.bakeTimeoutS).waiterS < 2 * WAITER_POLL_S.image) {
+        fail("rollout.bakeTimeoutS", `rollout.bakeTimeoutS must leave the image waiter (3/4 of it) at least two of its ${WAITER_POLL_S.image} s polls, so at least ${Math.ceil((8 * WAITER_POLL_S.image) / 3)}; got ${q(rollout.bakeTimeoutS)}`);
+    }
+    if (num(rollout.pollIntervalS) && num(rollout.healthyTimeoutS) && rollout.pollIntervalS >= rollout.healthyTimeoutS) {
+        fail("rollout.pollIntervalS", `rollout.pollIntervalS (${rollout.pollIntervalS}) must be shorter than rollout.healthyTimeoutS (${rollout.healthyTimeoutS}): the wait would look once at most`);
+    }
+    if (num(rollout.lockTtlS) && rollout.lockTtlS < MIN_LOCK_TTL_S) {
+        fail("rollout.lockTtlS", `rollout.lockTtlS must be at least ${MIN_LOCK_TTL_S} (refreshed every third of it, a refresh must outlast the API's retries); got ${q(rollout.lockTtlS)}`);
+    }
     const policies: readonly string[] = MIGRATION_POLICIES;
     if (!policies.includes(inputs.migrationPolicy)) {
         fail("migrationPolicy", `migrationPolicy must be one of ${policies.join(", ")}, got ${q(r.migrationPolicy)}`);
@@ -360,6 +384,14 @@ export function planKind(inputs: ReleaseInputs, deployed: Deployed | null, group
 
 export function needsMaintenance(policy: MigrationPolicy, migrations?: MigrationReport): boolean {
     return policy === "maintenance" && !!migrations && (migrations.verdict === "breaking" || migrations.verdict === "unknown");
+}
+
+/**
+ * The point of no return: applying breaking or unknown migrations (policy maintenance or allow)
+ * puts the schema ahead of the old code, so a later failure cannot put the old code back.
+ */
+export function schemaAheadAfterApply(verdict: string | undefined, policy: MigrationPolicy): boolean {
+    return policy !== "refuse" && (verdict === "breaking" || verdict === "unknown");
 }
 
 export function fmtDuration(s: number): string {
@@ -434,7 +466,11 @@ export function plan(inputs: ReleaseInputs, deployed: Deployed | null, live: Liv
             : m.verdict === "none"
               ? "no pending migrations"
               : `${m.operations.length} migration operation(s), ${m.verdict}${m.verdict !== "safe" ? ` (policy ${inputs.migrationPolicy})` : ""}`;
-        add("remote", `remote phase ${deployed ? deployed.version + " -> " : ""}${inputs.version} on ${inputs.managementInstanceId}: checkout, install, ${migr}, migrate, collectstatic, restart, health check`, ESTIMATES.remoteS);
+        const noReturn =
+            kind === "release" && schemaAheadAfterApply(m?.verdict, inputs.migrationPolicy)
+                ? `; POINT OF NO RETURN: once these migrations are applied the schema is ahead of ${deployed?.version ?? "the old code"}, and a later failure leaves the new version in place${maintenance ? " behind the maintenance page" : ""} instead of rolling back`
+                : "";
+        add("remote", `remote phase ${deployed ? deployed.version + " -> " : ""}${inputs.version} on ${inputs.managementInstanceId}: checkout, install, ${migr}, migrate, collectstatic, restart, health check${noReturn}`, ESTIMATES.remoteS);
         add("bake", `bake AMI from ${inputs.managementInstanceId}`, ESTIMATES.bakeS);
         add("template", `launch template ${ltId} ${fromV} -> ${toV} (base v${inputs.baseLaunchTemplateVersion}, new ImageId), made default`);
     } else if (kind === "template") {

@@ -194,52 +194,78 @@ export interface TargetGroupTimings {
     healthyThreshold: number;
 }
 
+/**
+ * The poll period of the adapters' waiters (waitForImage, waitForInvalidation): a time-out given to
+ * a waiter must be longer than it (the SDK's waiters refuse maxWaitTime <= minDelay).
+ */
+export const WAITER_POLL_S = { image: 20, invalidation: 20 };
+
+export interface TemplateVersionInfo {
+    version: number;
+    /** VersionDescription: a release writes "release <version> (base vN)". */
+    description: string | null;
+    isDefault: boolean;
+    /** The version's ImageId. */
+    imageId: string | null;
+}
+
+/**
+ * Every adapter implements all of it (no optional member): the AWS SDK adapter, the local
+ * rehearsal cloud and, behind the AWS adapter, the simulated AWS of the tests.
+ */
 export interface Cloud {
     describeGroup(groupName: string): Promise<GroupState>;
     setGroupTag(groupName: string, key: string, value: string): Promise<void>;
     deleteGroupTag(groupName: string, key: string): Promise<void>;
+    /** Several tags removed in one autoscaling:DeleteTags call (absent keys are no error). */
+    deleteGroupTags(groupName: string, keys: string[]): Promise<void>;
     updateGroupSize(groupName: string, size: { minSize?: number; maxSize?: number; desiredCapacity?: number }): Promise<void>;
     suspendProcesses(groupName: string, processes: string[]): Promise<void>;
     resumeProcesses(groupName: string, processes: string[]): Promise<void>;
     /** TerminateInstanceInAutoScalingGroup. */
     terminateInstance(instanceId: string, decrementDesiredCapacity: boolean): Promise<void>;
+    /**
+     * The status message of the group's latest failed or cancelled scaling activity since
+     * `sinceMs` (DescribeScalingActivities), to say why instances did not launch.
+     */
+    lastScalingFailure(groupName: string, sinceMs: number): Promise<string | null>;
 
     createImage(instanceId: string, name: string, tags: Record<string, string>): Promise<string>;
-    /** Waits (SDK waiter) until the image is available; rejects when it fails or the time runs out. */
+    /** Waits (SDK waiter) until the image is available; rejects when it fails or the time runs out. `timeoutS` > WAITER_POLL_S.image. */
     waitForImage(imageId: string, timeoutS: number): Promise<void>;
     describeImages(filter: { imageIds?: string[]; tags?: Record<string, string> }): Promise<ImageState[]>;
     /** Deregisters the image and deletes its snapshots. */
     deleteImage(imageId: string): Promise<void>;
 
     describeLaunchTemplate(launchTemplateId: string): Promise<LaunchTemplateState>;
-    /** A new version with the full data of baseVersion and only ImageId changed; resolves with its number. */
-    createLaunchTemplateVersion(launchTemplateId: string, baseVersion: number, imageId: string, description: string): Promise<number>;
+    /**
+     * A new version with the full data of baseVersion and only ImageId changed; resolves with its
+     * number. `clientToken` makes it idempotent: a repeat with the same token returns the same version.
+     */
+    createLaunchTemplateVersion(launchTemplateId: string, baseVersion: number, imageId: string, description: string, clientToken: string): Promise<number>;
     setDefaultLaunchTemplateVersion(launchTemplateId: string, version: number): Promise<void>;
+    /** Versions ("3", "$Default", "$Latest") with their descriptions, so the provider recognises its own. */
+    describeTemplateVersions(launchTemplateId: string, versions: string[]): Promise<TemplateVersionInfo[]>;
+    /** The ImageId of the live default version: pruning never deregisters it. */
+    defaultTemplateImageId(launchTemplateId: string): Promise<string | null>;
 
     describeTargetHealth(targetGroupArn: string): Promise<Record<string, TargetHealthState>>;
     deregisterTargets(targetGroupArn: string, instanceIds: string[]): Promise<void>;
+    /** RegisterTargets: a rollback puts back an old instance it had deregistered. */
+    registerTargets(targetGroupArn: string, instanceIds: string[]): Promise<void>;
     deregistrationDelayS(targetGroupArn: string): Promise<number>;
+    /** The target group's health-check timings and deregistration delay. */
+    describeTargetGroup(targetGroupArn: string): Promise<TargetGroupTimings>;
 
     /** Adds a highest-priority fixed-response 503 rule (the maintenance page); resolves with its ARN. */
     addMaintenanceRule(listenerArn: string, html: string): Promise<string>;
     removeMaintenanceRule(ruleArn: string): Promise<void>;
     /**
-     * Optional (additive): ARNs of maintenance rules this engine added to the listener (recognised by
-     * MAINTENANCE_MARKER in the fixed-response body), so a run that takes over from a killed one can
-     * remove a maintenance page the dead run left on.
+     * ARNs of maintenance rules this engine added to the listener (recognised by MAINTENANCE_MARKER
+     * in the fixed-response body), so a run that takes over from a killed one can remove a
+     * maintenance page the dead run left on.
      */
-    findMaintenanceRules?(listenerArn: string): Promise<string[]>;
-
-    /**
-     * Optional (additive): the target group's health-check timings and deregistration delay, for the
-     * plan's time estimate. Adapters without it get the defaults (interval 30 s, healthy 3).
-     */
-    describeTargetGroup?(targetGroupArn: string): Promise<TargetGroupTimings>;
-    /**
-     * Optional (additive): the status message of the group's latest failed or cancelled scaling
-     * activity since `sinceMs` (DescribeScalingActivities), to say why instances did not launch.
-     */
-    lastScalingFailure?(groupName: string, sinceMs: number): Promise<string | null>;
+    findMaintenanceRules(listenerArn: string): Promise<string[]>;
 
     /** Creates an invalidation; resolves with its id. */
     createInvalidation(distributionId: string, paths: string[], callerReference: string): Promise<string>;

@@ -55,7 +55,7 @@ import {
     resolveBase,
     resolveSurge,
 } from "./planner";
-import { Progress, ReleaseError, TemplateVersionDescriber, decodeTagProgress, pruneImages, runRelease, LOCK_TAG, PROGRESS_TAG, parseLock } from "./executor";
+import { Progress, ReleaseError, decodeTagProgress, pruneImages, runRelease, LOCK_TAG, PROGRESS_TAG, parseLock } from "./executor";
 // Imported at module scope so the closure serializer captures the remote phase by value: a
 // relative `require("./remote")` inside a method would run in Pulumi's provider host, which
 // cannot resolve the program's relative (TypeScript) paths.
@@ -179,11 +179,10 @@ export class ReleaseProvider implements pulumi.dynamic.ResourceProvider {
                 live.group = await cloud.describeGroup(inputs.autoScalingGroupName);
                 live.template = await cloud.describeLaunchTemplate(inputs.baseLaunchTemplateId);
                 if (deployed && !stateDeployed) deployed.launchTemplateVersion = live.template.defaultVersion;
-                if (cloud.describeTargetGroup) live.timings = await cloud.describeTargetGroup(inputs.targetGroupArn);
-                const tv = (cloud as TemplateVersionDescriber).describeTemplateVersions;
-                if (tv && deployed) {
+                live.timings = await cloud.describeTargetGroup(inputs.targetGroupArn);
+                if (deployed) {
                     const ask = [...new Set([String(requested), String(deployed.baseLaunchTemplateVersion), "$Default"])].filter((v) => v === "$Default" || /^\d+$/.test(v));
-                    const versions = await tv.call(cloud, inputs.baseLaunchTemplateId, ask).catch(() => []);
+                    const versions = await cloud.describeTemplateVersions(inputs.baseLaunchTemplateId, ask).catch(() => []);
                     for (const v of versions) {
                         const m = RELEASE_VERSION_DESCRIPTION.exec(v.description ?? "");
                         if (!m) continue;
@@ -384,8 +383,7 @@ export class ReleaseProvider implements pulumi.dynamic.ResourceProvider {
             const g = await cloud.describeGroup(inputs.autoScalingGroupName).catch(() => null);
             const lock = parseLock(g?.tags[LOCK_TAG]);
             if (g && lock && lock.owner === props.lockOwner && lock.expiresMs < Date.now()) {
-                await cloud.deleteGroupTag(inputs.autoScalingGroupName, LOCK_TAG);
-                await cloud.deleteGroupTag(inputs.autoScalingGroupName, PROGRESS_TAG);
+                await cloud.deleteGroupTags(inputs.autoScalingGroupName, [LOCK_TAG, PROGRESS_TAG]);
             }
         } catch (e: any) {
             // The group or the template may already be gone (stack destroy): nothing of ours to keep.

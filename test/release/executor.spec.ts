@@ -220,7 +220,13 @@ describe("release executor on the simulated AWS", function () {
             assert.equal(r.error?.outcome, "refused", String(r.error));
             assert.match(r.error.message, /inspecting v9\.9\.9 on i-0management000000 failed: checkout failed \(exit 128\): fatal: couldn't find remote ref v9\.9\.9/);
             assert.equal(remote.calls[remote.calls.length - 1], "close");
-            assert.equal(w.sim.apiCalls((c) => !/^Describe/.test(c.command)).length, 0);
+            // The inspection runs under the lock (so a run refused by the lock never inspects): the
+            // only writes are the lock taken and given back.
+            assert.deepEqual(w.sim.apiCalls((c) => !/^Describe/.test(c.command)).map((c) => `${c.command} ${c.input.Tags.map((t: any) => t.Key).join(",")}`), [
+                "CreateOrUpdateTags release:lock",
+                "DeleteTags release:progress,release:lock",
+            ]);
+            assert.equal(w.sim.group.tags.size, 0);
         });
 
         it("maintenance policy with breaking migrations: 503 rule on during the release, off after", async () => {
@@ -250,7 +256,8 @@ describe("release executor on the simulated AWS", function () {
             const r = await release(w, { remote });
             assert.ok(r.error instanceof ReleaseError);
             assert.match(r.error.message, /shop\.0007_rename_sku.*RENAME_COLUMN.*migrationPolicy/);
-            assert.equal(w.sim.apiCalls((c) => !/^Describe/.test(c.command)).length, 0);
+            assert.deepEqual(w.sim.apiCalls((c) => !/^Describe/.test(c.command)).map((c) => c.command), ["CreateOrUpdateTags", "DeleteTags"], "only the lock, taken and given back");
+            assert.equal(w.sim.group.tags.size, 0);
             assert.ok(!remote.calls.some((c) => c.startsWith("apply")));
         });
     });
@@ -314,18 +321,21 @@ describe("release executor on the simulated AWS", function () {
             expectKnownGood(w, { version: 3 });
         });
 
-        it("interruption mid-ramp, then resume with no saved state: taken over from the group's tags once the lock missed its refreshes", async () => {
+        it("interruption mid-ramp, then resume with no saved state: taken over from the group's tags once the lock expired", async () => {
             const w = runningFleet(4);
             const first = await release(w, { interruptAfterReplaced: 1 });
             assert.equal(first.error?.interrupted, true);
             // Nothing proves the fresh lock is a dead run's: refused while it could still be refreshed.
             const early = await release(w, { progress: null });
             assert.equal(early.error?.outcome, "refused", String(early.error));
-            // Default TTL 1800 s: a live holder would have refreshed it within 600 s; after 901 s it has < TTL/2 left.
+            // Default TTL 1800 s: half of it is not enough (a missed refresh is no proof of death).
             await vc.advance(901_000);
+            const mid = await release(w, { progress: null });
+            assert.equal(mid.error?.outcome, "refused", String(mid.error));
+            await vc.advance(900_000);
             const second = await release(w, { progress: null });
             assert.equal(second.result?.outcome, "succeeded", second.error?.message);
-            assert.ok(second.lines.some((l) => /interrupted run of this release \(its lock missed its refreshes/.test(l)));
+            assert.ok(second.lines.some((l) => /taking over a stale lock of shop\/prod\/web-release/.test(l)));
             assert.equal(calls(w.sim, "CreateImage").length, 1, "AMI inherited from the tag");
             expectKnownGood(w, { version: 3 });
         });
@@ -338,7 +348,7 @@ describe("release executor on the simulated AWS", function () {
             assert.equal(first.error?.interrupted, true);
             assert.equal(w.sim.rules.size, 1, "the dead run left the page on");
             remote.migrations = { operations: [], verdict: "none" }; // applied by the dead run
-            await vc.advance(901_000); // no saved state: the dead run's lock is taken over once it missed its refreshes
+            await vc.advance(1801_000); // no saved state: the dead run's lock is taken over once it expired
             const second = await release(w, { remote, over: { migrationPolicy: "maintenance" }, progress: null });
             assert.equal(second.result?.outcome, "succeeded", second.error?.message);
             assert.ok(second.lines.some((l) => /left on by the earlier run/.test(l)));
@@ -389,13 +399,19 @@ describe("release executor on the simulated AWS", function () {
             expectKnownGood(w, { version: 3 });
         });
 
-        it("same-owner lock that missed its refreshes (holder gone): taken over", async () => {
+        it("same-owner lock that missed refreshes but has not expired: refused (one slow refresh is no proof the holder is dead)", async () => {
             const w = runningFleet(3);
-            const until = new Date(Date.now() + 600_000).toISOString(); // < TTL/2 (900 s) left: two refreshes missed
+            const until = new Date(Date.now() + 600_000).toISOString(); // < TTL/2 (900 s) left: refreshes missed
             w.sim.group.tags.set(LOCK_TAG, `shop/prod/web-release;gone01;${until}`);
             const r = await release(w, { progress: null });
-            assert.equal(r.result?.outcome, "succeeded", r.error?.message);
-            assert.ok(r.lines.some((l) => /taking over an interrupted run of this release \(its lock missed its refreshes.*\(run gone01\)/.test(l)));
+            assert.equal(r.error?.outcome, "refused", String(r.error));
+            assert.match(r.error.message, /held by shop\/prod\/web-release \(run gone01\)/);
+            assert.equal(w.sim.apiCalls((c) => !/^Describe/.test(c.command)).length, 0, "nothing written");
+            assert.equal(r.remote.calls.filter((c) => c.startsWith("inspect")).length, 0, "no remote inspection without the lock");
+            await vc.advance(601_000);
+            const later = await release(w, { progress: null });
+            assert.equal(later.result?.outcome, "succeeded", later.error?.message);
+            assert.ok(later.lines.some((l) => /taking over a stale lock.*\(run gone01\)/.test(l)));
             expectKnownGood(w, { version: 3 });
         });
 
@@ -440,13 +456,14 @@ describe("release executor on the simulated AWS", function () {
             expectKnownGood(w, { version: 3, desired: 5 });
         });
 
-        it("maintenance page removed on rollback", async () => {
+        it("maintenance page removed on rollback when the remote phase failed before migrating (see no-return.spec.ts for after)", async () => {
             const w = runningFleet(2);
             const remote = new FakeRemotePhase("v1.0.0");
             remote.migrations = BREAKING;
-            w.sim.nextImageFaults = { neverHealthy: true };
+            remote.failAt = { step: "checkout", stderr: "fatal: unable to access repository" };
             const r = await release(w, { remote, over: { migrationPolicy: "maintenance", rollout: { healthyTimeoutS: 400 } } });
             assert.equal(r.error?.outcome, "rolled-back", String(r.error));
+            assert.equal(calls(w.sim, "CreateRule").length, 1);
             assert.equal(calls(w.sim, "DeleteRule").length, 1);
             expectKnownGood(w, { version: 2 });
         });

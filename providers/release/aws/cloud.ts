@@ -20,15 +20,14 @@
  *                            CreateLaunchTemplateVersion (full data, only ImageId replaced),
  *                            ModifyLaunchTemplate (DefaultVersion); describeTemplateVersions:
  *                            DescribeLaunchTemplateVersions (VersionDescription, DefaultVersion)
- *   target group             elbv2:DescribeTargetHealth, DeregisterTargets,
+ *   target group             elbv2:DescribeTargetHealth, DeregisterTargets, RegisterTargets,
  *                            DescribeTargetGroups, DescribeTargetGroupAttributes
  *   maintenance page         elbv2:DescribeRules, CreateRule (fixed-response 503), DeleteRule;
  *                            findMaintenanceRules: DescribeRules (the marker in the body)
  *   CDN                      cloudfront:CreateInvalidation / waitUntilInvalidationCompleted
  */
-import type { DefaultTemplateImage, GroupTagBatcher, TemplateVersionDescriber } from "../executor";
-import type { Cloud, GroupState, ImageState, LaunchTemplateState, TargetGroupTimings, TargetHealthState } from "../ports";
-import { MAINTENANCE_MARKER } from "../ports";
+import type { Cloud, GroupState, ImageState, LaunchTemplateState, TargetGroupTimings, TargetHealthState, TemplateVersionInfo } from "../ports";
+import { MAINTENANCE_MARKER, WAITER_POLL_S } from "../ports";
 import { createHash } from "node:crypto";
 import { nameCalls } from "./calls";
 
@@ -41,12 +40,29 @@ export function templateVersionClientToken(seed: string): string {
     return `h-${createHash("sha256").update(seed).digest("hex")}`;
 }
 
+/**
+ * Errors AWS documents as retryable that the SDK's standard retry strategy does not retry (it
+ * retries throttling, 5xx and transient network errors): Auto Scaling's ScalingActivityInProgress
+ * ("a scaling activity is in progress; retry later") and ResourceContention ("multiple requests
+ * are updating the same group; retry").
+ * Retried with bounded exponential backoff: 1, 2, 4, 8, 16, 20, 20 s (71 s at most, 8 attempts).
+ */
+export const DOCUMENTED_RETRYABLE = /^(ScalingActivityInProgress(Fault)?|ResourceContention(Fault)?)$/;
+export const DOCUMENTED_RETRY = { attempts: 8, firstDelayMs: 1000, maxDelayMs: 20_000 };
+
+/** Per-request bounds on every SDK client (its NodeHttpHandler's own settings). */
+export const AWS_TIMEOUTS = { connectionTimeoutMs: 5_000, requestTimeoutMs: 60_000 };
+
 export interface AwsCloudOptions {
     region: string;
     /** Attempts per API call, retries included (SDK standard/adaptive retry). @default 10 */
     maxAttempts?: number;
     /** @default "standard" (exponential backoff with jitter, retry quota; "adaptive" adds client-side rate limiting) */
     retryMode?: "standard" | "adaptive";
+    /** TCP connection time-out of every request, ms. @default AWS_TIMEOUTS.connectionTimeoutMs */
+    connectionTimeoutMs?: number;
+    /** Time-out of every request once connected, ms. @default AWS_TIMEOUTS.requestTimeoutMs */
+    requestTimeoutMs?: number;
     /** Extra client configuration (credentials, endpoint) merged into every client's. */
     clientConfig?: Record<string, unknown>;
     /** Called with every client after construction (tests add a middleware here). */
@@ -56,7 +72,7 @@ export interface AwsCloudOptions {
 const TAG_RESOURCE_TYPE = "auto-scaling-group";
 
 
-export class AwsCloud implements Cloud, TemplateVersionDescriber, GroupTagBatcher, DefaultTemplateImage {
+export class AwsCloud implements Cloud {
     private clients: Record<string, any> = {};
 
     constructor(private readonly opts: AwsCloudOptions) {}
@@ -67,6 +83,14 @@ export class AwsCloud implements Cloud, TemplateVersionDescriber, GroupTagBatche
             region: kind === "cf" ? "us-east-1" : this.opts.region,
             maxAttempts: this.opts.maxAttempts ?? 10,
             retryMode: this.opts.retryMode ?? "standard",
+            // NodeHttpHandler options: no request may hang (the SDK's default is no time-out).
+            requestHandler: {
+                connectionTimeout: this.opts.connectionTimeoutMs ?? AWS_TIMEOUTS.connectionTimeoutMs,
+                requestTimeout: this.opts.requestTimeoutMs ?? AWS_TIMEOUTS.requestTimeoutMs,
+                // Without it a breached requestTimeout is only a logged warning.
+                throwOnRequestTimeout: true,
+                socketTimeout: this.opts.requestTimeoutMs ?? AWS_TIMEOUTS.requestTimeoutMs,
+            },
             ...(this.opts.clientConfig ?? {}),
         };
         let c: any;
@@ -80,21 +104,30 @@ export class AwsCloud implements Cloud, TemplateVersionDescriber, GroupTagBatche
         return c;
     }
 
+    /** One API call: the SDK's retries inside, the documented-retryable errors it leaves retried here. */
+    private async send(kind: "asg" | "ec2" | "elb" | "cf", m: any, command: string, input: any): Promise<any> {
+        let delay = DOCUMENTED_RETRY.firstDelayMs;
+        for (let k = 1; ; k++) {
+            try {
+                return await this.client(kind).send(new m[command](input));
+            } catch (e: any) {
+                if (k >= DOCUMENTED_RETRY.attempts || !DOCUMENTED_RETRYABLE.test(String(e?.name ?? e?.Code ?? ""))) throw e;
+                await new Promise((r) => setTimeout(r, delay));
+                delay = Math.min(DOCUMENTED_RETRY.maxDelayMs, delay * 2);
+            }
+        }
+    }
     private asg(command: string, input: any): Promise<any> {
-        const m = require("@aws-sdk/client-auto-scaling");
-        return this.client("asg").send(new m[command](input));
+        return this.send("asg", require("@aws-sdk/client-auto-scaling"), command, input);
     }
     private ec2(command: string, input: any): Promise<any> {
-        const m = require("@aws-sdk/client-ec2");
-        return this.client("ec2").send(new m[command](input));
+        return this.send("ec2", require("@aws-sdk/client-ec2"), command, input);
     }
     private elb(command: string, input: any): Promise<any> {
-        const m = require("@aws-sdk/client-elastic-load-balancing-v2");
-        return this.client("elb").send(new m[command](input));
+        return this.send("elb", require("@aws-sdk/client-elastic-load-balancing-v2"), command, input);
     }
     private cf(command: string, input: any): Promise<any> {
-        const m = require("@aws-sdk/client-cloudfront");
-        return this.client("cf").send(new m[command](input));
+        return this.send("cf", require("@aws-sdk/client-cloudfront"), command, input);
     }
 
     // ----------------------------------------------------------------- Auto Scaling
@@ -209,7 +242,8 @@ export class AwsCloud implements Cloud, TemplateVersionDescriber, GroupTagBatche
         const { waitUntilImageAvailable } = require("@aws-sdk/client-ec2");
         // A fixed 20 s period (minDelay = maxDelay: no jitter, a predictable number of calls): the
         // executor only starts waiting once the image could plausibly be ready.
-        await waitUntilImageAvailable({ client: this.client("ec2"), maxWaitTime: Math.max(1, Math.round(timeoutS)), minDelay: 20, maxDelay: 20 }, { ImageIds: [imageId] });
+        const poll = WAITER_POLL_S.image;
+        await waitUntilImageAvailable({ client: this.client("ec2"), maxWaitTime: Math.max(poll + 1, Math.round(timeoutS)), minDelay: poll, maxDelay: poll }, { ImageIds: [imageId] });
     }
 
     async describeImages(filter: { imageIds?: string[]; tags?: Record<string, string> }): Promise<ImageState[]> {
@@ -274,9 +308,9 @@ export class AwsCloud implements Cloud, TemplateVersionDescriber, GroupTagBatche
     }
 
     /** DescribeLaunchTemplateVersions: numbers, descriptions (VersionDescription) and which is the default. */
-    async describeTemplateVersions(launchTemplateId: string, versions: string[]): Promise<{ version: number; description: string | null; isDefault: boolean }[]> {
+    async describeTemplateVersions(launchTemplateId: string, versions: string[]): Promise<TemplateVersionInfo[]> {
         const out = await this.ec2("DescribeLaunchTemplateVersionsCommand", { LaunchTemplateId: launchTemplateId, Versions: versions });
-        return (out.LaunchTemplateVersions ?? []).map((v: any) => ({ version: v.VersionNumber, description: v.VersionDescription ?? null, isDefault: !!v.DefaultVersion }));
+        return (out.LaunchTemplateVersions ?? []).map((v: any) => ({ version: v.VersionNumber, description: v.VersionDescription ?? null, isDefault: !!v.DefaultVersion, imageId: v.LaunchTemplateData?.ImageId ?? null }));
     }
 
     async setDefaultLaunchTemplateVersion(launchTemplateId: string, version: number): Promise<void> {
@@ -294,6 +328,10 @@ export class AwsCloud implements Cloud, TemplateVersionDescriber, GroupTagBatche
 
     async deregisterTargets(targetGroupArn: string, instanceIds: string[]): Promise<void> {
         await this.elb("DeregisterTargetsCommand", { TargetGroupArn: targetGroupArn, Targets: instanceIds.map((Id) => ({ Id })) });
+    }
+
+    async registerTargets(targetGroupArn: string, instanceIds: string[]): Promise<void> {
+        await this.elb("RegisterTargetsCommand", { TargetGroupArn: targetGroupArn, Targets: instanceIds.map((Id) => ({ Id })) });
     }
 
     async deregistrationDelayS(targetGroupArn: string): Promise<number> {
@@ -368,6 +406,6 @@ export class AwsCloud implements Cloud, TemplateVersionDescriber, GroupTagBatche
 
     async waitForInvalidation(distributionId: string, invalidationId: string, timeoutS: number): Promise<void> {
         const { waitUntilInvalidationCompleted } = require("@aws-sdk/client-cloudfront");
-        await waitUntilInvalidationCompleted({ client: this.client("cf"), maxWaitTime: timeoutS, minDelay: 20 }, { DistributionId: distributionId, Id: invalidationId });
+        await waitUntilInvalidationCompleted({ client: this.client("cf"), maxWaitTime: Math.max(WAITER_POLL_S.invalidation + 1, Math.round(timeoutS)), minDelay: WAITER_POLL_S.invalidation }, { DistributionId: distributionId, Id: invalidationId });
     }
 }

@@ -13,10 +13,14 @@
  *   describeGroup / updateGroupSize   a supervisor (reconcile loop every 200 ms) keeping
  *   suspend/resumeProcesses           `desiredCapacity` gunicorn instances, each from its own
  *   terminateInstance                 (hard-linked) copy of the image, on its own 127.0.0.1 port; honours
- *   set/deleteGroupTag                Launch, Terminate, ReplaceUnhealthy suspension, min/max,
+ *   set/deleteGroupTag(s)             Launch, Terminate, ReplaceUnhealthy suspension, min/max,
  *                                     scale-in protection, tags (the deploy lock)
  *   describeTargetHealth              HAProxy's server states in the ALB's terms
  *   deregisterTargets                 HAProxy drain, slot freed after the deregistration delay
+ *   registerTargets                   back into HAProxy once its drain is over
+ *   lastScalingFailure                the latest instance whose boot failed
+ *   describeTemplateVersions /        the version records (description, default) and the
+ *   defaultTemplateImageId            default version's image
  *   describeTargetGroup               the health-check interval/threshold and the delay above
  *   add/remove/findMaintenanceRule(s) HAProxy answers 503 with the page for every request
  *   createInvalidation / wait         no CDN locally: recorded (`invalidations`), complete at once
@@ -43,6 +47,7 @@ import {
     LaunchTemplateState,
     TargetGroupTimings,
     TargetHealthState,
+    TemplateVersionInfo,
 } from "../ports";
 import { Haproxy, HealthCheckSettings } from "./haproxy";
 import { Spawned, freePort, portOpen, spawnGroup, stopGroup } from "./procs";
@@ -163,6 +168,8 @@ export class LocalCloud implements Cloud {
     private readonly drains = new Map<string, Promise<void>>();
     private readonly pending = new Set<Promise<unknown>>();
     private maintenanceRule: string | null = null;
+    private readonly templateTokens = new Map<string, number>();
+    private readonly scalingFailures: { t: number; message: string }[] = [];
     private readonly log: (line: string) => void;
 
     constructor(opts: LocalCloudOptions) {
@@ -251,6 +258,17 @@ export class LocalCloud implements Cloud {
     async deleteGroupTag(groupName: string, key: string): Promise<void> {
         this.checkGroup(groupName);
         delete this.tags[key];
+    }
+
+    async deleteGroupTags(groupName: string, keys: string[]): Promise<void> {
+        this.checkGroup(groupName);
+        for (const k of keys) delete this.tags[k];
+    }
+
+    async lastScalingFailure(groupName: string, sinceMs: number): Promise<string | null> {
+        this.checkGroup(groupName);
+        const f = this.scalingFailures.find((x) => x.t >= sinceMs);
+        return f ? f.message : null;
     }
 
     async updateGroupSize(groupName: string, size: { minSize?: number; maxSize?: number; desiredCapacity?: number }): Promise<void> {
@@ -360,14 +378,17 @@ export class LocalCloud implements Cloud {
         return { id: this.launchTemplateId, defaultVersion: this.defaultVersion, latestVersion: this.templates[this.templates.length - 1].version };
     }
 
-    async createLaunchTemplateVersion(launchTemplateId: string, baseVersion: number, imageId: string, description: string): Promise<number> {
+    async createLaunchTemplateVersion(launchTemplateId: string, baseVersion: number, imageId: string, description: string, clientToken?: string): Promise<number> {
         this.checkTemplate(launchTemplateId);
+        const seen = clientToken === undefined ? undefined : this.templateTokens.get(clientToken);
+        if (seen !== undefined) return seen;
         if (!this.templates.some((t) => t.version === baseVersion)) {
             throw new CloudError("InvalidLaunchTemplateId.VersionNotFound", `Could not find launch template version ${baseVersion} of ${launchTemplateId}`);
         }
         if (!this.images.has(imageId)) throw new CloudError("InvalidAMIID.NotFound", `The image id '[${imageId}]' does not exist`);
         const version = this.templates[this.templates.length - 1].version + 1;
         this.templates.push({ version, imageId, description });
+        if (clientToken !== undefined) this.templateTokens.set(clientToken, version);
         this.log(`launch template ${this.launchTemplateId} v${version}: ${imageId} (${this.images.get(imageId)!.release})`);
         return version;
     }
@@ -380,6 +401,22 @@ export class LocalCloud implements Cloud {
         this.defaultVersion = version;
     }
 
+    async describeTemplateVersions(launchTemplateId: string, versions: string[]): Promise<TemplateVersionInfo[]> {
+        this.checkTemplate(launchTemplateId);
+        const latest = this.templates[this.templates.length - 1].version;
+        return versions.map((v) => {
+            const n = v === "$Default" ? this.defaultVersion : v === "$Latest" ? latest : Number(v);
+            const t = this.templates.find((x) => x.version === n);
+            if (!t) throw new CloudError("InvalidLaunchTemplateId.VersionNotFound", `Could not find launch template version ${v} of ${launchTemplateId}`);
+            return { version: t.version, description: t.description, isDefault: t.version === this.defaultVersion, imageId: t.imageId };
+        });
+    }
+
+    async defaultTemplateImageId(launchTemplateId: string): Promise<string | null> {
+        this.checkTemplate(launchTemplateId);
+        return this.templates.find((t) => t.version === this.defaultVersion)?.imageId ?? null;
+    }
+
     // -- the target group and the listener -----------------------------------------------------
 
     async describeTargetHealth(targetGroupArn: string): Promise<Record<string, TargetHealthState>> {
@@ -390,6 +427,19 @@ export class LocalCloud implements Cloud {
     async deregisterTargets(targetGroupArn: string, instanceIds: string[]): Promise<void> {
         this.checkTargetGroup(targetGroupArn);
         for (const id of instanceIds) this.deregister(id);
+    }
+
+    /** Back into the load balancer (after its drain, if one is under way), as RegisterTargets does. */
+    async registerTargets(targetGroupArn: string, instanceIds: string[]): Promise<void> {
+        this.checkTargetGroup(targetGroupArn);
+        for (const id of instanceIds) {
+            const inst = this.instances.find((i) => i.id === id);
+            if (!inst || inst.lifecycleState !== "InService") throw new CloudError("InvalidTarget", `The following targets are not in a running state and cannot be registered: '${id}'`);
+            const drain = this.drains.get(id);
+            if (drain) await drain;
+            this.drains.delete(id);
+            await this.balancer.register(id, inst.port);
+        }
     }
 
     async deregistrationDelayS(targetGroupArn: string): Promise<number> {
@@ -524,12 +574,16 @@ export class LocalCloud implements Cloud {
                 inst.proc = this.startApp(inst, releaseDir);
                 const deadline = Date.now() + (this.opts.bootTimeoutS ?? 20) * 1000;
                 while (!inst.proc.done && Date.now() < deadline && !(await portOpen(inst.port))) await sleep(100);
-                if (inst.proc.done) this.log(`${inst.id}: gunicorn exited at start (see ${path.join(inst.dir, "gunicorn.log")})`);
+                if (inst.proc.done) {
+                    this.log(`${inst.id}: gunicorn exited at start (see ${path.join(inst.dir, "gunicorn.log")})`);
+                    this.scalingFailures.unshift({ t: Date.now(), message: `${inst.id}: the app exited at start (see ${path.join(inst.dir, "gunicorn.log")})` });
+                }
             } else {
                 fs.mkdirSync(inst.dir, { recursive: true });
             }
         } catch (e) {
             this.log(`${inst.id}: boot failed: ${(e as Error).message}`);
+            this.scalingFailures.unshift({ t: Date.now(), message: `${inst.id}: boot failed: ${(e as Error).message}` });
         }
         if (inst.lifecycleState !== "Pending" || this.stopped) return;
         inst.lifecycleState = "InService";

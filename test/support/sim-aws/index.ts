@@ -80,7 +80,7 @@ export interface SimCall {
     error?: string;
 }
 
-function awsError(name: string, message: string, status = 400): Error {
+export function awsError(name: string, message: string, status = 400): Error {
     const e: any = new Error(message);
     e.name = name;
     e.$fault = status >= 500 ? "server" : "client";
@@ -146,6 +146,11 @@ export class SimAws {
     throttle: { rate: number; from: number; to: number } | null = null;
     /** Instance ids that vanish (terminated outside the release) at the given time. */
     vanish: { id: () => string | undefined; at: number }[] = [];
+    /**
+     * Fault injection: called for every call (its 0-based index among all calls made so far);
+     * an Error returned is thrown for that call instead of simulating it.
+     */
+    inject: ((call: SimCall, index: number) => Error | undefined) | null = null;
     /** Commands that fail with AccessDenied (a permission missing in the deploy role). */
     denied = new Set<string>();
     /** The nth instance deregistered from the target group is terminated outside the release while it drains. */
@@ -409,6 +414,8 @@ export class SimAws {
         }
         this.advance();
         try {
+            const injected = this.inject?.(call, this.calls.length - 1);
+            if (injected) throw injected;
             if (this.denied.has(command)) throw awsError("AccessDenied", `User: arn:aws:sts::123456789012:assumed-role/deploy is not authorized to perform: ${service}:${command}`, 403);
             const h = (this as any)[`${service}_${command}`];
             if (!h) throw awsError("UnsupportedOperation", `simulator: ${service} ${command} is not simulated`);
@@ -680,6 +687,18 @@ export class SimAws {
                 tg.deregisteredAt = this.now();
                 this.deregistered++;
             }
+        }
+        return {};
+    }
+
+    elbv2_RegisterTargets(input: any) {
+        if (input.TargetGroupArn !== this.tgArn) throw awsError("TargetGroupNotFound", "One or more target groups not found");
+        for (const t of input.Targets) {
+            const inst = this.instances.get(t.Id);
+            if (!inst || inst.state !== "InService") throw awsError("InvalidTarget", `The following targets are not in a running state and cannot be registered: '${t.Id}'`);
+            const tg = this.targets.get(t.Id);
+            // A registered target starts over: `initial` until it passes the healthy threshold.
+            if (!tg || tg.deregisteredAt !== undefined) this.targets.set(t.Id, { registeredAt: this.now() });
         }
         return {};
     }

@@ -1,0 +1,72 @@
+/** Step bake: an AMI of the management instance, resumed when an interrupted run left one pending. */
+import { bakeWaitSplit } from "../../planner";
+import type { DeployLock } from "../lock";
+import type { RunState } from "../run-state";
+import { StepError, errText } from "../types";
+
+export async function bake(rs: RunState, lock: DeployLock) {
+    const { cloud, clock } = rs.c;
+    const i = rs.i;
+    const p = rs.p;
+    let startedMs = clock.now();
+    if (p.amiId) {
+        const [img] = await cloud.describeImages({ imageIds: [p.amiId] });
+        if (img && img.state === "available") return;
+        // A pending image of an interrupted run: its minutes of creation already count.
+        const created = Date.parse(img?.creationDate ?? "");
+        if (!Number.isNaN(created)) startedMs = Math.min(startedMs, created);
+        if (!img || img.state !== "pending") {
+            rs.log(`AMI ${p.amiId} of an earlier run is ${img?.state ?? "gone"}: baking again`);
+            p.amiId = undefined;
+        }
+    }
+    if (!p.amiId && p.takenOver) {
+        // A dead run may have made this version's image and died before recording it.
+        const orphan = (await cloud.describeImages({ tags: { "release:version": i.version, "release:group": rs.group, "release:run": p.takenOver } })).find(
+            (im) => (im.state === "available" || im.state === "pending") && im.tags["release:commit"] === (p.remote?.commit ?? ""),
+        );
+        if (orphan) {
+            rs.log(`AMI ${orphan.imageId} of the dead run ${p.takenOver} is reused`);
+            p.amiId = orphan.imageId;
+            startedMs = Math.min(startedMs, Date.parse(orphan.creationDate ?? "") || startedMs);
+        }
+    }
+    if (!p.amiId) {
+        // The name is the run's (EC2 refuses a second image of the same name): a run resumed after
+        // a kill right after CreateImage finds its image instead of baking a second one.
+        const name = `${rs.group}-${i.version.replace(/[^A-Za-z0-9._-]/g, "-")}-${p.runId}`.slice(0, 128);
+        rs.log(`baking AMI ${name} from ${i.managementInstanceId}`);
+        try {
+            p.amiId = await cloud.createImage(i.managementInstanceId, name, {
+                "release:version": i.version,
+                "release:group": rs.group,
+                "release:commit": p.remote?.commit ?? "",
+                "release:run": p.runId,
+                Name: name,
+            });
+        } catch (e) {
+            if (!/InvalidAMIName\.Duplicate/.test(errText(e))) throw e;
+            const [mine] = (await cloud.describeImages({ tags: { "release:run": p.runId, "release:group": rs.group } })).filter((im) => im.name === name);
+            if (!mine) throw e;
+            rs.log(`AMI ${mine.imageId} (${name}) was already made by this run: baking no second one`);
+            p.amiId = mine.imageId;
+            startedMs = Math.min(startedMs, Date.parse(mine.creationDate ?? "") || startedMs);
+        }
+        await rs.save();
+        await lock.writeProgress();
+    }
+    try {
+        // An EBS-backed image (with the reboot CreateImage does) takes minutes: no point polling
+        // during the first three; then the adapter's waiter polls at a fixed, modest period.
+        const { headS, waiterS } = bakeWaitSplit(i.rollout.bakeTimeoutS);
+        const left = startedMs + headS * 1000 - clock.now();
+        if (left > 0) await clock.sleep(left);
+        await cloud.waitForImage(p.amiId!, waiterS);
+    } catch (e) {
+        const ami = p.amiId!;
+        p.amiId = undefined;
+        await cloud.deleteImage(ami).catch(() => undefined);
+        throw new StepError("bake", `AMI ${ami} did not become available: ${errText(e)}`, i.managementInstanceId);
+    }
+    rs.log(`AMI ${p.amiId} available`);
+}

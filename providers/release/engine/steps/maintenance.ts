@@ -1,0 +1,21 @@
+/** Steps maintenance-on / maintenance-off: the ALB's fixed-response 503 rule while a release with breaking migrations goes out. */
+import { MAINTENANCE_MARKER } from "../../ports";
+import { retrying } from "../retry";
+import type { RunState } from "../run-state";
+
+export const MAINTENANCE_HTML =
+    MAINTENANCE_MARKER +
+    "<!doctype html><html><head><title>Under maintenance</title></head><body><h1>We'll be right back</h1><p>The site is being updated. Please try again in a few minutes.</p></body></html>";
+
+export async function maintenanceOn(rs: RunState) {
+    rs.log(`maintenance page on (listener ${rs.i.listenerArn})`);
+    rs.p.maintenanceRuleArn = await rs.c.cloud.addMaintenanceRule(rs.i.listenerArn, MAINTENANCE_HTML);
+}
+
+export async function maintenanceOff(rs: RunState) {
+    const arn = rs.p.maintenanceRuleArn;
+    if (!arn) return;
+    await retrying(rs, "removing the maintenance page", () => rs.c.cloud.removeMaintenanceRule(arn));
+    rs.log("maintenance page off");
+    rs.p.maintenanceRuleArn = undefined;
+}

@@ -1,0 +1,243 @@
+/**
+ * The fault sweep: for every AWS call k of a release on the simulated AWS, inject in turn
+ *   transient    one transient error on call k (ScalingActivityInProgress for Auto Scaling, a 503
+ *                for the others: what the SDK or the adapter must absorb)
+ *   denied       a permanent AccessDenied for call k's action, from call k on
+ *   kill-resume  the process killed right after call k, then a run resumed from its last saved
+ *                progress (or, with none saved, a new run once the lock expired)
+ *   kill-fresh   the process killed right after call k, then a new run with no saved state once
+ *                the lock expired
+ *   concurrent   a second run of the stack started at call k
+ * and check the invariants afterwards (see `check`). Used by bench/faults.ts (the full sweep)
+ * and test/release/sweep.spec.ts (a sample).
+ */
+import { installVirtualClock, VirtualClock } from "./clock";
+import { awsError, SimAws } from "./index";
+import { ExecContext, ExecResult, LOCK_TAG, PROGRESS_TAG, Progress, runRelease } from "../../../providers/release/executor";
+import { parseLock } from "../../../providers/release/engine/tags";
+import { Deployed, normalizeInputs } from "../../../providers/release/planner";
+import { Clock, realClock } from "../../../providers/release/ports";
+import { FakeRemotePhase, rawArgs } from "../../release/fakes";
+
+export const FAULT_KINDS = ["transient", "denied", "kill-resume", "kill-fresh", "concurrent"] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+export type Phase = "first" | "update";
+
+export interface CaseResult {
+    phase: Phase;
+    kind: FaultKind;
+    k: number;
+    command: string;
+    outcome: string;
+    message: string;
+    violations: string[];
+}
+
+export interface SweepResult {
+    injected: number;
+    survived: number;
+    halfStates: number;
+    /** Permanent denials whose final message names the missing permission (service:Action), of all denials. */
+    deniedNamed: { named: number; of: number };
+    byKind: Record<string, { injected: number; survived: number; halfStates: number }>;
+    byInvariant: Record<string, number>;
+    cases: CaseResult[];
+}
+
+const N = 4;
+const OWNER = "shop/prod/web-release";
+const VERSION = "v1.1.0";
+
+interface World {
+    sim: SimAws;
+    deployed: Deployed | null;
+    before: { desired: number; min: number; max: number; suspended: string[]; defaultVersion: number };
+    remote: FakeRemotePhase;
+}
+
+function world(phase: Phase): World {
+    const sim = new SimAws();
+    if (phase === "update") {
+        const ami = sim.addImage({ "release:version": "v1.0.0", "release:group": sim.groupName });
+        const v = sim.addTemplateVersion(ami);
+        sim.seedFleet(N, { max: 6, min: 2 });
+        return {
+            sim,
+            deployed: { version: "v1.0.0", amiId: ami, baseLaunchTemplateVersion: 1, launchTemplateVersion: v, capacity: { minSize: 2, maxSize: 6, desiredCapacity: N } },
+            before: { desired: N, min: 2, max: 6, suspended: [], defaultVersion: v },
+            remote: new FakeRemotePhase("v1.0.0"),
+        };
+    }
+    return { sim, deployed: null, before: { desired: 0, min: 0, max: 4, suspended: [], defaultVersion: 1 }, remote: new FakeRemotePhase(null) };
+}
+
+function ctx(w: World, over: Partial<ExecContext> = {}): ExecContext {
+    const { inputs, failures } = normalizeInputs(rawArgs(w.sim, { version: VERSION, capacity: { minSize: 2, maxSize: 6, desiredCapacity: N }, rollout: { maxSurge: 1 } }));
+    if (failures.length) throw new Error(failures.map((f) => f.reason).join("; "));
+    return { cloud: w.sim.cloud(), remotePhase: async () => w.remote, clock: realClock, log: process.env.SWEEP_LOG ? (l) => console.log(l) : () => undefined, inputs, deployed: w.deployed, owner: OWNER, ...over };
+}
+
+interface Settled {
+    result?: ExecResult;
+    error?: any;
+}
+const settle = (p: Promise<ExecResult>): Promise<Settled> => p.then((result) => ({ result }), (error) => ({ error }));
+const interrupted = () => Object.assign(new Error("process killed"), { interrupted: true });
+
+/** The calls an unfaulted release of `phase` makes (the k range). */
+export async function referenceCalls(phase: Phase): Promise<string[]> {
+    const vc = installVirtualClock();
+    try {
+        const w = world(phase);
+        const r = await vc.drive(runRelease(ctx(w)));
+        if (r.outcome !== "succeeded") throw new Error(`reference ${phase} release: ${r.outcome}`);
+        return w.sim.calls.map((c) => c.command);
+    } finally {
+        vc.uninstall();
+    }
+}
+
+/** One injected fault and whatever runs follow it; resolves with the final outcome. */
+async function runCase(vc: VirtualClock, w: World, kind: FaultKind, k: number): Promise<Settled> {
+    const sim = w.sim;
+    if (kind === "transient") {
+        sim.inject = (c, i) => (i === k ? (c.service === "autoscaling" ? awsError("ScalingActivityInProgressFault", "Scaling activity is in progress") : awsError("ServiceUnavailable", "simulated", 503)) : undefined);
+        return vc.drive(settle(runRelease(ctx(w))));
+    }
+    if (kind === "denied") {
+        let cmd: string | null = null;
+        sim.inject = (c, i) => {
+            if (i === k) cmd = c.command;
+            return cmd && c.command === cmd ? awsError("AccessDenied", `User: arn:aws:sts::123456789012:assumed-role/deploy is not authorized to perform: ${c.service}:${c.command}`, 403) : undefined;
+        };
+        return vc.drive(settle(runRelease(ctx(w))));
+    }
+    if (kind === "concurrent") {
+        let second: Promise<Settled> | null = null;
+        sim.inject = (_c, i) => {
+            if (i === k && !second) second = settle(runRelease(ctx(w, { newRunId: () => "second01" })));
+            return undefined;
+        };
+        const a = await vc.drive(settle(runRelease(ctx(w, { newRunId: () => "first001" }))));
+        const b: Settled | null = second ? await vc.drive(second as Promise<Settled>) : null;
+        sim.inject = null;
+        // The outcome that describes the end state: the run that changed the fleet last.
+        if (!b) return a;
+        const changed = (s: Settled) => (s.result ? s.result.outcome : s.error?.outcome) !== "refused";
+        return changed(b) ? b : a;
+    }
+    // A kill right after call k: every later call and sleep of that run fails as a dead process would.
+    let killed = false;
+    let saved: Progress | null = null;
+    sim.inject = (_c, i) => {
+        if (killed) return interrupted();
+        if (i === k) killed = true;
+        return undefined;
+    };
+    const dyingClock: Clock = { now: () => Date.now(), sleep: (ms) => (killed ? Promise.reject(interrupted()) : realClock.sleep(ms)) };
+    const first = await vc.drive(
+        settle(
+            runRelease(
+                ctx(w, {
+                    clock: dyingClock,
+                    checkpoint: (p) => {
+                        if (killed) throw interrupted();
+                        saved = p;
+                    },
+                }),
+            ),
+        ),
+    );
+    sim.inject = null;
+    if (!killed) return first; // finished before call k
+    const ttlMs = 1800_000;
+    if (kind === "kill-resume" && saved) {
+        const r = await vc.drive(settle(runRelease(ctx(w, { progress: saved }))));
+        if (r.error?.outcome !== "refused") return r;
+    }
+    await vc.advance(ttlMs + 1000);
+    return vc.drive(settle(runRelease(ctx(w, { progress: null }))));
+}
+
+/** The invariants; returns the names of those violated. */
+export function check(w: World, end: Settled): string[] {
+    const sim = w.sim;
+    const v: string[] = [];
+    sim.advance();
+    const fleet = sim.fleet();
+    const versions = sim.fleetVersions();
+    const outcome = end.result ? end.result.outcome : (end.error?.outcome ?? "error");
+    const newVersions = [...sim.templates].filter(([, t]) => t.description === `release ${VERSION} (base v1)`).map(([n]) => n);
+    if (versions.length > 1) v.push("fleet-uniform");
+    const fleetV = versions[0];
+    if (fleetV !== undefined && fleetV !== w.before.defaultVersion && !newVersions.includes(fleetV)) v.push("fleet-old-or-new");
+    if (fleetV !== undefined && sim.defaultVersion !== fleetV) v.push("default-matches-fleet");
+    for (const i of fleet) {
+        const t = sim.targets.get(i.id);
+        if (i.state === "InService" && !(t && t.deregisteredAt === undefined)) {
+            v.push("in-service-outside-target-group");
+            break;
+        }
+    }
+    const succeeded = outcome === "succeeded";
+    const want = succeeded ? { desired: N, min: 2, max: 6 } : { desired: w.before.desired, min: w.before.min, max: w.before.max };
+    if (sim.group.desired !== want.desired || sim.group.min !== want.min || sim.group.max !== want.max) v.push("sizes-as-found-or-promised");
+    if ([...sim.group.suspended].sort().join() !== w.before.suspended.join()) v.push("suspended-as-found");
+    const lock = parseLock(sim.group.tags.get(LOCK_TAG));
+    if (sim.group.tags.has(LOCK_TAG) && !lock?.done) v.push("no-lock-left");
+    if (sim.group.tags.has(PROGRESS_TAG) && !lock?.done) v.push("no-progress-tag-left");
+    const amis = [...sim.images.values()].filter((im) => !im.deregistered && im.tags["release:version"] === VERSION).length;
+    if (amis > 1) v.push("no-duplicate-ami");
+    if (newVersions.length > 1) v.push("no-duplicate-template-version");
+    if (succeeded && (fleetV === undefined ? N > 0 : !newVersions.includes(fleetV))) v.push("outcome-true");
+    if ((outcome === "rolled-back" || outcome === "refused") && fleetV !== undefined && fleetV !== w.before.defaultVersion) v.push("outcome-true");
+    if (outcome === "rolled-back" && fleet.length !== w.before.desired) v.push("outcome-true");
+    return [...new Set(v)];
+}
+
+export async function sweep(opts: { kinds?: FaultKind[]; phases?: Phase[]; every?: number; offset?: number; progress?: (done: number, total: number) => void } = {}): Promise<SweepResult> {
+    const kinds = opts.kinds ?? [...FAULT_KINDS];
+    const phases = opts.phases ?? ["first", "update"];
+    const every = Math.max(1, opts.every ?? 1);
+    const cases: CaseResult[] = [];
+    const plan: { phase: Phase; kind: FaultKind; k: number; command: string }[] = [];
+    for (const phase of phases) {
+        const calls = await referenceCalls(phase);
+        for (let k = opts.offset ?? 0; k < calls.length; k += every) for (const kind of kinds) plan.push({ phase, kind, k, command: calls[k] });
+    }
+    for (const [n, c] of plan.entries()) {
+        const vc = installVirtualClock();
+        try {
+            const w = world(c.phase);
+            const end = await runCase(vc, w, c.kind, c.k);
+            w.sim.inject = null;
+            await vc.advance(900_000); // let the group converge (boots, drains) before looking
+            const violations = check(w, end);
+            const message = end.error ? String(end.error.message ?? end.error) : (end.result?.reason ?? "");
+            cases.push({ ...c, outcome: end.result?.outcome ?? end.error?.outcome ?? "error", message, violations });
+        } finally {
+            vc.uninstall();
+        }
+        opts.progress?.(n + 1, plan.length);
+    }
+    const byKind: SweepResult["byKind"] = {};
+    const byInvariant: Record<string, number> = {};
+    for (const c of cases) {
+        const b = (byKind[c.kind] ??= { injected: 0, survived: 0, halfStates: 0 });
+        b.injected++;
+        if (c.violations.length) b.halfStates++;
+        else b.survived++;
+        for (const x of c.violations) byInvariant[x] = (byInvariant[x] ?? 0) + 1;
+    }
+    const denials = cases.filter((c) => c.kind === "denied" && c.outcome !== "succeeded" || (c.kind === "denied" && /AccessDenied/.test(c.message)));
+    const named = denials.filter((c) => /not authorized to perform: \w+:\w+/.test(c.message));
+    return {
+        injected: cases.length,
+        survived: cases.filter((c) => !c.violations.length).length,
+        halfStates: cases.filter((c) => c.violations.length).length,
+        deniedNamed: { named: named.length, of: denials.length },
+        byKind,
+        byInvariant,
+        cases,
+    };
+}
