@@ -25,7 +25,7 @@ import { MOTO_REGION, Moto, motoEnv, startMoto, withEnv } from "../support/moto"
 import { MotoClients, MotoWorld, buildMotoWorld, motoClients } from "../support/moto-world";
 
 /** AwsCloud's own helpers (clients and one-call wrappers), not methods anyone calls. */
-const HELPERS = ["constructor", "client", "asg", "ec2", "elb", "cf", "listenerRules"];
+const HELPERS = ["constructor", "client", "send", "asg", "ec2", "elb", "cf", "listenerRules"];
 
 const UNKNOWN_INSTANCE = "i-0123456789abcdef0";
 const UNKNOWN_IMAGE = "ami-0123456789abcdef0";
@@ -182,6 +182,16 @@ describe("AWS adapter against moto (wire level)", function () {
         await rejectsWith(cloud.deregisterTargets(unknownTg(), [first]), "TargetGroupNotFoundException", /^DeregisterTargets: .*target groups not found/);
     });
 
+    covers(["registerTargets"], "the deregistered target comes back (a rollback's re-registration); an unknown target group", async () => {
+        const before = Object.keys(await cloud.describeTargetHealth(tg())).sort();
+        const ids = (await cloud.describeGroup(group())).instances.map((i) => i.instanceId).sort();
+        const missing = ids.filter((id) => !before.includes(id));
+        assert.equal(missing.length, 1, `the previous case deregistered one target: ${JSON.stringify({ before, ids })}`);
+        await cloud.registerTargets(tg(), missing);
+        assert.deepEqual(Object.keys(await cloud.describeTargetHealth(tg())).sort(), ids);
+        await rejectsWith(cloud.registerTargets(unknownTg(), missing), "TargetGroupNotFoundException", /^RegisterTargets: .*target groups not found/);
+    });
+
     covers(["deregistrationDelayS", "describeTargetGroup"], "the target group's own timings (not the defaults); an unknown target group", async () => {
         assert.equal(await cloud.deregistrationDelayS(tg()), 45);
         assert.deepEqual(await cloud.describeTargetGroup(tg()), { deregistrationDelayS: 45, healthCheckIntervalS: 15, healthyThreshold: 2 });
@@ -240,7 +250,7 @@ describe("AWS adapter against moto (wire level)", function () {
 
     covers(["describeLaunchTemplate", "describeTemplateVersions", "defaultTemplateImageId"], "the base template as created; unknown template and version", async () => {
         assert.deepEqual(await cloud.describeLaunchTemplate(lt()), { id: lt(), defaultVersion: 1, latestVersion: 1 });
-        assert.deepEqual(await cloud.describeTemplateVersions(lt(), ["1"]), [{ version: 1, description: "base", isDefault: true }]);
+        assert.deepEqual(await cloud.describeTemplateVersions(lt(), ["1"]), [{ version: 1, description: "base", isDefault: true, imageId: world.baseImageId }]);
         assert.equal(await cloud.defaultTemplateImageId(lt()), world.baseImageId);
         await rejectsWith(cloud.describeLaunchTemplate(UNKNOWN_TEMPLATE), "Error", new RegExp(`^launch template ${UNKNOWN_TEMPLATE} not found$`));
         await rejectsWith(cloud.describeTemplateVersions(lt(), ["7"]), "InvalidLaunchTemplateId.VersionNotFound", /^DescribeLaunchTemplateVersions: .*version 7/);
@@ -269,8 +279,8 @@ describe("AWS adapter against moto (wire level)", function () {
         await cloud.setDefaultLaunchTemplateVersion(lt(), 2);
         assert.deepEqual(await cloud.describeLaunchTemplate(lt()), { id: lt(), defaultVersion: 2, latestVersion: 3 });
         assert.deepEqual(await cloud.describeTemplateVersions(lt(), ["1", "2"]), [
-            { version: 1, description: "base", isDefault: false },
-            { version: 2, description: "release v1 (base v1)", isDefault: true },
+            { version: 1, description: "base", isDefault: false, imageId: world.baseImageId },
+            { version: 2, description: "release v1 (base v1)", isDefault: true, imageId: image },
         ]);
         assert.equal(await cloud.defaultTemplateImageId(lt()), image);
         const before = await cloud.describeGroup(group());
