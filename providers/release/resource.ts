@@ -59,6 +59,7 @@ import { Progress, ReleaseError, TemplateVersionDescriber, decodeTagProgress, pr
 // relative `require("./remote")` inside a method would run in Pulumi's provider host, which
 // cannot resolve the program's relative (TypeScript) paths.
 import { createRemotePhase } from "./remote";
+import { Redactor } from "./redact";
 
 /** The engine's marker for a value not known during preview (pulumi/sdk/nodejs/runtime/rpc). */
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -105,6 +106,8 @@ export interface ReleaseArgs {
     migrationPolicy?: pulumi.Input<MigrationPolicy>;
     /** Release AMIs kept (older ones deregistered with their snapshots). @default 5 */
     keepImages?: pulumi.Input<number>;
+    /** Secret values (e.g. the database password) redacted from status, history and log lines, like every input under a secret-named key. A Pulumi secret. */
+    secretValues?: pulumi.Input<pulumi.Input<string>[]>;
     /** Bump when the provider's behaviour changes (dynamic providers do not notice their code changing). @default "1" */
     providerVersion?: pulumi.Input<string>;
 }
@@ -266,7 +269,7 @@ export class ReleaseProvider implements pulumi.dynamic.ResourceProvider {
                 phase = await this.remoteFor(inputs);
                 live.migrations = (await phase.inspect(inputs.version)).migrations;
             } catch (e: any) {
-                live.note = `${live.note ? live.note + "; " : ""}migrations not inspected (${e?.message ?? e}): classified during the release`;
+                live.note = `${live.note ? live.note + "; " : ""}migrations not inspected (${Redactor.forInputs(news).redact(String(e?.message ?? e))}): classified during the release`;
             } finally {
                 await phase?.close().catch(() => undefined);
             }
@@ -440,6 +443,7 @@ export class ReleaseProvider implements pulumi.dynamic.ResourceProvider {
 
     private async release(id: string, inputs: ReleaseInputs, news: any, olds: any | null): Promise<any> {
         const clock = this.deps.clock ?? realClock;
+        const red = Redactor.forInputs(news); // secrets out of status, history and log lines
         const deployed: Deployed | null = olds?.deployed ?? null;
         const history: HistoryEntry[] = olds?.history ?? [];
         const cloud = this.cloudFor(inputs);
@@ -461,21 +465,21 @@ export class ReleaseProvider implements pulumi.dynamic.ResourceProvider {
                 templateVersionsCreated: created(d?.launchTemplateVersion, p?.launchTemplateVersion),
                 remote: redactRemote(news.remote),
                 plan: news.plan ?? olds?.plan ?? "",
-                status: st,
+                status: { ...st, reason: red.redact(st.reason) },
                 amiId: d?.amiId ?? null,
                 launchTemplateVersion: d?.launchTemplateVersion ?? null,
                 previousLaunchTemplateVersion: prev ?? olds?.previousLaunchTemplateVersion ?? null,
                 replacedInstanceIds: p?.replaced ?? [],
                 deployed: d,
-                progress: p && p.phase !== "done" ? p : null,
-                history: h.slice(-HISTORY_LIMIT),
+                progress: p && p.phase !== "done" ? red.redactProgress(p) : null,
+                history: h.slice(-HISTORY_LIMIT).map((x) => ({ ...x, reason: red.redact(x.reason) })),
             });
         try {
             const r = await runRelease({
                 cloud,
                 remotePhase: () => this.remoteFor(inputs),
                 clock,
-                log: (l) => this.log(l),
+                log: (l) => this.log(red.redact(l)),
                 inputs,
                 deployed,
                 owner,
@@ -493,13 +497,14 @@ export class ReleaseProvider implements pulumi.dynamic.ResourceProvider {
                           startedAt: r.progress.startedAt,
                           finishedAt: now,
                           outcome: "succeeded" as const,
-                          reason: r.reason ?? null,
+                          reason: red.redact(r.reason) ?? null,
                       },
                   ]
                 : history;
             const prev = kindChanged ? (r.progress.previousLaunchTemplateVersion ?? deployed?.launchTemplateVersion ?? null) : undefined;
-            return base({ state: "succeeded", reason: r.reason ?? null, at: now }, r.deployed, r.progress, h, prev);
+            return base({ state: "succeeded", reason: red.redact(r.reason) ?? null, at: now }, r.deployed, r.progress, h, prev);
         } catch (e: any) {
+            if (e instanceof ReleaseError) e.message = red.redact(e.message);
             if (e instanceof ReleaseError && e.progress) {
                 const now = new Date(clock.now()).toISOString();
                 const state = e.outcome === "rolled-back" ? "rolled-back" : "failed";
@@ -586,7 +591,7 @@ export class Release extends pulumi.dynamic.Resource {
         };
         super(new ReleaseProvider(), name, props, {
             ...opts,
-            additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "remote"],
+            additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "remote", "secretValues"],
             customTimeouts: opts?.customTimeouts ?? { create: "4h", update: "4h" },
         }, "django-fleet", "Release");
     }
