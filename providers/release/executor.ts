@@ -314,7 +314,9 @@ export class Executor {
                     const insp = await ph.inspect(this.i.version, (l) => this.log(`  ${l}`));
                     migrations = insp.migrations;
                 } catch (e) {
-                    throw new ReleaseError(`release refused: inspecting ${this.i.version} on ${this.i.managementInstanceId} failed: ${errText(e)}`, "refused", null);
+                    // No read-only database role for the inspection: the remote phase classifies (and gates) them itself.
+                    if ((e as Error)?.name === "InspectionUnavailableError") this.log(`  ${(e as Error).message}: classified by the remote phase`);
+                    else throw new ReleaseError(`release refused: inspecting ${this.i.version} on ${this.i.managementInstanceId} failed: ${errText(e)}`, "refused", null);
                 }
             }
             const pl = plan(this.i, this.c.deployed, { group: g0, migrations });
