@@ -49,6 +49,8 @@ export interface RemotePhaseExtras {
      * to list applied migrations) and nothing secret of the app. @default "/run/fleet-inspect/env"
      */
     inspectEnvFile?: string;
+    /** The account SSM Run Command's (root) agent drops to for every command of the remote phase. @default "deploy" */
+    ssmRunAs?: string;
 }
 
 export type RemotePhaseSettings = RemoteSettings & RemotePhaseExtras;
