@@ -12,6 +12,7 @@
  * caller that reads the real stack config.
  */
 import { versionProblem } from "./providers/release/version";
+import { repositoryUrlCredentialProblem } from "./providers/release/remote/commands";
 
 export const PROJECT = "django-fleet";
 export const RELEASE_NAMESPACE = "release";
@@ -308,7 +309,9 @@ export function parseConfig(raw: Raw, stack: string): StackSettings {
     const p = reader(PROJECT, PROJECT_SETTINGS, "");
 
     const repositoryUrl = p.str("repositoryUrl") ?? "";
-    if (repositoryUrl && !/^(https:\/\/\S+|ssh:\/\/\S+|file:\/\/\/\S+|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:\S+)$/.test(repositoryUrl)) {
+    const urlCredential = repositoryUrl ? repositoryUrlCredentialProblem(repositoryUrl) : null; // the credential itself is not echoed
+    if (urlCredential) problems.push(`repositoryUrl ${urlCredential}`);
+    else if (repositoryUrl && !/^(https:\/\/\S+|ssh:\/\/\S+|file:\/\/\/\S+|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:\S+)$/.test(repositoryUrl)) {
         bad("repositoryUrl", repositoryUrl, "must be an https://, ssh://, git@host:path or file:/// git URL");
     }
 

@@ -20,9 +20,16 @@
  *  5. installs the systemd unit `django-app` (gunicorn; `systemctl reload` = HUP, a graceful
  *     restart) and starts it when a release is present in APP_DIR/current;
  *  6. management role: cron and celery beat run; web role: both are disabled;
- *  7. a `deploy` user for the release's SSH transport: in the app group, allowed only
- *     `sudo systemctl reload|restart django-app`, logging in with the EC2 key pair's key.
+ *  7. the release's accounts (providers/release/remote/accounts.ts): `deploy` runs the remote
+ *     phase (SSH logs in as it, SSM drops to it), owns APP_DIR and releases/ (the app account can
+ *     read them, not change them), reads the app's settings (app group) and may only
+ *     `sudo systemctl reload|restart django-app` and run commands as `fleet-inspect`, which runs
+ *     a candidate version's code during `pulumi preview`: it writes only its workspace, cannot
+ *     reach the instance metadata service (no role credentials, no parameters) and reads the
+ *     database with a read-only role (INSPECT_DATABASE_URL, optional); git fetches with a
+ *     credential helper that reads REPOSITORY_TOKEN from SSM at fetch time (never on disk).
  */
+import { DEPLOY_USER, INSPECT_DIR, INSPECT_ENV_FILE, INSPECT_USER } from "../providers/release/remote/accounts";
 
 export const APP_DIR = "/srv/app";
 /** On tmpfs: regenerated at boot, never baked into an AMI. */
@@ -30,8 +37,11 @@ export const ENV_FILE = "/run/django-app/env";
 /** Where the app's settings look for KEY=VALUE lines when not started by systemd. */
 export const SHARED_ENV_LINK = `${APP_DIR}/shared/env`;
 export const APP_USER = "django";
-/** The SSH transport's user (release:sshUser's default): in the app group, may reload the app. */
-export const DEPLOY_USER = "deploy";
+/** The remote phase's account (release:sshUser's default; SSM drops to it): in the app group, may reload the app. */
+export { DEPLOY_USER, INSPECT_USER };
+/** Optional SSM parameters (under the prefix) the release's accounts read at run time. */
+export const REPOSITORY_TOKEN_PARAMETER = "REPOSITORY_TOKEN";
+export const INSPECT_DATABASE_PARAMETER = "INSPECT_DATABASE_URL";
 /** Fixed ids: the same on every instance that shares the EFS file system. */
 export const APP_UID = 2000;
 /** amazon-efs-utils is not packaged for Debian; the last release buildable without Rust. */
@@ -168,7 +178,7 @@ export DEBIAN_FRONTEND=noninteractive
 if ! command -v aws >/dev/null || ! command -v stunnel >/dev/null || ! command -v git >/dev/null; then
   apt-get update -q
   apt-get install -y -q --no-install-recommends ca-certificates curl git python3 python3-venv python3-pip \\
-    awscli nfs-common stunnel4 binutils gettext-base cron
+    awscli nfs-common stunnel4 binutils gettext-base cron sudo nftables
 fi
 if ! command -v mount.efs >/dev/null; then
   build=$(mktemp -d)
@@ -185,11 +195,17 @@ if ! systemctl cat amazon-ssm-agent.service >/dev/null 2>&1; then
 fi
 systemctl enable --now amazon-ssm-agent
 
-# --- app user and directories -----------------------------------------------------------
+# --- app user, release accounts and directories ----------------------------------------
 getent group "$APP_USER" >/dev/null || groupadd --gid ${APP_UID} "$APP_USER"
 id -u "$APP_USER" >/dev/null 2>&1 || useradd --uid ${APP_UID} --gid ${APP_UID} --home-dir "$APP_DIR" --no-create-home --shell /usr/sbin/nologin "$APP_USER"
-# The release writes here as root (SSM) or as the deploy user (SSH, in the app group).
-install -d -m 2775 -o "$APP_USER" -g "$APP_USER" "$APP_DIR" "$APP_DIR/releases"
+id -u ${DEPLOY_USER} >/dev/null 2>&1 || useradd --create-home --shell /bin/bash --groups "$APP_USER" ${DEPLOY_USER}
+id -u ${INSPECT_USER} >/dev/null 2>&1 || useradd --system --user-group --home-dir ${INSPECT_DIR} --no-create-home --shell /usr/sbin/nologin ${INSPECT_USER}
+install -d -m 0700 -o ${INSPECT_USER} -g ${INSPECT_USER} ${INSPECT_DIR}
+# The release (deploy) owns the release directories; the app account only reads them.
+install -d -m 0755 -o ${DEPLOY_USER} -g ${DEPLOY_USER} "$APP_DIR" "$APP_DIR/releases"
+chown -R --no-dereference ${DEPLOY_USER}:${DEPLOY_USER} "$APP_DIR/releases"
+if [ -L "$APP_DIR/current" ]; then chown --no-dereference ${DEPLOY_USER}:${DEPLOY_USER} "$APP_DIR/current"; fi
+rm -rf "$APP_DIR/repo.git"
 
 # --- shared static root: EFS over TLS ---------------------------------------------------
 install -d -m 0755 "$STATIC_ROOT"
@@ -202,7 +218,7 @@ chmod 2775 "$STATIC_ROOT"
 
 # --- settings from SSM Parameter Store --------------------------------------------------
 install -d -m 0755 /etc/django-app
-install -d -m 0755 -o "$APP_USER" -g "$APP_USER" "$APP_DIR/shared"
+install -d -m 0755 -o root -g root "$APP_DIR/shared"
 cat > /usr/local/sbin/django-fleet-env <<'LOADER'
 #!/bin/bash
 # Writes ${ENV_FILE} (tmpfs) from SSM Parameter Store (SecureString values decrypted with
@@ -301,13 +317,13 @@ ${o.celeryApp ? "  systemctl enable django-app-beat.service\n  if [ -e \"$APP_DI
   systemctl disable --now cron || true
 ${o.celeryApp ? "  systemctl disable --now django-app-beat.service || true\n" : ""}fi
 
-# --- the release's SSH user ---------------------------------------------------------------
-id -u ${DEPLOY_USER} >/dev/null 2>&1 || useradd --create-home --shell /bin/bash --groups "$APP_USER" ${DEPLOY_USER}
+# --- the release's accounts: sudo, metadata fence, inspection settings, git credentials -----
 cat > /etc/sudoers.d/django-fleet <<'SUDO'
-${DEPLOY_USER} ALL=(root) NOPASSWD: /usr/bin/systemctl reload django-app, /usr/bin/systemctl restart django-app, /usr/bin/systemctl reload django-app.service, /usr/bin/systemctl restart django-app.service
+${sudoers()}
 SUDO
 chmod 0440 /etc/sudoers.d/django-fleet
 visudo -cf /etc/sudoers.d/django-fleet
+${releaseAccountsScript(o)}
 # The EC2 key pair (keyName) lands with Debian's default user; the deploy user accepts it too.
 if [ -s /home/admin/.ssh/authorized_keys ]; then
   install -d -m 0700 -o ${DEPLOY_USER} -g ${DEPLOY_USER} /home/${DEPLOY_USER}/.ssh
@@ -316,4 +332,92 @@ fi
 
 echo "django-fleet boot: done"
 `;
+}
+
+/** The release's sudo rules: exactly the app unit's reload/restart, and commands as the (less privileged) inspection account. */
+export function sudoers(): string {
+    return [
+        `${DEPLOY_USER} ALL=(root) NOPASSWD: /usr/bin/systemctl reload django-app, /usr/bin/systemctl restart django-app, /usr/bin/systemctl reload django-app.service, /usr/bin/systemctl restart django-app.service`,
+        `${DEPLOY_USER} ALL=(${INSPECT_USER}) NOPASSWD: ALL`,
+    ].join("\n");
+}
+
+/**
+ * The inspection account's fence (no instance metadata: no role credentials, no parameters),
+ * its environment (a read-only database role, when INSPECT_DATABASE_URL exists) and the deploy
+ * account's git credential helper (REPOSITORY_TOKEN read from SSM at each fetch, never stored).
+ */
+export function releaseAccountsScript(o: Pick<UserDataOptions, "region" | "parameterPrefix">): string {
+    const region = sh(o.region);
+    const envDir = INSPECT_ENV_FILE.replace(/\/[^/]+$/, "");
+    return `cat > /usr/local/sbin/django-fleet-inspect-fence <<'FENCE'
+#!/bin/bash
+# ${INSPECT_USER} may not reach the instance metadata service (IPv4 and IPv6).
+set -euo pipefail
+nft delete table inet django_fleet_inspect 2>/dev/null || true
+nft -f - <<NFT
+table inet django_fleet_inspect {
+  chain output {
+    type filter hook output priority 0; policy accept;
+    meta skuid ${INSPECT_USER} ip daddr 169.254.169.254 reject
+    meta skuid ${INSPECT_USER} ip6 daddr fd00:ec2::254 reject
+  }
+}
+NFT
+FENCE
+cat > /usr/local/sbin/django-fleet-inspect-env <<'INSPECTENV'
+#!/bin/bash
+# Writes ${INSPECT_ENV_FILE} (tmpfs, ${INSPECT_USER} only) from ${o.parameterPrefix}/${INSPECT_DATABASE_PARAMETER}
+# (a read-only database role), if that parameter exists; nothing of the app's own settings.
+set -euo pipefail
+umask 077
+install -d -m 0750 -o root -g ${INSPECT_USER} ${envDir}
+url=$(aws ssm get-parameter --region ${region} --with-decryption --name "${o.parameterPrefix}/${INSPECT_DATABASE_PARAMETER}" --query Parameter.Value --output text 2>/dev/null) || { rm -f ${INSPECT_ENV_FILE}; exit 0; }
+tmp=$(mktemp ${INSPECT_ENV_FILE}.XXXXXX)
+INSPECT_URL="$url" python3 - "$tmp" <<'PY'
+import os, sys
+from urllib.parse import unquote, urlsplit
+u = urlsplit(os.environ["INSPECT_URL"])
+parts = {"DATABASE_URL": os.environ["INSPECT_URL"], "DATABASE_HOST": u.hostname or "", "DATABASE_PORT": str(u.port or 5432),
+         "DATABASE_NAME": unquote(u.path.lstrip("/")), "DATABASE_USER": unquote(u.username or ""), "DATABASE_PASSWORD": unquote(u.password or ""),
+         "SECRET_KEY": "inspection-only-not-the-app-secret"}
+with open(sys.argv[1], "w") as out:
+    out.writelines(f"{k}={v}\\n" for k, v in parts.items())
+PY
+chown root:${INSPECT_USER} "$tmp"
+chmod 0640 "$tmp"
+mv "$tmp" ${INSPECT_ENV_FILE}
+INSPECTENV
+cat > /usr/local/bin/django-fleet-git-credential <<'GITCRED'
+#!/bin/bash
+# git credential helper of the release: answers "get" with ${o.parameterPrefix}/${REPOSITORY_TOKEN_PARAMETER}
+# (SecureString) when it exists; stores and erases nothing.
+[ "\${1:-}" = get ] || exit 0
+cat >/dev/null
+token=$(aws ssm get-parameter --region ${region} --with-decryption --name "${o.parameterPrefix}/${REPOSITORY_TOKEN_PARAMETER}" --query Parameter.Value --output text 2>/dev/null) || exit 0
+[ -n "$token" ] || exit 0
+printf 'username=x-access-token\\npassword=%s\\n' "$token"
+GITCRED
+chmod 0750 /usr/local/sbin/django-fleet-inspect-fence /usr/local/sbin/django-fleet-inspect-env
+chmod 0755 /usr/local/bin/django-fleet-git-credential
+cat > /etc/systemd/system/django-fleet-inspect.service <<'UNIT'
+[Unit]
+Description=The release's inspection account: metadata fence and read-only database settings
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/usr/local/sbin/django-fleet-inspect-fence
+ExecStart=/usr/local/sbin/django-fleet-inspect-env
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+systemctl daemon-reload
+systemctl enable django-fleet-inspect.service
+systemctl start django-fleet-inspect.service
+runuser -u ${DEPLOY_USER} -- git config --global credential.helper /usr/local/bin/django-fleet-git-credential
+runuser -u ${DEPLOY_USER} -- git config --global credential.useHttpPath true`;
 }
