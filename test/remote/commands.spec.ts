@@ -108,6 +108,7 @@ describe("remote commands", function () {
             c.inspectCheckout(cfg, "v2"),
             [
                 `set -euo pipefail`,
+                `(cd / && sudo -n -u fleet-inspect -- true) || { echo 'the inspection account is not set up on this instance (sudo -n -u fleet-inspect -- true failed): the boot script of this version creates it' >&2; exit 3; }`,
                 ...fetchLines("v2"),
                 `git -C "$mirror" archive "$commit" | (cd / && sudo -n -u fleet-inspect -- bash -c 'rm -rf /var/lib/fleet-inspect/v2 && mkdir -p /var/lib/fleet-inspect/v2 && tar -x -m -C /var/lib/fleet-inspect/v2')`,
                 `echo 'checked out v2 for inspection at' "$commit"`,

@@ -239,6 +239,15 @@ describe("remote phase sequencing", function () {
         assert.equal(e.message, "migrations of v2 not inspected: no read-only database credentials for the inspection: /run/fleet-inspect/env is missing or unreadable");
     });
 
+    it("inspect on an instance without the inspection account rejects with InspectionUnavailableError", async function () {
+        const stderr = "the inspection account is not set up on this instance (sudo -n -u fleet-inspect -- true failed): the boot script of this version creates it\n";
+        const remote = new ScriptedRemote(script("v2", { [c.inspectCheckout(cfg, "v2")]: { exitCode: 3, stderr } }));
+        const e = await rejection(new RemoteReleasePhase(cfg, remote).inspect("v2"));
+        assert.ok(e instanceof InspectionUnavailableError);
+        assert.equal(e.message, `migrations of v2 not inspected: ${stderr.trim()}`);
+        assert.deepEqual(names(remote, "v2"), ["inspect checkout"]);
+    });
+
     it("a current name that is no release name is refused before it reaches another command", async function () {
         const remote = new ScriptedRemote(script("v2", { [c.checkout(cfg, "v2")]: { stdout: "current=x$(touch${IFS}PWNED)\ncommit=abc123\n" } }));
         const e = await rejection(new RemoteReleasePhase(cfg, remote).apply("v2", { migrationPolicy: "refuse", log: () => undefined }));

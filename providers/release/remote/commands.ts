@@ -218,7 +218,7 @@ function venvAndInstall(cfg: ResolvedRemoteSettings): string[] {
 /** The inspection workspace of a version: <inspectDir>/<version>. */
 export const inspectWorkspace = (cfg: ResolvedRemoteSettings, version: string) => `${cfg.inspectDir}/${version}`;
 
-/** Exit code of the plan step when the inspection has no database credentials (INSPECT_ENV_FILE missing). */
+/** Exit code of an inspection step when the instance cannot inspect unprivileged (no inspection account, no read-only database credentials). */
 export const NO_INSPECT_CREDENTIALS = 3;
 
 /**
@@ -240,6 +240,7 @@ export function inspectCheckout(cfg: ResolvedRemoteSettings, version: string): s
     const ws = shq(inspectWorkspace(cfg, version));
     return [
         `set -euo pipefail`,
+        `(cd / && ${cfg.inspectAs} true) || { echo ${shq(`the inspection account is not set up on this instance (${cfg.inspectAs} true failed): the boot script of this version creates it`)} >&2; exit ${NO_INSPECT_CREDENTIALS}; }`,
         ...fetchAndResolve(cfg, version),
         ...readCurrent(cfg),
         `git -C "$mirror" archive "$commit" | (cd / && ${cfg.inspectAs} bash -c ${shq(`rm -rf ${ws} && mkdir -p ${ws} && tar -x -m -C ${ws}`)})`,

@@ -135,7 +135,17 @@ export class RemoteReleasePhase implements RemotePhase {
             mode === "inspect"
                 ? { checkout: cmd.inspectCheckout(this.cfg, version), install: cmd.inspectInstall(this.cfg, version), plan: cmd.inspectPlan(this.cfg, version), planPath: `${cmd.inspectWorkspace(this.cfg, version)}/${cmd.PLAN_FILE}` }
                 : { checkout: cmd.checkout(this.cfg, version), install: cmd.install(this.cfg, version), plan: cmd.migrationPlan(this.cfg, version), planPath: `${cmd.releaseDir(this.cfg, version)}/${cmd.PLAN_FILE}` };
-        const checkout = cmd.parseKeyValues((await this.step("checkout", c.checkout, log)).stdout);
+        const unavailable = (e: unknown) =>
+            mode === "inspect" && e instanceof RemotePhaseError && e.message.includes(`(exit ${cmd.NO_INSPECT_CREDENTIALS})`) && /no read-only database credentials|inspection account is not set up/.test(e.stderr)
+                ? new InspectionUnavailableError(`migrations of ${version} not inspected: ${e.stderr.trim()}`, e.stderr)
+                : e;
+        let checkoutOut;
+        try {
+            checkoutOut = await this.step("checkout", c.checkout, log);
+        } catch (e) {
+            throw unavailable(e);
+        }
+        const checkout = cmd.parseKeyValues(checkoutOut.stdout);
         if (!checkout.commit) throw new RemotePhaseError("checkout printed no commit", "checkout");
         // A name read back from the instance reaches later commands (switch back, prune): only a release name.
         const currentProblem = checkout.current ? versionProblem(checkout.current) : null;
@@ -145,10 +155,7 @@ export class RemoteReleasePhase implements RemotePhase {
         try {
             planOut = await this.step("migrations", c.plan, log);
         } catch (e) {
-            if (mode === "inspect" && e instanceof RemotePhaseError && e.message.includes(`(exit ${cmd.NO_INSPECT_CREDENTIALS})`) && e.stderr.includes("no read-only database credentials")) {
-                throw new InspectionUnavailableError(`migrations of ${version} not inspected: ${e.stderr.trim()}`, e.stderr);
-            }
-            throw e;
+            throw unavailable(e);
         }
         let planText = planOut.stdout;
         if (planOut.truncated) planText = await this.readBack(c.planPath, log);
