@@ -248,6 +248,17 @@ describe("remote phase sequencing", function () {
         assert.deepEqual(names(remote, "v2"), ["inspect checkout"]);
     });
 
+    it("a closed phase neither announces nor runs another step (a rollback after an interruption)", async function () {
+        const remote = new ScriptedRemote(() => undefined);
+        const phase = new RemoteReleasePhase(cfg, remote);
+        await phase.close();
+        const lines: string[] = [];
+        const e = await rejection(phase.revert("v1", (l) => lines.push(l)));
+        assert.equal(e.step, "connect");
+        assert.equal(e.message, "the remote phase was closed: no further command runs");
+        assert.deepEqual([lines, remote.commands], [[], []]);
+    });
+
     it("a current name that is no release name is refused before it reaches another command", async function () {
         const remote = new ScriptedRemote(script("v2", { [c.checkout(cfg, "v2")]: { stdout: "current=x$(touch${IFS}PWNED)\ncommit=abc123\n" } }));
         const e = await rejection(new RemoteReleasePhase(cfg, remote).apply("v2", { migrationPolicy: "refuse", log: () => undefined }));

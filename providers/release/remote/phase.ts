@@ -91,6 +91,8 @@ export class RemoteReleasePhase implements RemotePhase {
     private readonly connect: () => Promise<Remote>;
 
     private remote(): Promise<Remote> {
+        // A closed phase starts no step (a rollback after an interruption must not announce or run one).
+        if (this.closed) return Promise.reject(new RemotePhaseError("the remote phase was closed: no further command runs", "connect"));
         if (!this.remotePromise) {
             this.remotePromise = this.connect().catch((e: Error) => {
                 this.remotePromise = null;
@@ -280,7 +282,10 @@ export class RemoteReleasePhase implements RemotePhase {
         await this.step("health", cmd.healthCheck(this.cfg, version), log, this.cfg.healthTimeoutS + 30);
     }
 
+    private closed = false;
+
     async close(): Promise<void> {
+        this.closed = true;
         if (!this.remotePromise) return;
         const remote = await this.remotePromise.catch(() => null);
         this.remotePromise = null;
