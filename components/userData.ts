@@ -29,13 +29,20 @@
  *     DATABASE_SSLMODE/DATABASE_SSLROOTCERT for settings that build the connection from parts);
  *     on the management instance, creates or updates the app's own database role
  *     (DB_USER_SCRIPT, see databaseUser.ts) with the master URL only it may read;
- *  7. a `deploy` user for the release's SSH transport: in the app group, allowed only
- *     `sudo systemctl reload|restart django-app`, logging in with the EC2 key pair's key.
+ *  7. the release's accounts (providers/release/remote/accounts.ts): `deploy` runs the remote
+ *     phase (SSH logs in as it, SSM drops to it), owns APP_DIR and releases/ (the app account can
+ *     read them, not change them), reads the app's settings (app group) and may only
+ *     `sudo systemctl reload|restart django-app` and run commands as `fleet-inspect`, which runs
+ *     a candidate version's code during `pulumi preview`: it writes only its workspace, cannot
+ *     reach the instance metadata service (no role credentials, no parameters) and reads the
+ *     database with a read-only role (INSPECT_DATABASE_URL, optional); git fetches with a
+ *     credential helper that reads REPOSITORY_TOKEN from SSM at fetch time (never on disk).
  */
+import { DEPLOY_USER, INSPECT_DIR, INSPECT_USER } from "../providers/release/remote/accounts";
+import { INSPECT_DATABASE_PARAMETER, releaseAccountsScript, REPOSITORY_TOKEN_PARAMETER, sudoers } from "./releaseAccounts";
 
 import { DB_USER_SCRIPT, RDS_CA_BUNDLE, RDS_CA_BUNDLE_URL, renderDbUserScript } from "./databaseUser";
 import { MOUNT_STATIC_SCRIPT, renderMountStaticScript } from "./staticMount";
-import { RELEASE_DEFAULTS } from "../settings/schema";
 
 export const APP_DIR = "/srv/app";
 /** On tmpfs: regenerated at boot, never baked into an AMI. */
@@ -43,8 +50,9 @@ export const ENV_FILE = "/run/django-app/env";
 /** Where the app's settings look for KEY=VALUE lines when not started by systemd. */
 export const SHARED_ENV_LINK = `${APP_DIR}/shared/env`;
 export const APP_USER = "django";
-/** The SSH transport's user (release:sshUser's default): in the app group, may reload the app. */
-export const DEPLOY_USER = RELEASE_DEFAULTS.sshUser;
+/** The remote phase's account (release:sshUser's default; SSM drops to it): in the app group, may reload the app. */
+export { DEPLOY_USER, INSPECT_USER };
+export { INSPECT_DATABASE_PARAMETER, REPOSITORY_TOKEN_PARAMETER, sudoers };
 /**
  * The app user's uid, and its group's gid (the same number): fixed, so every instance sharing
  * the EFS file system agrees, and the EFS access point acts as exactly this user. The one
@@ -193,7 +201,7 @@ export DEBIAN_FRONTEND=noninteractive
 if ! command -v aws >/dev/null || ! command -v stunnel >/dev/null || ! command -v git >/dev/null || ! command -v psql >/dev/null; then
   apt-get update -q
   apt-get install -y -q --no-install-recommends ca-certificates curl git python3 python3-venv python3-pip \\
-    awscli nfs-common stunnel4 binutils gettext-base cron postgresql-client
+    awscli nfs-common stunnel4 binutils gettext-base cron postgresql-client sudo nftables
 fi
 if ! command -v mount.efs >/dev/null; then
   build=$(mktemp -d)
@@ -210,11 +218,17 @@ if ! systemctl cat amazon-ssm-agent.service >/dev/null 2>&1; then
 fi
 systemctl enable --now amazon-ssm-agent
 
-# --- app user and directories -----------------------------------------------------------
+# --- app user, release accounts and directories ----------------------------------------
 getent group "$APP_USER" >/dev/null || groupadd --gid ${APP_GID} "$APP_USER"
 id -u "$APP_USER" >/dev/null 2>&1 || useradd --uid ${APP_UID} --gid ${APP_GID} --home-dir "$APP_DIR" --no-create-home --shell /usr/sbin/nologin "$APP_USER"
-# The release writes here as root (SSM) or as the deploy user (SSH, in the app group).
-install -d -m 2775 -o "$APP_USER" -g "$APP_USER" "$APP_DIR" "$APP_DIR/releases"
+id -u ${DEPLOY_USER} >/dev/null 2>&1 || useradd --create-home --shell /bin/bash --groups "$APP_USER" ${DEPLOY_USER}
+id -u ${INSPECT_USER} >/dev/null 2>&1 || useradd --system --user-group --home-dir ${INSPECT_DIR} --no-create-home --shell /usr/sbin/nologin ${INSPECT_USER}
+install -d -m 0700 -o ${INSPECT_USER} -g ${INSPECT_USER} ${INSPECT_DIR}
+# The release (deploy) owns the release directories; the app account only reads them.
+install -d -m 0755 -o ${DEPLOY_USER} -g ${DEPLOY_USER} "$APP_DIR" "$APP_DIR/releases"
+chown -R --no-dereference ${DEPLOY_USER}:${DEPLOY_USER} "$APP_DIR/releases"
+if [ -L "$APP_DIR/current" ]; then chown --no-dereference ${DEPLOY_USER}:${DEPLOY_USER} "$APP_DIR/current"; fi
+rm -rf "$APP_DIR/repo.git"
 
 # --- shared static root: EFS over TLS, through the access point -------------------------
 # The access point makes every request act as ${APP_USER} (${APP_UID}:${APP_GID}) in a root directory
@@ -254,7 +268,7 @@ chmod 0644 ${RDS_CA_BUNDLE}.tmp && mv ${RDS_CA_BUNDLE}.tmp ${RDS_CA_BUNDLE}
 
 # --- settings from SSM Parameter Store --------------------------------------------------
 install -d -m 0755 /etc/django-app
-install -d -m 0755 -o "$APP_USER" -g "$APP_USER" "$APP_DIR/shared"
+install -d -m 0755 -o root -g root "$APP_DIR/shared"
 cat > /usr/local/sbin/django-fleet-env <<'LOADER'
 #!/bin/bash
 # Writes ${ENV_FILE} (tmpfs) from SSM Parameter Store (SecureString values decrypted with
@@ -362,13 +376,13 @@ ${o.celeryApp ? "  systemctl enable django-app-beat.service\n  if [ -e \"$APP_DI
   systemctl disable --now cron || true
 ${o.celeryApp ? "  systemctl disable --now django-app-beat.service || true\n" : ""}fi
 
-# --- the release's SSH user ---------------------------------------------------------------
-id -u ${DEPLOY_USER} >/dev/null 2>&1 || useradd --create-home --shell /bin/bash --groups "$APP_USER" ${DEPLOY_USER}
+# --- the release's accounts: sudo, metadata fence, inspection settings, git credentials -----
 cat > /etc/sudoers.d/django-fleet <<'SUDO'
-${DEPLOY_USER} ALL=(root) NOPASSWD: /usr/bin/systemctl reload django-app, /usr/bin/systemctl restart django-app, /usr/bin/systemctl reload django-app.service, /usr/bin/systemctl restart django-app.service
+${sudoers()}
 SUDO
 chmod 0440 /etc/sudoers.d/django-fleet
 visudo -cf /etc/sudoers.d/django-fleet
+${releaseAccountsScript(o)}
 # The EC2 key pair (keyName) lands with Debian's default user; the deploy user accepts it too.
 if [ -s /home/admin/.ssh/authorized_keys ]; then
   install -d -m 0700 -o ${DEPLOY_USER} -g ${DEPLOY_USER} /home/${DEPLOY_USER}/.ssh
@@ -378,3 +392,4 @@ fi
 echo "django-fleet boot: done"
 `;
 }
+

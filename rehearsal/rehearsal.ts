@@ -252,6 +252,15 @@ export class Rehearsal {
         env.DJANGO_SETTINGS_MODULE = settingsModule;
         Object.assign(env, o.env ?? {});
         fs.writeFileSync(path.join(appDir, "shared", "env"), Object.entries(env).map(([k, v]) => `${k}=${v}`).join("\n") + "\n", { mode: 0o600 });
+        // The inspection (preview) runs the candidate's code as nobody (uid 65534, as the instance's
+        // fleet-inspect account): a workspace of its own, the work dir traversable, no app secrets.
+        fs.chmodSync(work, 0o755);
+        const inspectDir = path.join(work, "inspect");
+        fs.mkdirSync(inspectDir, { recursive: true, mode: 0o700 });
+        fs.chownSync(inspectDir, 65534, 65534);
+        if (o.database === "sqlite") fs.writeFileSync(path.join(work, "db.sqlite3"), "", { flag: "a" }); // exists (empty) for the read-only inspection of the first release
+        const inspectEnv = { ...env, SECRET_KEY: "rehearsal-inspection-only" }; // SQLite: read-only by file mode; PostgreSQL: the app's role (a rehearsal)
+        fs.writeFileSync(path.join(work, "inspect.env"), Object.entries(inspectEnv).map(([k, v]) => `${k}=${v}`).join("\n") + "\n", { mode: 0o644 });
 
         // The local cloud.
         const surgeCount = typeof o.maxSurge === "number" ? o.maxSurge : Math.max(1, Math.ceil((parseFloat(String(o.maxSurge)) / 100) * o.instances));
@@ -299,6 +308,9 @@ export class Rehearsal {
             keepReleases: 3,
             commandTimeoutS: 300,
             healthTimeoutS: 30,
+            inspectAs: "setpriv --reuid=65534 --regid=65534 --clear-groups --",
+            inspectDir,
+            inspectEnvFile: path.join(work, "inspect.env"),
         };
         if (o.transport === "ssh") {
             const { startSshd } = await import("../test/support/services");

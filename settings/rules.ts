@@ -5,6 +5,7 @@
  * that reads the real stack config.
  */
 import { architectureOf, type Architecture, PROJECT_CHECKS, RELEASE_CHECKS } from "./checks";
+import { repositoryUrlCredentialProblem } from "../providers/release/remote/commands";
 import { ConfigError, Problems, readTable, type Raw } from "./parse";
 import { type Parsed, PROJECT, PROJECT_SETTINGS, RELEASE_NAMESPACE, RELEASE_SETTINGS } from "./schema";
 
@@ -80,6 +81,9 @@ function projectRules(p: ProjectValues, stack: string, problems: Problems): Proj
     } else if (given("certificateArn") && p.plainHttpOrigin) {
         problems.bad("plainHttpOrigin", true, `contradicts certificateArn ${p.certificateArn ?? ""}: with a certificate CloudFront always reaches the load balancer over HTTPS; unset plainHttpOrigin`);
     }
+    // A credential in the URL: refused without echoing it (the message shows the URL as https://***@...).
+    const credential = p.repositoryUrl ? repositoryUrlCredentialProblem(p.repositoryUrl) : null;
+    if (credential) problems.add(`repositoryUrl ${credential}`);
     if (ok("dbAllocatedStorage", "dbMaxAllocatedStorage") && p.dbMaxAllocatedStorage < p.dbAllocatedStorage) {
         problems.add(`dbMaxAllocatedStorage (${p.dbMaxAllocatedStorage}) < dbAllocatedStorage (${p.dbAllocatedStorage})`);
     }

@@ -60,6 +60,7 @@ import { Progress, ReleaseError, decodeTagProgress, pruneImages, runRelease, LOC
 // relative `require("./remote")` inside a method would run in Pulumi's provider host, which
 // cannot resolve the program's relative (TypeScript) paths.
 import { createRemotePhase } from "./remote";
+import { Redactor } from "./redact";
 
 /** The engine's marker for a value not known during preview (pulumi/sdk/nodejs/runtime/rpc). */
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -228,7 +229,7 @@ export class ReleaseProvider implements pulumi.dynamic.ResourceProvider {
                 phase = await this.remoteFor(inputs);
                 live.migrations = (await phase.inspect(inputs.version)).migrations;
             } catch (e: any) {
-                live.note = `${live.note ? live.note + "; " : ""}migrations not inspected (${e?.message ?? e}): classified during the release`;
+                live.note = `${live.note ? live.note + "; " : ""}migrations not inspected (${Redactor.forInputs(news).redact(String(e?.message ?? e))}): classified during the release`;
             } finally {
                 await phase?.close().catch(() => undefined);
             }
@@ -401,6 +402,7 @@ export class ReleaseProvider implements pulumi.dynamic.ResourceProvider {
 
     private async release(id: string, inputs: ReleaseInputs, news: any, olds: any | null): Promise<any> {
         const clock = this.deps.clock ?? realClock;
+        const red = Redactor.forInputs(news); // secrets out of status, history and log lines
         const deployed: Deployed | null = olds?.deployed ?? null;
         const history: HistoryEntry[] = olds?.history ?? [];
         const cloud = this.cloudFor(inputs);
@@ -422,21 +424,21 @@ export class ReleaseProvider implements pulumi.dynamic.ResourceProvider {
                 templateVersionsCreated: created(d?.launchTemplateVersion, p?.launchTemplateVersion),
                 remote: redactRemote(news.remote),
                 plan: news.plan ?? olds?.plan ?? "",
-                status: st,
+                status: { ...st, reason: red.redact(st.reason) },
                 amiId: d?.amiId ?? null,
                 launchTemplateVersion: d?.launchTemplateVersion ?? null,
                 previousLaunchTemplateVersion: prev ?? olds?.previousLaunchTemplateVersion ?? null,
                 replacedInstanceIds: p?.replaced ?? [],
                 deployed: d,
-                progress: p && p.phase !== "done" ? p : null,
-                history: h.slice(-HISTORY_LIMIT),
+                progress: p && p.phase !== "done" ? red.redactProgress(p) : null,
+                history: h.slice(-HISTORY_LIMIT).map((x) => ({ ...x, reason: red.redact(x.reason) })),
             });
         try {
             const r = await runRelease({
                 cloud,
                 remotePhase: () => this.remoteFor(inputs),
                 clock,
-                log: (l) => this.log(l),
+                log: (l) => this.log(red.redact(l)),
                 inputs,
                 deployed,
                 owner,
@@ -454,13 +456,14 @@ export class ReleaseProvider implements pulumi.dynamic.ResourceProvider {
                           startedAt: r.progress.startedAt,
                           finishedAt: now,
                           outcome: "succeeded" as const,
-                          reason: r.reason ?? null,
+                          reason: red.redact(r.reason) ?? null,
                       },
                   ]
                 : history;
             const prev = kindChanged ? (r.progress.previousLaunchTemplateVersion ?? deployed?.launchTemplateVersion ?? null) : undefined;
-            return base({ state: "succeeded", reason: r.reason ?? null, at: now }, r.deployed, r.progress, h, prev);
+            return base({ state: "succeeded", reason: red.redact(r.reason) ?? null, at: now }, r.deployed, r.progress, h, prev);
         } catch (e: any) {
+            if (e instanceof ReleaseError) e.message = red.redact(e.message);
             if (e instanceof ReleaseError && e.progress) {
                 const now = new Date(clock.now()).toISOString();
                 const state = e.outcome === "rolled-back" ? "rolled-back" : "failed";

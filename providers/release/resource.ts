@@ -50,6 +50,8 @@ export interface ReleaseArgs {
     migrationPolicy?: pulumi.Input<MigrationPolicy>;
     /** Release AMIs kept (older ones deregistered with their snapshots). @default release:keepImages's default (settings/schema.ts) */
     keepImages?: pulumi.Input<number>;
+    /** Secret values (e.g. the database password) redacted from status, history and log lines, like every input under a secret-named key. A Pulumi secret. */
+    secretValues?: pulumi.Input<pulumi.Input<string>[]>;
     /** Bump when the provider's behaviour changes (dynamic providers do not notice their code changing). @default "1" */
     providerVersion?: pulumi.Input<string>;
 }
@@ -85,7 +87,7 @@ export class Release extends pulumi.dynamic.Resource {
         };
         super(hostedProvider(), name, props, {
             ...opts,
-            additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "remote"],
+            additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "remote", "secretValues"],
             customTimeouts: opts?.customTimeouts ?? { create: "4h", update: "4h" },
         }, "django-fleet", "Release");
     }

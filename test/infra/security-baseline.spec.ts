@@ -227,6 +227,15 @@ for (const [title, stack, overrides, secretKeys] of VARIANTS) {
             const web = policies.find((p) => p.name === "django-fleet-instances-settings")!.policy;
             assert.strictEqual(web.Statement.find((s: any) => s.Sid === "NoManagementParameters").Resource, `arn:aws:ssm:eu-west-1:123456789012:parameter/django-fleet/${stack}/management/*`);
         });
+
+        it("release path (issue 10): deploy owns the release directories, sudo is narrow, the inspection account is fenced, git reads its token from SSM", () => {
+            assert.ok(userData.includes(`install -d -m 0755 -o deploy -g deploy "$APP_DIR" "$APP_DIR/releases"`));
+            assert.ok(!/install -d -m 2775 [^\n]*releases/.test(userData), "releases/ not writable by the app group");
+            assert.match(userData, /cat > \/etc\/sudoers\.d\/django-fleet <<'SUDO'\ndeploy ALL=\(root\) NOPASSWD: \/usr\/bin\/systemctl reload django-app, \/usr\/bin\/systemctl restart django-app, \/usr\/bin\/systemctl reload django-app\.service, \/usr\/bin\/systemctl restart django-app\.service\ndeploy ALL=\(fleet-inspect\) NOPASSWD: ALL\nSUDO\n/);
+            assert.match(userData, /meta skuid fleet-inspect ip daddr 169\.254\.169\.254 reject/);
+            assert.ok(userData.includes(`--name "/django-fleet/${stack}/REPOSITORY_TOKEN"`), "the token comes from the stack's own parameters at fetch time");
+            assert.ok(userData.includes(`rm -rf "$APP_DIR/repo.git"`));
+        });
     });
 }
 

@@ -188,7 +188,8 @@ describe("component: user data (the boot script)", () => {
 
     it("never contains a database URL or password, only parameter names", () => {
         assert.ok(!/postgres:\/\//.test(script));
-        assert.ok(!/PASSWORD=/i.test(script), "no password assignment");
+        // (the git credential helper's output format "password=%s" is filled at fetch time from SSM)
+        assert.ok(!/PASSWORD=(?!%s)/i.test(script), "no password assignment");
         assert.ok(!/SECRET_KEY=/.test(script), "no SECRET_KEY assignment");
     });
 
@@ -253,13 +254,16 @@ describe("component: user data (the boot script)", () => {
         }
     });
 
-    it("creates the SSH transport's deploy user: app group, sudo only to reload or restart the app", () => {
+    it("creates the release's deploy account: app group, sudo only to reload or restart the app and to act as the inspection account", () => {
         assert.strictEqual(DEPLOY_USER, "deploy");
         assert.ok(script.includes('useradd --create-home --shell /bin/bash --groups "$APP_USER" deploy'));
         const sudoers = fileIn(script, "/etc/sudoers.d/django-fleet");
-        assert.strictEqual(sudoers, "deploy ALL=(root) NOPASSWD: /usr/bin/systemctl reload django-app, /usr/bin/systemctl restart django-app, /usr/bin/systemctl reload django-app.service, /usr/bin/systemctl restart django-app.service");
+        assert.strictEqual(
+            sudoers,
+            "deploy ALL=(root) NOPASSWD: /usr/bin/systemctl reload django-app, /usr/bin/systemctl restart django-app, /usr/bin/systemctl reload django-app.service, /usr/bin/systemctl restart django-app.service\n" +
+                "deploy ALL=(fleet-inspect) NOPASSWD: ALL",
+        );
         assert.ok(script.includes("visudo -cf /etc/sudoers.d/django-fleet"));
-        assert.ok(script.includes('install -d -m 2775 -o "$APP_USER" -g "$APP_USER" "$APP_DIR" "$APP_DIR/releases"'), "group-writable for the deploy user");
     });
 
     it("refuses parameter names that are not environment variable names", () => {

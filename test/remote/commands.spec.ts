@@ -27,6 +27,9 @@ describe("remote commands", function () {
                 keepReleases: 5,
                 commandTimeoutS: 900,
                 healthTimeoutS: 60,
+                inspectAs: "sudo -n -u fleet-inspect --",
+                inspectDir: "/var/lib/fleet-inspect",
+                inspectEnvFile: "/run/fleet-inspect/env",
             });
         });
 
@@ -35,6 +38,19 @@ describe("remote commands", function () {
                 () => c.resolveSettings({ transport: "ssh", repositoryUrl: "", appDir: "srv", keepReleases: 1, staticUrl: "static" }),
                 /\[repositoryUrl\] is required; \[keepReleases\] \(1\) must be an integer >= 2; \[appDir\] \(srv\) must be an absolute path; \[staticUrl\] \(static\) must start and end with "\/"/,
             );
+        });
+
+        it("refuses a credential in the repository URL, saying where it goes instead, without echoing it", function () {
+            for (const url of ["https://bot:ghp_SeCrEt123@github.com/acme/shop.git", "https://ghp_SeCrEt123@github.com/acme/shop.git", "ssh://git:ghp_SeCrEt123@git.example.com/shop.git"]) {
+                assert.throws(() => c.resolveSettings({ transport: "ssm", repositoryUrl: url }), (e: Error) => {
+                    assert.match(e.message, /\[repositoryUrl\] \((https|ssh):\/\/\*\*\*@[a-z.]+\/.*\) carries a credential: remove it from the URL/);
+                    assert.match(e.message, /SSM Parameter Store as the SecureString <parameter prefix>\/REPOSITORY_TOKEN \(e\.g\. an aws\.ssm\.Parameter made from a Pulumi secret\)/);
+                    assert.match(e.message, /git credential helper reads it at each fetch/);
+                    assert.ok(!e.message.includes("ghp_SeCrEt123"), e.message);
+                    return true;
+                });
+            }
+            for (const url of ["https://github.com/acme/shop.git", "ssh://git@github.com/acme/shop.git", "git@github.com:acme/shop.git", "file:///srv/repo"]) c.resolveSettings({ transport: "ssm", repositoryUrl: url });
         });
 
         it("refuses a repository URL git would read as an option", function () {
@@ -59,21 +75,61 @@ describe("remote commands", function () {
         });
     });
 
-    it("checkout: mirror fetch, resolve, git archive into its own release directory", function () {
+    const fetchLines = (version: string) => [
+        `mirror=$(mktemp -d) && trap 'rm -rf "$mirror"' EXIT`,
+        `git -c init.defaultBranch=main init --quiet --bare "$mirror"`,
+        `git -C "$mirror" fetch --quiet --no-tags --no-write-fetch-head -- https://git.example.com/shop.git '+refs/heads/*:refs/heads/*' '+refs/tags/*:refs/tags/*'`,
+        `if commit=$(git -C "$mirror" rev-parse --verify --quiet 'refs/tags/${version}^{commit}'); then :`,
+        `elif commit=$(git -C "$mirror" rev-parse --verify --quiet 'refs/heads/${version}^{commit}'); then :`,
+        `elif [[ ${version} =~ ^[0-9a-f]{7,40}$ ]] && commit=$(git -C "$mirror" rev-parse --verify --quiet '${version}^{commit}') && [ -n "$(git -C "$mirror" for-each-ref --count=1 --contains "$commit" refs/heads refs/tags)" ]; then :`,
+        `else echo 'version ${version} is neither a tag, a branch nor a commit reachable from them in the repository (only refs/heads/* and refs/tags/* are fetched)' >&2; exit 1; fi`,
+        `current=$(readlink /srv/app/current || true); current=\${current##*/}`,
+        `case "$current" in *[!A-Za-z0-9._-]*|.*|-*) printf 'current points at %q, which is no release name: refusing to use it (point current at a release directory)\\n' "$current" >&2; exit 1;; esac`,
+        `echo "current=$current"; echo "commit=$commit"`,
+    ];
+
+    it("checkout: heads and tags fetched into a temporary repository, resolved, git archive into its own release directory", function () {
         assert.equal(
             c.checkout(cfg, "v2"),
             [
                 `set -euo pipefail`,
                 `mkdir -p /srv/app/releases /srv/static`,
-                `if [ -d /srv/app/repo.git ]; then git -C /srv/app/repo.git remote set-url origin https://git.example.com/shop.git && git -C /srv/app/repo.git fetch --quiet --prune origin; else git clone --quiet --mirror -- https://git.example.com/shop.git /srv/app/repo.git; fi`,
-                `commit=$(git -C /srv/app/repo.git rev-parse --verify --quiet 'v2^{commit}') || { echo "version v2 not found in the repository" >&2; exit 1; }`,
-                `current=$(readlink /srv/app/current || true); current=\${current##*/}`,
-                `echo "current=$current"; echo "commit=$commit"`,
-                `if [ -f /srv/app/releases/v2/.fleet-commit ] && [ "$(cat /srv/app/releases/v2/.fleet-commit)" = "$commit" ]; then echo "releases/v2 already holds $commit"; else`,
-                `  if [ "$current" = v2 ]; then echo "refusing to replace releases/v2: it is serving and v2 now resolves to $commit" >&2; exit 1; fi`,
-                `  rm -rf /srv/app/releases/v2.tmp && mkdir -p /srv/app/releases/v2.tmp && git -C /srv/app/repo.git archive "$commit" | tar -x -m -C /srv/app/releases/v2.tmp && echo "$commit" > /srv/app/releases/v2.tmp/.fleet-commit && rm -rf /srv/app/releases/v2 && mv /srv/app/releases/v2.tmp /srv/app/releases/v2 && echo "checked out v2 at $commit"`,
+                ...fetchLines("v2"),
+                `if [ -f /srv/app/releases/v2/.fleet-commit ] && [ "$(cat /srv/app/releases/v2/.fleet-commit)" = "$commit" ]; then echo 'releases/v2 already holds' "$commit"; else`,
+                `  if [ "$current" = v2 ]; then echo 'refusing to replace releases/v2: it is serving and v2 now resolves to' "$commit" >&2; exit 1; fi`,
+                `  rm -rf /srv/app/releases/v2.tmp && mkdir -p /srv/app/releases/v2.tmp && git -C "$mirror" archive "$commit" | tar -x -m -C /srv/app/releases/v2.tmp && echo "$commit" > /srv/app/releases/v2.tmp/.fleet-commit && rm -rf /srv/app/releases/v2 && mv /srv/app/releases/v2.tmp /srv/app/releases/v2 && echo 'checked out v2 at' "$commit"`,
                 `fi`,
             ].join("\n"),
+        );
+    });
+
+    it("inspection: checkout unpacked, install and plan run as the inspection account with a clean environment", function () {
+        assert.equal(
+            c.inspectCheckout(cfg, "v2"),
+            [
+                `set -euo pipefail`,
+                `(cd / && sudo -n -u fleet-inspect -- true) || { echo 'the inspection account is not set up on this instance (sudo -n -u fleet-inspect -- true failed): the boot script of this version creates it' >&2; exit 3; }`,
+                ...fetchLines("v2"),
+                `git -C "$mirror" archive "$commit" | (cd / && sudo -n -u fleet-inspect -- bash -c 'rm -rf /var/lib/fleet-inspect/v2 && mkdir -p /var/lib/fleet-inspect/v2 && tar -x -m -C /var/lib/fleet-inspect/v2')`,
+                `echo 'checked out v2 for inspection at' "$commit"`,
+            ].join("\n"),
+        );
+        const env = `env -i HOME=/var/lib/fleet-inspect/v2 PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 FLEET_ENV_FILE=/run/fleet-inspect/env DJANGO_SETTINGS_MODULE=shop.settings.prod`;
+        assert.equal(
+            c.inspectInstall(cfg, "v2"),
+            `cd / && sudo -n -u fleet-inspect -- ${env} bash -c ${q(["set -euo pipefail", "cd /var/lib/fleet-inspect/v2", "if [ ! -f venv/.fleet-ready ]; then rm -rf venv && python3 -m venv venv && touch venv/.fleet-ready; fi", "venv/bin/pip install -r requirements.txt"].join("\n"))}`,
+        );
+        assert.equal(
+            c.inspectPlan(cfg, "v2"),
+            `cd / && sudo -n -u fleet-inspect -- ${env} bash -c ${q(
+                [
+                    "set -euo pipefail",
+                    "cd /var/lib/fleet-inspect/v2",
+                    "[ -r /run/fleet-inspect/env ] || { echo 'no read-only database credentials for the inspection: /run/fleet-inspect/env is missing or unreadable' >&2; exit 3; }",
+                    `while IFS= read -r line || [ -n "$line" ]; do case "$line" in [A-Za-z_]*=*) export "$line";; esac; done < /run/fleet-inspect/env`,
+                    "DJANGO_SETTINGS_MODULE=shop.settings.prod venv/bin/python manage.py fleet_migration_plan --output .fleet-plan.json",
+                ].join("\n"),
+            )}`,
         );
     });
 
@@ -125,7 +181,7 @@ describe("remote commands", function () {
             [
                 `set -euo pipefail`,
                 `cd /srv/app`,
-                `[ -d releases/v2 ] || { echo "releases/v2 does not exist on this instance" >&2; exit 1; }`,
+                `[ -d releases/v2 ] || { echo 'releases/v2 does not exist on this instance' >&2; exit 1; }`,
                 `ln -sfn releases/v2 .current.tmp && mv -T .current.tmp current`,
                 `echo "current -> $(readlink current)"`,
             ].join("\n"),
@@ -169,6 +225,55 @@ describe("remote commands", function () {
         let dir: string;
         beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-cmd-"))));
         afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+        /** A repository with tag v1, branch main (at v1) and a pull-request ref to a commit on no branch or tag. */
+        function repoWithPullRef() {
+            const src = path.join(dir, "src");
+            const git = (...args: string[]) => execFileSync("git", ["-C", src, "-c", "user.email=t@example.com", "-c", "user.name=t", ...args], { encoding: "utf8" }).trim();
+            fs.mkdirSync(src);
+            git("init", "-q", "-b", "main");
+            fs.writeFileSync(path.join(src, "a.txt"), "one\n");
+            git("add", "a.txt");
+            git("commit", "-q", "-m", "one");
+            git("tag", "v1");
+            fs.writeFileSync(path.join(src, "a.txt"), "from a fork\n");
+            git("commit", "-q", "-am", "fork");
+            git("update-ref", "refs/pull/7/head", "HEAD");
+            git("reset", "-q", "--hard", "v1");
+            return { url: `file://${src}`, v1: git("rev-parse", "v1"), pr: git("rev-parse", "refs/pull/7/head") };
+        }
+
+        it("checkout resolves tags, branches and reachable commits only, and leaves no repository behind", function () {
+            const repo = repoWithPullRef();
+            const tmp = path.join(dir, "tmp");
+            fs.mkdirSync(tmp);
+            const local = c.resolveSettings({ transport: "local", repositoryUrl: repo.url, appDir: path.join(dir, "app"), staticRoot: path.join(dir, "static") });
+            const run = (v: string) => spawnSync("bash", ["-c", c.checkout(local, v)], { encoding: "utf8", env: { ...process.env, TMPDIR: tmp } });
+            for (const v of ["v1", "main", repo.v1.slice(0, 10)]) {
+                const r = run(v);
+                assert.equal(r.status, 0, r.stderr);
+                assert.match(r.stdout, new RegExp(`commit=${repo.v1}`));
+                assert.equal(fs.readFileSync(path.join(dir, "app", "releases", v, "a.txt"), "utf8"), "one\n");
+            }
+            const pr = run(repo.pr);
+            assert.equal(pr.status, 1);
+            assert.equal(pr.stderr, `version ${repo.pr} is neither a tag, a branch nor a commit reachable from them in the repository (only refs/heads/* and refs/tags/* are fetched)\n`);
+            assert.ok(!fs.existsSync(path.join(dir, "app", "releases", repo.pr)));
+            assert.deepEqual(fs.readdirSync(tmp), [], "the temporary repository is removed");
+            assert.deepEqual(fs.readdirSync(path.join(dir, "app")), ["releases"], "no repo.git on the instance");
+        });
+
+        it("a current link to a name with shell syntax is refused and runs nothing", function () {
+            const repo = repoWithPullRef();
+            const app = path.join(dir, "app");
+            fs.mkdirSync(app);
+            fs.symlinkSync("releases/x$(touch${IFS}PWNED)", path.join(app, "current"));
+            const local = c.resolveSettings({ transport: "local", repositoryUrl: repo.url, appDir: app, staticRoot: path.join(dir, "static") });
+            const r = spawnSync("bash", ["-c", c.checkout(local, "v1")], { encoding: "utf8", cwd: app });
+            assert.equal(r.status, 1);
+            assert.equal(r.stderr, "current points at x\\$\\(touch\\$\\{IFS\\}PWNED\\), which is no release name: refusing to use it (point current at a release directory)\n");
+            assert.ok(!fs.existsSync(path.join(app, "PWNED")) && !fs.existsSync(path.join(dir, "PWNED")));
+        });
 
         it("prune keeps the newest, the protected and current, removes the rest", function () {
             const local = c.resolveSettings({ transport: "local", repositoryUrl: "u", appDir: dir, keepReleases: 2 });

@@ -3,7 +3,7 @@ import { strict as assert } from "assert";
 import { CommandResult, Remote, RemotePhaseError, RunOptions } from "../../providers/release/ports";
 import * as c from "../../providers/release/remote/commands";
 import { RemoteTimeoutError } from "../../providers/release/remote/errors";
-import { RemoteReleasePhase } from "../../providers/release/remote/phase";
+import { InspectionUnavailableError, RemoteReleasePhase } from "../../providers/release/remote/phase";
 
 const cfg = c.resolveSettings({ transport: "ssh", repositoryUrl: "https://git.example.com/shop.git" });
 
@@ -38,6 +38,9 @@ function script(version: string, over: Record<string, Answer> = {}, plan = planJ
         [c.checkout(cfg, version)]: { stdout: `current=v1\ncommit=abc123\n` },
         [c.install(cfg, version)]: { stdout: "Requirement already satisfied: Django\n" },
         [c.migrationPlan(cfg, version)]: { stdout: `${plan}\n` },
+        [c.inspectCheckout(cfg, version)]: { stdout: `current=v1\ncommit=abc123\n` },
+        [c.inspectInstall(cfg, version)]: { stdout: "Requirement already satisfied: Django\n" },
+        [c.inspectPlan(cfg, version)]: { stdout: `${plan}\n` },
         [c.collectStatic(cfg, version, "v1")]: { stdout: `3 static files copied\nchanged-static-paths=["/static/js/app.js"]\n` },
     };
     return (command: string) => (command in over ? over[command] : base[command]);
@@ -48,6 +51,9 @@ const names = (remote: ScriptedRemote, version: string, previous = "v1") => {
         [c.checkout(cfg, version)]: "checkout",
         [c.install(cfg, version)]: "install",
         [c.migrationPlan(cfg, version)]: "plan",
+        [c.inspectCheckout(cfg, version)]: "inspect checkout",
+        [c.inspectInstall(cfg, version)]: "inspect install",
+        [c.inspectPlan(cfg, version)]: "inspect plan",
         [c.migrate(cfg, version)]: "migrate",
         [c.collectStatic(cfg, version, previous)]: "collectstatic",
         [c.switchCurrent(cfg, version)]: "switch",
@@ -186,9 +192,9 @@ describe("remote phase sequencing", function () {
     it("a plan the transport cut is read back from the plan file in chunks", async function () {
         const full = planJson(...Array.from({ length: 300 }, (_, i) => ({ ...addNullable, description: `Add field f${i} to product` })));
         assert.ok(full.length > 40000);
-        const file = `/srv/app/releases/v2/${c.PLAN_FILE}`;
+        const file = `/var/lib/fleet-inspect/v2/${c.PLAN_FILE}`;
         const remote = new ScriptedRemote((command) => {
-            if (command === c.migrationPlan(cfg, "v2")) return { stdout: full.slice(0, 24000), truncated: true };
+            if (command === c.inspectPlan(cfg, "v2")) return { stdout: full.slice(0, 24000), truncated: true };
             const m = /^tail -c \+(\d+) (\S+) \| head -c (\d+)$/.exec(command);
             if (m && m[2] === file) return { stdout: `${full}\n`.slice(Number(m[1]) - 1, Number(m[1]) - 1 + Number(m[3])) };
             return script("v2")(command);
@@ -219,10 +225,46 @@ describe("remote phase sequencing", function () {
     it("inspect resolves and classifies without migrating or switching", async function () {
         const remote = new ScriptedRemote(script("v3", {}, planJson(addNullable, rename)));
         const inspection = await new RemoteReleasePhase(cfg, remote).inspect("v3");
-        assert.deepEqual(names(remote, "v3"), ["checkout", "install", "plan"]);
+        assert.deepEqual(names(remote, "v3"), ["inspect checkout", "inspect install", "inspect plan"], "the candidate's code runs only as the inspection account");
         assert.equal(inspection.currentVersion, "v1");
         assert.equal(inspection.commit, "abc123");
         assert.equal(inspection.migrations.verdict, "breaking");
+    });
+
+    it("inspect without read-only database credentials rejects with InspectionUnavailableError", async function () {
+        const remote = new ScriptedRemote(script("v2", { [c.inspectPlan(cfg, "v2")]: { exitCode: 3, stderr: "no read-only database credentials for the inspection: /run/fleet-inspect/env is missing or unreadable\n" } }));
+        const e = await rejection(new RemoteReleasePhase(cfg, remote).inspect("v2"));
+        assert.ok(e instanceof InspectionUnavailableError);
+        assert.equal(e.name, "InspectionUnavailableError");
+        assert.equal(e.message, "migrations of v2 not inspected: no read-only database credentials for the inspection: /run/fleet-inspect/env is missing or unreadable");
+    });
+
+    it("inspect on an instance without the inspection account rejects with InspectionUnavailableError", async function () {
+        const stderr = "the inspection account is not set up on this instance (sudo -n -u fleet-inspect -- true failed): the boot script of this version creates it\n";
+        const remote = new ScriptedRemote(script("v2", { [c.inspectCheckout(cfg, "v2")]: { exitCode: 3, stderr } }));
+        const e = await rejection(new RemoteReleasePhase(cfg, remote).inspect("v2"));
+        assert.ok(e instanceof InspectionUnavailableError);
+        assert.equal(e.message, `migrations of v2 not inspected: ${stderr.trim()}`);
+        assert.deepEqual(names(remote, "v2"), ["inspect checkout"]);
+    });
+
+    it("a closed phase neither announces nor runs another step (a rollback after an interruption)", async function () {
+        const remote = new ScriptedRemote(() => undefined);
+        const phase = new RemoteReleasePhase(cfg, remote);
+        await phase.close();
+        const lines: string[] = [];
+        const e = await rejection(phase.revert("v1", (l) => lines.push(l)));
+        assert.equal(e.step, "connect");
+        assert.equal(e.message, "the remote phase was closed: no further command runs");
+        assert.deepEqual([lines, remote.commands], [[], []]);
+    });
+
+    it("a current name that is no release name is refused before it reaches another command", async function () {
+        const remote = new ScriptedRemote(script("v2", { [c.checkout(cfg, "v2")]: { stdout: "current=x$(touch${IFS}PWNED)\ncommit=abc123\n" } }));
+        const e = await rejection(new RemoteReleasePhase(cfg, remote).apply("v2", { migrationPolicy: "refuse", log: () => undefined }));
+        assert.equal(e.step, "checkout");
+        assert.match(e.message, /^\/srv\/app\/current points at "x\$\(touch\$\{IFS\}PWNED\)", which is no release name/);
+        assert.deepEqual(names(remote, "v2"), ["checkout"]);
     });
 
     it("revert switches back, clears maintenance, restarts and checks health", async function () {

@@ -5,11 +5,17 @@
  *
  * The management instance's app server is a gunicorn started by the phase's restartCommand
  * from <appDir>/current (HUPed when it already runs: "systemctl reload-or-restart").
+ *
+ * The inspection account (what runs the candidate's code in `inspect`) is uid/gid 65534
+ * (nobody), reached with setpriv (the tests run as root; on an instance it is
+ * `sudo -u fleet-inspect`); its workspace is <work>/inspect and its environment
+ * <appDir>/shared/inspect.env, with a read-only PostgreSQL role (SELECT on the app's tables).
  */
 import * as fs from "fs";
 import * as http from "http";
 import * as os from "os";
 import * as path from "path";
+import { randomBytes } from "crypto";
 import { buildExampleRepo, ExampleRepo } from "../../example/build-repo";
 import type { RemotePhaseSettings } from "../../providers/release/remote";
 import { freePort, gunicornArgs, PostgresService, releaseVenvSettings, SshdService, startPostgres, startSshd, stopByPidFile } from "../support/services";
@@ -33,6 +39,10 @@ export function httpGet(port: number, urlPath: string, host = "www.example.com")
         req.on("error", reject);
     });
 }
+
+/** The inspection account of the tests: nobody, without a passwd lookup or supplementary groups. */
+export const INSPECT_UID = 65534;
+export const INSPECT_AS = `setpriv --reuid=${INSPECT_UID} --regid=${INSPECT_UID} --clear-groups --`;
 
 export interface ExampleSite {
     work: string;
@@ -70,6 +80,21 @@ export async function startExampleSite(options: { keepReleases?: number } = {}):
         const mgmtPort = await freePort();
         fs.mkdirSync(path.join(appDir, "shared"), { recursive: true });
         fs.mkdirSync(runDir, { recursive: true });
+        // Traversable (not writable) by the inspection account, as /srv is on an instance.
+        fs.chmodSync(work, 0o755);
+        const inspectDir = path.join(work, "inspect");
+        fs.mkdirSync(inspectDir, { mode: 0o700 });
+        fs.chownSync(inspectDir, INSPECT_UID, INSPECT_UID);
+        const inspectPassword = randomBytes(12).toString("hex");
+        pg.psql(`CREATE ROLE fleet_inspect LOGIN PASSWORD '${inspectPassword}'`, "postgres");
+        pg.psql(`ALTER DEFAULT PRIVILEGES FOR ROLE ${pg.user} IN SCHEMA public GRANT SELECT ON TABLES TO fleet_inspect`);
+        const inspectEnvFile = path.join(appDir, "shared", "inspect.env");
+        fs.writeFileSync(
+            inspectEnvFile,
+            [`DATABASE_HOST=127.0.0.1`, `DATABASE_PORT=${pg.port}`, `DATABASE_NAME=${pg.database}`, `DATABASE_USER=fleet_inspect`, `DATABASE_PASSWORD=${inspectPassword}`, `SECRET_KEY=inspection-only-not-secret`, ``].join("\n"),
+            { mode: 0o600 },
+        );
+        fs.chownSync(inspectEnvFile, INSPECT_UID, INSPECT_UID);
         fs.writeFileSync(
             path.join(appDir, "shared", "env"),
             [
@@ -98,6 +123,9 @@ export async function startExampleSite(options: { keepReleases?: number } = {}):
             keepReleases: options.keepReleases ?? 2,
             commandTimeoutS: 120,
             healthTimeoutS: 20,
+            inspectAs: INSPECT_AS,
+            inspectDir,
+            inspectEnvFile,
         };
         return { work, pg, sshd, repo, appDir, staticRoot, mgmtPort, mgmtPidFile, settings, stop };
     } catch (e) {

@@ -44,7 +44,7 @@ describe("SSM transport", function () {
                 commands: [
                     [
                         `mkdir -p -m 700 /tmp/fleet-ssm-0123abcd`,
-                        `timeout --kill-after=10 120 bash -c 'echo '\\''ok'\\''' >/tmp/fleet-ssm-0123abcd/stdout 2>/tmp/fleet-ssm-0123abcd/stderr; code=$?`,
+                        `cd / && runuser -u deploy -- timeout --kill-after=10 120 bash -c 'echo '\\''ok'\\''' >/tmp/fleet-ssm-0123abcd/stdout 2>/tmp/fleet-ssm-0123abcd/stderr; code=$?`,
                         `cat /tmp/fleet-ssm-0123abcd/stdout; cat /tmp/fleet-ssm-0123abcd/stderr >&2`,
                         `if [ "$(wc -c </tmp/fleet-ssm-0123abcd/stdout)" -lt 24000 ] && [ "$(wc -c </tmp/fleet-ssm-0123abcd/stderr)" -lt 8000 ]; then rm -rf /tmp/fleet-ssm-0123abcd; fi`,
                         `exit $code`,
@@ -56,11 +56,18 @@ describe("SSM transport", function () {
         assert.deepEqual(ssmMock.commandCalls(GetCommandInvocationCommand)[0].args[0].input, { CommandId: "cmd-1", InstanceId: "i-0abc" });
     });
 
+    it("the script runs the command as the deploy account, not as the agent's root (issue 10, finding 2)", function () {
+        const dir = `/tmp/fleet-ssm-runas-${process.pid}`;
+        const r = spawnSync("bash", ["-c", ssmScript(`id -u; id -un`, 10, dir, "nobody")], { encoding: "utf8" });
+        assert.deepEqual([r.status, r.stdout], [0, "65534\nnobody\n"]);
+        assert.throws(() => ssmScript("true", 10, dir, "root; rm -rf /"), /\[runAs\] \(root; rm -rf \/\) must be an account name/);
+    });
+
     it("the script keeps the exit code and outputs, and removes its directory unless SSM will cut an output", function () {
         const dir = `/tmp/fleet-ssm-test-${process.pid}`;
-        const short = spawnSync("bash", ["-c", ssmScript(`echo out; echo err >&2; exit 3`, 10, dir)], { encoding: "utf8" });
+        const short = spawnSync("bash", ["-c", ssmScript(`echo out; echo err >&2; exit 3`, 10, dir, "nobody")], { encoding: "utf8" });
         assert.deepEqual([short.status, short.stdout, short.stderr, fs.existsSync(dir)], [3, "out\n", "err\n", false]);
-        const long = spawnSync("bash", ["-c", ssmScript(`head -c 9000 /dev/zero | tr '\\0' x >&2; echo >&2; echo the cause >&2; exit 1`, 10, dir)], { encoding: "utf8" });
+        const long = spawnSync("bash", ["-c", ssmScript(`head -c 9000 /dev/zero | tr '\\0' x >&2; echo >&2; echo the cause >&2; exit 1`, 10, dir, "nobody")], { encoding: "utf8" });
         assert.equal(long.status, 1);
         assert.ok(fs.existsSync(`${dir}/stderr`));
         const tail = spawnSync("bash", ["-c", ssmTailScript(dir)], { encoding: "utf8" });

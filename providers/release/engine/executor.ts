@@ -97,7 +97,9 @@ export class Executor {
                         const insp = await ph.inspect(i.version, (l) => rs.log(`  ${l}`));
                         migrations = insp.migrations;
                     } catch (e) {
-                        throw new ReleaseError(`release refused: inspecting ${i.version} on ${i.managementInstanceId} failed: ${errText(e)}`, "refused", null);
+                        // No read-only database role for the inspection: the remote phase classifies (and gates) them itself.
+                        if ((e as Error)?.name === "InspectionUnavailableError") rs.log(`  ${(e as Error).message}: classified by the remote phase`);
+                        else throw new ReleaseError(`release refused: inspecting ${i.version} on ${i.managementInstanceId} failed: ${errText(e)}`, "refused", null);
                     }
                 }
                 const pl = plan(i, c.deployed, { group: g0, migrations });

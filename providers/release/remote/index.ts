@@ -33,7 +33,7 @@ export async function createRemote(settings: RemotePhaseSettings, options: Creat
         }
         case "ssm": {
             if (!settings.instanceId) throw new Error("[instanceId] is required for the ssm transport");
-            return new SsmRemote({ instanceId: settings.instanceId, region: settings.region, client: options.ssmClient, defaultTimeoutS: timeout });
+            return new SsmRemote({ instanceId: settings.instanceId, region: settings.region, client: options.ssmClient, defaultTimeoutS: timeout, runAs: settings.ssmRunAs });
         }
         case "local": {
             return new LocalRemote({ cwd: options.localCwd, defaultTimeoutS: timeout });

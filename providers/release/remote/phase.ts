@@ -16,7 +16,10 @@
  * When restart or health fails, `current` goes back to the previous release (restarted) before
  * the error is raised, so the management instance keeps serving the old version.
  *
- * inspect(version): checkout + install + migrations, nothing applied or switched.
+ * inspect(version): checkout + install + migrations, nothing applied or switched; the candidate's
+ *   code (installCommand, fleet_migration_plan) runs as the unprivileged inspection account in
+ *   its own workspace (<inspectDir>/<version>), with read-only database credentials; without
+ *   them it rejects with InspectionUnavailableError (the release classifies during apply).
  * revert(version): switch back to a kept release directory, maintenance off, restart, health.
  */
 import {
@@ -32,6 +35,7 @@ import {
 import * as cmd from "./commands";
 import type { ResolvedRemoteSettings } from "./commands";
 import { RemoteTimeoutError } from "./errors";
+import { versionProblem } from "../version";
 import { blockingOperations, classifyPlan, describeOperations, parseMigrationPlan } from "./migrations";
 
 type Log = (line: string) => void;
@@ -47,6 +51,22 @@ export function tail(text: string, max = 4000): string {
 function lastLine(text: string): string {
     const lines = text.trim().split("\n").filter((l) => l.trim());
     return lines.length ? lines[lines.length - 1].trim() : "";
+}
+
+/** The inspection could not list the applied migrations: no read-only database credentials on the instance. */
+export class InspectionUnavailableError extends RemotePhaseError {
+    constructor(message: string, stderr = "") {
+        super(message, "migrations", stderr);
+        this.name = "InspectionUnavailableError";
+    }
+}
+
+/** The commands of a preparation: the release's own (apply) or the inspection's (as the inspection account). */
+interface PrepareCommands {
+    checkout: string;
+    install: string;
+    plan: string;
+    planPath: string;
 }
 
 interface Prepared {
@@ -71,6 +91,8 @@ export class RemoteReleasePhase implements RemotePhase {
     private readonly connect: () => Promise<Remote>;
 
     private remote(): Promise<Remote> {
+        // A closed phase starts no step (a rollback after an interruption must not announce or run one).
+        if (this.closed) return Promise.reject(new RemotePhaseError("the remote phase was closed: no further command runs", "connect"));
         if (!this.remotePromise) {
             this.remotePromise = this.connect().catch((e: Error) => {
                 this.remotePromise = null;
@@ -105,18 +127,40 @@ export class RemoteReleasePhase implements RemotePhase {
         return result;
     }
 
-    private async prepare(version: string, log: Log): Promise<Prepared> {
+    private async prepare(version: string, log: Log, mode: "release" | "inspect" = "release"): Promise<Prepared> {
         try {
             cmd.validateVersion(version);
         } catch (e) {
             throw new RemotePhaseError((e as Error).message, "checkout");
         }
-        const checkout = cmd.parseKeyValues((await this.step("checkout", cmd.checkout(this.cfg, version), log)).stdout);
+        const c: PrepareCommands =
+            mode === "inspect"
+                ? { checkout: cmd.inspectCheckout(this.cfg, version), install: cmd.inspectInstall(this.cfg, version), plan: cmd.inspectPlan(this.cfg, version), planPath: `${cmd.inspectWorkspace(this.cfg, version)}/${cmd.PLAN_FILE}` }
+                : { checkout: cmd.checkout(this.cfg, version), install: cmd.install(this.cfg, version), plan: cmd.migrationPlan(this.cfg, version), planPath: `${cmd.releaseDir(this.cfg, version)}/${cmd.PLAN_FILE}` };
+        const unavailable = (e: unknown) =>
+            mode === "inspect" && e instanceof RemotePhaseError && e.message.includes(`(exit ${cmd.NO_INSPECT_CREDENTIALS})`) && /no read-only database credentials|inspection account is not set up/.test(e.stderr)
+                ? new InspectionUnavailableError(`migrations of ${version} not inspected: ${e.stderr.trim()}`, e.stderr)
+                : e;
+        let checkoutOut;
+        try {
+            checkoutOut = await this.step("checkout", c.checkout, log);
+        } catch (e) {
+            throw unavailable(e);
+        }
+        const checkout = cmd.parseKeyValues(checkoutOut.stdout);
         if (!checkout.commit) throw new RemotePhaseError("checkout printed no commit", "checkout");
-        await this.step("install", cmd.install(this.cfg, version), log);
-        const planOut = await this.step("migrations", cmd.migrationPlan(this.cfg, version), log);
+        // A name read back from the instance reaches later commands (switch back, prune): only a release name.
+        const currentProblem = checkout.current ? versionProblem(checkout.current) : null;
+        if (currentProblem) throw new RemotePhaseError(`${this.cfg.appDir}/current points at ${JSON.stringify(checkout.current)}, which is no release name (it ${currentProblem}): refusing to use it`, "checkout");
+        await this.step("install", c.install, log);
+        let planOut;
+        try {
+            planOut = await this.step("migrations", c.plan, log);
+        } catch (e) {
+            throw unavailable(e);
+        }
         let planText = planOut.stdout;
-        if (planOut.truncated) planText = await this.readBack(`${cmd.releaseDir(this.cfg, version)}/${cmd.PLAN_FILE}`, log);
+        if (planOut.truncated) planText = await this.readBack(c.planPath, log);
         let migrations: MigrationReport;
         let pending: string[] = [];
         try {
@@ -151,7 +195,7 @@ export class RemoteReleasePhase implements RemotePhase {
     }
 
     async inspect(version: string, log: Log = quiet): Promise<RemoteInspection> {
-        const p = await this.prepare(version, log);
+        const p = await this.prepare(version, log, "inspect");
         return { currentVersion: p.current, commit: p.commit, migrations: p.migrations };
     }
 
@@ -238,7 +282,10 @@ export class RemoteReleasePhase implements RemotePhase {
         await this.step("health", cmd.healthCheck(this.cfg, version), log, this.cfg.healthTimeoutS + 30);
     }
 
+    private closed = false;
+
     async close(): Promise<void> {
+        this.closed = true;
         if (!this.remotePromise) return;
         const remote = await this.remotePromise.catch(() => null);
         this.remotePromise = null;

@@ -1,8 +1,9 @@
 /**
  * Remote transport over SSM Run Command.
  *
- *  - SendCommand with the AWS-RunShellScript document, one command per call, the command
- *    wrapped in `timeout ... bash -c` (exit 124 on time-out; executionTimeout 15 s longer as a
+ *  - SendCommand with the AWS-RunShellScript document, one command per call, the command run
+ *    as the deploy account (`runuser -u deploy`: the SSM agent runs commands as root, the
+ *    release does not need root) and wrapped in `timeout ... bash -c` (exit 124 on time-out; executionTimeout 15 s longer as a
  *    backstop), its outputs kept in /tmp/fleet-ssm-<id> (see ssmScript); then
  *    GetCommandInvocation every pollIntervalMs until the invocation is final.
  *  - Exit code: ResponseCode. Status TimedOut (or exit 124) rejects with RemoteTimeoutError;
@@ -25,6 +26,7 @@ import type { CommandResult, Remote, RunOptions } from "../ports";
 import { RemoteTimeoutError, RemoteTransportError, timedOut, wrapCommand } from "./errors";
 import { emitLines } from "./lines";
 import { nameCalls } from "../aws/calls";
+import { DEPLOY_USER } from "./accounts";
 
 /** GetCommandInvocation's limits on StandardOutputContent and StandardErrorContent. */
 export const SSM_STDOUT_LIMIT = 24000;
@@ -46,6 +48,8 @@ export interface SsmRemoteOptions {
     defaultTimeoutS?: number;
     /** Names the per-command output directory on the instance (tests pass a fixed one). @default 16 random hex digits */
     newId?: () => string;
+    /** The account the commands run as (the agent drops from root to it with runuser). @default "deploy" */
+    runAs?: string;
 }
 
 const RUNNING = new Set(["Pending", "InProgress", "Delayed", "Cancelling"]);
@@ -58,10 +62,11 @@ export const TAIL_BYTES = 4000;
  * kept in outDir, printed, and outDir removed unless an output is long enough for SSM to cut it
  * (then ssmTailScript fetches stderr's end and removes it).
  */
-export function ssmScript(command: string, timeoutS: number, outDir: string): string {
+export function ssmScript(command: string, timeoutS: number, outDir: string, runAs: string = DEPLOY_USER): string {
+    if (!/^[a-z_][a-z0-9_-]*$/.test(runAs)) throw new Error(`[runAs] (${runAs}) must be an account name`);
     return [
         `mkdir -p -m 700 ${outDir}`,
-        `${wrapCommand(command, timeoutS)} >${outDir}/stdout 2>${outDir}/stderr; code=$?`,
+        `cd / && runuser -u ${runAs} -- ${wrapCommand(command, timeoutS)} >${outDir}/stdout 2>${outDir}/stderr; code=$?`,
         `cat ${outDir}/stdout; cat ${outDir}/stderr >&2`,
         `if [ "$(wc -c <${outDir}/stdout)" -lt ${SSM_STDOUT_LIMIT} ] && [ "$(wc -c <${outDir}/stderr)" -lt ${SSM_STDERR_LIMIT} ]; then rm -rf ${outDir}; fi`,
         `exit $code`,
@@ -109,7 +114,7 @@ export class SsmRemote implements Remote {
         const started = Date.now();
         const timeoutS = opts.timeoutS ?? this.options.defaultTimeoutS ?? 900;
         const outDir = `/tmp/fleet-ssm-${(this.options.newId ?? randomId)()}`;
-        const inv = await this.invoke(ssmScript(command, timeoutS, outDir), timeoutS);
+        const inv = await this.invoke(ssmScript(command, timeoutS, outDir, this.options.runAs), timeoutS);
         let { stdout, stderr } = inv;
         const truncated = stdout.length >= SSM_STDOUT_LIMIT || stderr.length >= SSM_STDERR_LIMIT;
         if (truncated && stderr.length >= SSM_STDERR_LIMIT) {

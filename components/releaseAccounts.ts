@@ -1,0 +1,99 @@
+/**
+ * The boot script's part for the release's accounts (issue 10): sudo rules, the inspection
+ * account's metadata fence and read-only database settings, and the deploy account's git
+ * credential helper. Pure text builders, included by renderUserData (userData.ts).
+ */
+import { DEPLOY_USER, INSPECT_ENV_FILE, INSPECT_USER } from "../providers/release/remote/accounts";
+import { sh } from "./userData";
+
+/** Optional SSM parameters (under the prefix) the release's accounts read at run time. */
+export const REPOSITORY_TOKEN_PARAMETER = "REPOSITORY_TOKEN";
+export const INSPECT_DATABASE_PARAMETER = "INSPECT_DATABASE_URL";
+
+/** The release's sudo rules: exactly the app unit's reload/restart, and commands as the (less privileged) inspection account. */
+export function sudoers(): string {
+    return [
+        `${DEPLOY_USER} ALL=(root) NOPASSWD: /usr/bin/systemctl reload django-app, /usr/bin/systemctl restart django-app, /usr/bin/systemctl reload django-app.service, /usr/bin/systemctl restart django-app.service`,
+        `${DEPLOY_USER} ALL=(${INSPECT_USER}) NOPASSWD: ALL`,
+    ].join("\n");
+}
+
+/**
+ * The inspection account's fence (no instance metadata: no role credentials, no parameters),
+ * its environment (a read-only database role, when INSPECT_DATABASE_URL exists) and the deploy
+ * account's git credential helper (REPOSITORY_TOKEN read from SSM at each fetch, never stored).
+ */
+export function releaseAccountsScript(o: { readonly region: string; readonly parameterPrefix: string }): string {
+    const region = sh(o.region);
+    const envDir = INSPECT_ENV_FILE.replace(/\/[^/]+$/, "");
+    return `cat > /usr/local/sbin/django-fleet-inspect-fence <<'FENCE'
+#!/bin/bash
+# ${INSPECT_USER} may not reach the instance metadata service (IPv4 and IPv6).
+set -euo pipefail
+nft delete table inet django_fleet_inspect 2>/dev/null || true
+nft -f - <<NFT
+table inet django_fleet_inspect {
+  chain output {
+    type filter hook output priority 0; policy accept;
+    meta skuid ${INSPECT_USER} ip daddr 169.254.169.254 reject
+    meta skuid ${INSPECT_USER} ip6 daddr fd00:ec2::254 reject
+  }
+}
+NFT
+FENCE
+cat > /usr/local/sbin/django-fleet-inspect-env <<'INSPECTENV'
+#!/bin/bash
+# Writes ${INSPECT_ENV_FILE} (tmpfs, ${INSPECT_USER} only) from ${o.parameterPrefix}/${INSPECT_DATABASE_PARAMETER}
+# (a read-only database role), if that parameter exists; nothing of the app's own settings.
+set -euo pipefail
+umask 077
+install -d -m 0750 -o root -g ${INSPECT_USER} ${envDir}
+url=$(aws ssm get-parameter --region ${region} --with-decryption --name "${o.parameterPrefix}/${INSPECT_DATABASE_PARAMETER}" --query Parameter.Value --output text 2>/dev/null) || { rm -f ${INSPECT_ENV_FILE}; exit 0; }
+tmp=$(mktemp ${INSPECT_ENV_FILE}.XXXXXX)
+INSPECT_URL="$url" python3 - "$tmp" <<'PY'
+import os, sys
+from urllib.parse import unquote, urlsplit
+u = urlsplit(os.environ["INSPECT_URL"])
+parts = {"DATABASE_URL": os.environ["INSPECT_URL"], "DATABASE_HOST": u.hostname or "", "DATABASE_PORT": str(u.port or 5432),
+         "DATABASE_NAME": unquote(u.path.lstrip("/")), "DATABASE_USER": unquote(u.username or ""), "DATABASE_PASSWORD": unquote(u.password or ""),
+         "SECRET_KEY": "inspection-only-not-the-app-secret"}
+with open(sys.argv[1], "w") as out:
+    out.writelines(f"{k}={v}\\n" for k, v in parts.items())
+PY
+chown root:${INSPECT_USER} "$tmp"
+chmod 0640 "$tmp"
+mv "$tmp" ${INSPECT_ENV_FILE}
+INSPECTENV
+cat > /usr/local/bin/django-fleet-git-credential <<'GITCRED'
+#!/bin/bash
+# git credential helper of the release: answers "get" with ${o.parameterPrefix}/${REPOSITORY_TOKEN_PARAMETER}
+# (SecureString) when it exists; stores and erases nothing.
+[ "\${1:-}" = get ] || exit 0
+cat >/dev/null
+token=$(aws ssm get-parameter --region ${region} --with-decryption --name "${o.parameterPrefix}/${REPOSITORY_TOKEN_PARAMETER}" --query Parameter.Value --output text 2>/dev/null) || exit 0
+[ -n "$token" ] || exit 0
+printf 'username=x-access-token\\npassword=%s\\n' "$token"
+GITCRED
+chmod 0750 /usr/local/sbin/django-fleet-inspect-fence /usr/local/sbin/django-fleet-inspect-env
+chmod 0755 /usr/local/bin/django-fleet-git-credential
+cat > /etc/systemd/system/django-fleet-inspect.service <<'UNIT'
+[Unit]
+Description=The release's inspection account: metadata fence and read-only database settings
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/usr/local/sbin/django-fleet-inspect-fence
+ExecStart=/usr/local/sbin/django-fleet-inspect-env
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+systemctl daemon-reload
+systemctl enable django-fleet-inspect.service
+systemctl start django-fleet-inspect.service
+runuser -u ${DEPLOY_USER} -- git config --global credential.helper /usr/local/bin/django-fleet-git-credential
+runuser -u ${DEPLOY_USER} -- git config --global credential.useHttpPath true`;
+}

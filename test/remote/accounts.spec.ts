@@ -1,0 +1,130 @@
+/**
+ * Issue 10, findings 2 and 3, on the boot script's side (components/userData.ts) and the config:
+ * the release's accounts and their grants, the inspection account's fence, the git credential
+ * helper (run for real against a fake `aws`), and credentials refused in repositoryUrl.
+ */
+import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { ConfigError, parseConfig } from "../../config";
+import { renderUserData, sudoers, UserDataOptions } from "../../components/userData";
+import { DEPLOY_USER, INSPECT_DIR, INSPECT_ENV_FILE, INSPECT_USER } from "../../providers/release/remote/accounts";
+import { resolveSettings } from "../../providers/release/remote/commands";
+
+const OPTS: UserDataOptions = {
+    region: "eu-west-1",
+    fileSystemId: "fs-0123456789abcdef0",
+    accessPointId: "fsap-0123456789abcdef0",
+    parameterPrefix: "/django-fleet/prod",
+    parameterNames: ["DATABASE_URL", "SECRET_KEY"],
+    staticRoot: "/srv/static",
+    staticUrl: "/static/",
+    appPort: 8000,
+    wsgiApplication: "mysite.wsgi:application",
+    workers: 3,
+};
+
+function heredoc(script: string, file: string): string {
+    const m = new RegExp(`cat > ${file.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")} <<'(\\w+)'\\n([\\s\\S]*?)\\n\\1\\n`).exec(script);
+    assert.ok(m, `no heredoc for ${file}`);
+    return m[2];
+}
+
+describe("the release's accounts on the instance (issue 10, findings 2 and 3)", function () {
+    const script = renderUserData(OPTS);
+
+    it("the remote phase's defaults are the accounts the boot script creates (one source)", function () {
+        const cfg = resolveSettings({ transport: "ssm", repositoryUrl: "https://git.example.com/shop.git" });
+        assert.equal(cfg.inspectAs, `sudo -n -u ${INSPECT_USER} --`);
+        assert.equal(cfg.inspectDir, INSPECT_DIR);
+        assert.equal(cfg.inspectEnvFile, INSPECT_ENV_FILE);
+        assert.ok(script.includes(`useradd --create-home --shell /bin/bash --groups "$APP_USER" ${DEPLOY_USER}`));
+        assert.ok(script.includes(`useradd --system --user-group --home-dir ${INSPECT_DIR} --no-create-home --shell /usr/sbin/nologin ${INSPECT_USER}`));
+        assert.ok(script.includes(`install -d -m 0700 -o ${INSPECT_USER} -g ${INSPECT_USER} ${INSPECT_DIR}`));
+    });
+
+    it("release directories belong to the deploy account; the app account cannot change them; no repo.git is kept", function () {
+        assert.ok(script.includes(`install -d -m 0755 -o deploy -g deploy "$APP_DIR" "$APP_DIR/releases"`));
+        assert.ok(script.includes(`chown -R --no-dereference deploy:deploy "$APP_DIR/releases"`));
+        assert.ok(!/install -d -m 2775 [^\n]*releases/.test(script), "no group-writable releases/");
+        assert.ok(script.includes(`install -d -m 0755 -o root -g root "$APP_DIR/shared"`));
+        assert.ok(script.includes(`rm -rf "$APP_DIR/repo.git"`));
+        // The script's order: accounts exist before the directories are given to them.
+        assert.ok(script.indexOf("useradd --create-home") < script.indexOf(`install -d -m 0755 -o deploy`));
+    });
+
+    it("sudo grants exactly the app unit's reload/restart, and acting as the inspection account", function () {
+        assert.equal(heredoc(script, "/etc/sudoers.d/django-fleet"), sudoers());
+        assert.equal(
+            sudoers(),
+            [
+                "deploy ALL=(root) NOPASSWD: /usr/bin/systemctl reload django-app, /usr/bin/systemctl restart django-app, /usr/bin/systemctl reload django-app.service, /usr/bin/systemctl restart django-app.service",
+                "deploy ALL=(fleet-inspect) NOPASSWD: ALL",
+            ].join("\n"),
+        );
+    });
+
+    it("the inspection account cannot reach the instance metadata service (no role credentials, no parameters)", function () {
+        const fence = heredoc(script, "/usr/local/sbin/django-fleet-inspect-fence");
+        assert.match(fence, /meta skuid fleet-inspect ip daddr 169\.254\.169\.254 reject/);
+        assert.match(fence, /meta skuid fleet-inspect ip6 daddr fd00:ec2::254 reject/);
+        const unit = heredoc(script, "/etc/systemd/system/django-fleet-inspect.service");
+        assert.match(unit, /ExecStart=\/usr\/local\/sbin\/django-fleet-inspect-fence\nExecStart=\/usr\/local\/sbin\/django-fleet-inspect-env/);
+        assert.ok(script.includes("systemctl enable django-fleet-inspect.service"));
+    });
+
+    describe("git credential helper (run with a fake aws CLI)", function () {
+        let dir: string;
+        let helper: string;
+        beforeEach(() => {
+            dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-gitcred-"));
+            helper = path.join(dir, "helper");
+            fs.writeFileSync(helper, heredoc(script, "/usr/local/bin/django-fleet-git-credential"), { mode: 0o755 });
+        });
+        afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+        const fakeAws = (body: string) => {
+            fs.mkdirSync(path.join(dir, "bin"), { recursive: true });
+            fs.writeFileSync(path.join(dir, "bin", "aws"), `#!/bin/bash\necho "$@" > ${dir}/aws-args\n${body}\n`, { mode: 0o755 });
+        };
+        const run = (op: string) => spawnSync(helper, [op], { input: "protocol=https\nhost=github.com\npath=acme/shop.git\n\n", encoding: "utf8", env: { ...process.env, PATH: `${dir}/bin:${process.env.PATH}` } });
+
+        it("answers get with the SSM SecureString, stores and erases nothing", function () {
+            fakeAws(`echo tok-0123456789`);
+            const got = run("get");
+            assert.equal(got.status, 0);
+            assert.equal(got.stdout, "username=x-access-token\npassword=tok-0123456789\n");
+            assert.equal(fs.readFileSync(path.join(dir, "aws-args"), "utf8"), "ssm get-parameter --region eu-west-1 --with-decryption --name /django-fleet/prod/REPOSITORY_TOKEN --query Parameter.Value --output text\n");
+            for (const op of ["store", "erase"]) assert.deepEqual([run(op).status, run(op).stdout], [0, ""]);
+            assert.ok(!script.includes("tok-0123456789"));
+        });
+
+        it("without the parameter it answers nothing (git then fails or asks elsewhere)", function () {
+            fakeAws(`echo "ParameterNotFound" >&2; exit 254`);
+            const got = run("get");
+            assert.deepEqual([got.status, got.stdout], [0, ""]);
+        });
+
+        it("is the deploy account's helper", function () {
+            assert.ok(script.includes("runuser -u deploy -- git config --global credential.helper /usr/local/bin/django-fleet-git-credential"));
+        });
+    });
+
+    it("config: a credential in repositoryUrl is refused, naming the setting and where the token goes, without echoing it", function () {
+        const token = "ghp_abcdefSECRET0123456789";
+        let error: unknown;
+        try {
+            parseConfig({ "django-fleet:repositoryUrl": `https://bot:${token}@github.com/acme/shop.git` }, "test");
+        } catch (e) {
+            error = e;
+        }
+        assert.ok(error instanceof ConfigError, String(error));
+        const problem = error.problems.find((p) => p.startsWith("repositoryUrl "));
+        assert.ok(problem, error.message);
+        assert.match(problem, /^repositoryUrl \(https:\/\/\*\*\*@github\.com\/acme\/shop\.git\) carries a credential: remove it from the URL/);
+        assert.match(problem, /SecureString <parameter prefix>\/REPOSITORY_TOKEN/);
+        assert.ok(!error.message.includes(token), error.message);
+    });
+});
