@@ -255,6 +255,11 @@ export class Rehearsal {
         // The inspection (preview) runs the candidate's code as nobody (uid 65534, as the instance's
         // fleet-inspect account): a workspace of its own, the work dir traversable, no app secrets.
         fs.chmodSync(work, 0o755);
+        for (let dir = path.dirname(work); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+            if ((fs.statSync(dir).mode & 0o001) === 0) {
+                throw new Error(`the rehearsal's work directory ${work} is inside ${dir}, which other users cannot enter (mode ${(fs.statSync(dir).mode & 0o777).toString(8)}): the inspection runs the candidate's code as nobody and must reach its workspace; use a work directory under a traversable path (e.g. chmod o+x ${dir})`);
+            }
+        }
         const inspectDir = path.join(work, "inspect");
         fs.mkdirSync(inspectDir, { recursive: true, mode: 0o700 });
         fs.chownSync(inspectDir, 65534, 65534);

@@ -114,7 +114,7 @@ describe("remote commands", function () {
                 `echo 'checked out v2 for inspection at' "$commit"`,
             ].join("\n"),
         );
-        const env = `env -i HOME=/var/lib/fleet-inspect/v2 PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 FLEET_ENV_FILE=/run/fleet-inspect/env DJANGO_SETTINGS_MODULE=shop.settings.prod`;
+        const env = `env -i HOME=/var/lib/fleet-inspect/v2 PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 FLEET_ENV_FILE=/run/fleet-inspect/env STATIC_ROOT=/srv/static STATIC_URL=/static/ DJANGO_SETTINGS_MODULE=shop.settings.prod`;
         assert.equal(
             c.inspectInstall(cfg, "v2"),
             `cd / && sudo -n -u fleet-inspect -- ${env} bash -c ${q(["set -euo pipefail", "cd /var/lib/fleet-inspect/v2", "if [ ! -f venv/.fleet-ready ]; then rm -rf venv && python3 -m venv venv && touch venv/.fleet-ready; fi", "venv/bin/pip install -r requirements.txt"].join("\n"))}`,

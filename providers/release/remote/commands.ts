@@ -228,7 +228,9 @@ export const NO_INSPECT_CREDENTIALS = 3;
  */
 function asInspector(cfg: ResolvedRemoteSettings, version: string, script: string[]): string {
     const ws = inspectWorkspace(cfg, version);
-    const env = [`HOME=${shq(ws)}`, `PATH=/usr/local/bin:/usr/bin:/bin`, `LANG=C.UTF-8`, `FLEET_ENV_FILE=${shq(cfg.inspectEnvFile)}`];
+    // The instance's non-secret facts the app's settings and django_fleet's checks read (E002
+    // compares STATIC_ROOT with the environment's); the credentials come from inspectEnvFile.
+    const env = [`HOME=${shq(ws)}`, `PATH=/usr/local/bin:/usr/bin:/bin`, `LANG=C.UTF-8`, `FLEET_ENV_FILE=${shq(cfg.inspectEnvFile)}`, `STATIC_ROOT=${shq(cfg.staticRoot)}`, `STATIC_URL=${shq(cfg.staticUrl)}`];
     if (cfg.settingsModule) env.push(`DJANGO_SETTINGS_MODULE=${shq(cfg.settingsModule)}`);
     return `cd / && ${cfg.inspectAs} env -i ${env.join(" ")} bash -c ${shq(["set -euo pipefail", ...script].join("\n"))}`;
 }
