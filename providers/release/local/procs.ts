@@ -162,9 +162,23 @@ function carriesRunMarker(pid: number, marker: string): boolean {
 }
 
 /**
+ * True when the process's working directory is `dir` or inside it: the inspection runs the
+ * candidate's code with a cleared environment (`env -i`, no RUN_MARKER_ENV) in its workspace
+ * under the run's directory.
+ */
+function worksInside(pid: number, dir: string): boolean {
+    try {
+        const cwd = fs.readlinkSync(`/proc/${pid}/cwd`);
+        return cwd === dir || cwd.startsWith(dir.endsWith("/") ? dir : `${dir}/`);
+    } catch {
+        return false;
+    }
+}
+
+/**
  * Pids of live processes of the run `marker` (its work directory): those whose command line
- * names it, and those that carry RUN_MARKER_ENV=`marker` in their environment; never this
- * process or its ancestors.
+ * names it, those that carry RUN_MARKER_ENV=`marker` in their environment, and those working
+ * inside it; never this process or its ancestors.
  */
 export function processesOfRun(marker: string): number[] {
     const skip = selfAndAncestors();
@@ -174,7 +188,7 @@ export function processesOfRun(marker: string): number[] {
         const pid = Number(entry);
         try {
             const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, "utf8");
-            if (!cmdline.includes(marker) && !carriesRunMarker(pid, marker)) continue;
+            if (!cmdline.includes(marker) && !carriesRunMarker(pid, marker) && !worksInside(pid, marker)) continue;
             const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
             if (!/^\d+ \(.*\) Z /.test(stat)) pids.push(pid); // zombies are already dead
         } catch {
