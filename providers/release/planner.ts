@@ -489,9 +489,11 @@ export function plan(inputs: ReleaseInputs, deployed: Deployed | null, live: Liv
             add(
                 "ramp",
                 `ramp ${replace} instance${replace === 1 ? "" : "s"} in ${waves} wave${waves === 1 ? "" : "s"} of ${surge} ` +
-                    `(desired ${desired} -> ${desired + Math.min(surge, replace)} -> ${desired}; AZRebalance, AlarmNotification, ScheduledActions suspended)` +
+                    `(desired ${desired} -> ${desired + Math.min(surge, replace)}${waves > 1 ? ` -> ${desired + Math.min(surge, replace) + Math.min(surge, replace - surge)} while a batch drains` : ""} -> ${desired}; ` +
+                    `AZRebalance, AlarmNotification, ScheduledActions suspended)` +
                     (prot ? `; ${prot} scale-in-protected instance(s) replaced too` : ""),
-                waves * waveS,
+                // Pipelined: each wave's replacements boot while the previous batch drains.
+                waves * (waveS - t.deregistrationDelayS) + t.deregistrationDelayS,
             );
         }
     }
