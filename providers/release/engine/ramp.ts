@@ -76,6 +76,8 @@ export class Ramp {
         const { rs } = this;
         const { cloud } = rs.c;
         const g = await cloud.describeGroup(rs.group);
+        // The fence check of the ramp step, on the read it starts from (before its first write).
+        await this.lock.verify(g);
         const saved = await this.saveGroup(g);
         if (saved.suspendedByUs.length) await cloud.suspendProcesses(rs.group, saved.suspendedByUs);
         await this.rampTo(rs.p.launchTemplateVersion!, saved, "ramp", g);
