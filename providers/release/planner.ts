@@ -230,9 +230,10 @@ export const ESTIMATES = {
     remoteS: 180,
     bakeS: 300,
     bootS: 60,
-    healthCheckIntervalS: 30,
-    healthyThreshold: 3,
-    deregistrationDelayS: 30,
+    // The stack's own target-group settings (settings/schema.ts) when the live view does not say.
+    healthCheckIntervalS: PROJECT_DEFAULTS.healthCheckInterval,
+    healthyThreshold: PROJECT_DEFAULTS.healthyThreshold,
+    deregistrationDelayS: PROJECT_DEFAULTS.deregistrationDelay,
     invalidationS: 60,
 };
 
