@@ -5,8 +5,19 @@
  * AMI creation 5 min.
  *
  *   makespan   simulated seconds from the start of the release to its end
- *   bound      the physical bound: waves x (boot + healthy x interval + drain) + bake
- *   ratio      makespan / bound (goal <= 1.05)
+ *   bound      the unpipelined bound: waves x (boot + healthy x interval + drain) + bake
+ *   pipelinedBoundS  the pipelined bound: waves x (boot + healthy x interval) + drain + bake (each
+ *              wave's replacements boot while the previous batch drains)
+ *   ratio      makespan / pipelined bound (goal <= 1.03)
+ *   irMakespanS  EC2 Instance Refresh on the same fleet and timings (test/support/sim-aws/instance-refresh.ts),
+ *              at the same extra capacity (MinHealthyPercentage 100, MaxHealthyPercentage =
+ *              100 x (N + surge) / N), instance warmup = the stack's health-check grace period (300 s:
+ *              AWS's documented default warmup), plus the same bake
+ *   vsIR       makespan / irMakespanS (goal <= 0.8 for N >= 4)
+ *   irTunedMakespanS / vsIRTuned  the same with the warmup tuned to the target group's own
+ *              healthy span (healthy x interval): the fastest warmup that never counts an instance
+ *              the load balancer does not yet route to
+ *   healthCheck  the target group's interval x healthy threshold ("30x3" the seed's, "10x3" faster)
  *   API calls  successful AWS API calls of the whole release divided by the replaced instances
  *              (goal <= 10); includes the fixed per-release calls (lock, bake, template, ...)
  *   fixed / marginal  the split: a least-squares fit over all rows of
@@ -19,6 +30,7 @@
  *        npm run bench:rollout -- --json  (one JSON array, one object per row)
  */
 import { installVirtualClock } from "../test/support/sim-aws/clock";
+import { simulateInstanceRefresh } from "../test/support/sim-aws/instance-refresh";
 import { SimAws } from "../test/support/sim-aws";
 import { rawArgs } from "../test/release/fakes";
 import { runRelease } from "../providers/release/executor";
@@ -27,14 +39,25 @@ import { realClock } from "../providers/release/ports";
 import type { RemotePhase } from "../providers/release/ports";
 
 const TIMINGS = { bootS: 60, healthCheckIntervalS: 30, healthyThreshold: 3, deregistrationDelayS: 30, amiCreationS: 300 };
+/** A faster health check than the seed's 30 s x 3 (settings healthCheckInterval 10, healthyThreshold 3). */
+const FAST = { ...TIMINGS, healthCheckIntervalS: 10 };
+/** The stack's health-check grace period (settings/schema.ts), Instance Refresh's default warmup. */
+const GRACE_S = 300;
+type Timings = typeof TIMINGS;
 
 interface Row {
     n: number;
     maxSurge: number | string;
+    healthCheck: string;
     waves: number;
     makespanS: number;
     boundS: number;
+    pipelinedBoundS: number;
     ratio: number;
+    irMakespanS: number;
+    vsIR: number;
+    irTunedMakespanS: number;
+    vsIRTuned: number;
     apiCallsPerInstance: number;
     serialS: number;
     apiCalls: number;
@@ -52,7 +75,9 @@ const instantRemote = (): RemotePhase => ({
     close: async () => undefined,
 });
 
-async function one(n: number, maxSurge: number | string): Promise<Row> {
+const r3 = (x: number) => Math.round(x * 1000) / 1000;
+
+async function one(n: number, maxSurge: number | string, TIMINGS: Timings): Promise<Row> {
     const vc = installVirtualClock();
     try {
         const sim = new SimAws({ timings: TIMINGS });
@@ -81,16 +106,31 @@ async function one(n: number, maxSurge: number | string): Promise<Row> {
         const makespanS = (Date.now() - t0) / 1000;
         const s = resolveSurge(maxSurge, n);
         const waves = Math.ceil(n / s);
-        const waveS = TIMINGS.bootS + TIMINGS.healthyThreshold * TIMINGS.healthCheckIntervalS + TIMINGS.deregistrationDelayS;
+        const healthyS = TIMINGS.healthyThreshold * TIMINGS.healthCheckIntervalS;
+        const waveS = TIMINGS.bootS + healthyS + TIMINGS.deregistrationDelayS;
         const boundS = waves * waveS + TIMINGS.amiCreationS;
+        const pipelinedBoundS = waves * (TIMINGS.bootS + healthyS) + TIMINGS.deregistrationDelayS + TIMINGS.amiCreationS;
         const serialS = n * waveS + TIMINGS.amiCreationS;
+        // Instance Refresh at the same extra capacity: MaxHealthyPercentage allows N + surge.
+        const prefs = { minHealthyPercentage: 100, maxHealthyPercentage: Math.min(200, Math.ceil((100 * (n + s)) / n)) };
+        const ir = simulateInstanceRefresh(n, TIMINGS, { ...prefs, instanceWarmupS: GRACE_S });
+        const irTuned = simulateInstanceRefresh(n, TIMINGS, { ...prefs, instanceWarmupS: healthyS });
+        if (ir.maxCounted !== n + s || ir.minLbHealthy < n) throw new Error(`instance refresh model at N=${n}: ${JSON.stringify(ir)}`);
+        const irMakespanS = ir.makespanS + TIMINGS.amiCreationS;
+        const irTunedMakespanS = irTuned.makespanS + TIMINGS.amiCreationS;
         return {
             n,
             maxSurge,
+            healthCheck: `${TIMINGS.healthCheckIntervalS}x${TIMINGS.healthyThreshold}`,
             waves,
             makespanS: Math.round(makespanS),
             boundS,
-            ratio: Math.round((makespanS / boundS) * 1000) / 1000,
+            pipelinedBoundS,
+            ratio: r3(makespanS / pipelinedBoundS),
+            irMakespanS,
+            vsIR: r3(makespanS / irMakespanS),
+            irTunedMakespanS,
+            vsIRTuned: r3(makespanS / irTunedMakespanS),
             apiCallsPerInstance: Math.round((sim.apiCalls().length / n) * 10) / 10,
             serialS,
             apiCalls: sim.apiCalls().length,
@@ -120,35 +160,42 @@ function leastSquares(x: number[][], y: number[]): number[] {
 async function main() {
     const json = process.argv.includes("--json");
     const rows: Row[] = [];
-    for (const n of [2, 4, 10, 50]) for (const s of [1, 2, "25%"] as const) rows.push(await one(n, s));
-    // The split: least squares of calls = fixed + perWave x waves + perInstance x n over all rows.
+    for (const n of [2, 4, 10, 50]) for (const s of [1, 2, "25%"] as const) rows.push(await one(n, s, TIMINGS));
+    // The split: least squares of calls = fixed + perWave x waves + perInstance x n over the seed-timing rows.
     const fit = leastSquares(rows.map((r) => [1, r.waves, r.n]), rows.map((r) => r.apiCalls));
     const fixed = Math.round(fit[0] * 10) / 10;
     for (const r of rows) {
         r.fixedCalls = fixed;
         r.marginalCallsPerInstance = Math.round(((r.apiCalls - fixed) / r.n) * 10) / 10;
     }
+    // The health-check timing as a setting: the same fleets with a 10 s x 3 check.
+    const fast: Row[] = [];
+    for (const n of [4, 10, 50]) for (const s of [1, "25%"] as const) fast.push(await one(n, s, FAST));
     if (json) {
         console.log(
             JSON.stringify(
-                rows.map(({ n, maxSurge, makespanS, boundS, ratio, apiCallsPerInstance, serialS, waves, apiCalls, fixedCalls, marginalCallsPerInstance, byCommand }) => ({
-                    n, maxSurge, makespanS, boundS, ratio, apiCallsPerInstance, serialS, waves, apiCalls, fixedCalls, marginalCallsPerInstance, byCommand,
-                })),
+                [...rows, ...fast].map(({ byCommand, ...r }) => ({ ...r, byCommand })),
             ),
         );
         return;
     }
     const out = [
-        "| N | maxSurge | waves | makespan (s) | bound (s) | ratio | API calls | API calls / replaced instance | fixed per release | marginal / instance | seed serial (s) |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| N | maxSurge | waves | makespan (s) | pipelined bound (s) | ratio | Instance Refresh (s) | vsIR | IR, tuned warmup (s) | vsIRTuned | API calls | fixed per release | marginal / instance | unpipelined bound (s) | seed serial (s) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ...rows.map(
             (r) =>
-                `| ${r.n} | ${r.maxSurge} | ${r.waves} | ${r.makespanS} | ${r.boundS} | ${r.ratio.toFixed(3)} | ${r.apiCalls} | ${r.apiCallsPerInstance.toFixed(1)} | ${r.fixedCalls} | ${r.marginalCallsPerInstance?.toFixed(1)} | ${r.serialS} |`,
+                `| ${r.n} | ${r.maxSurge} | ${r.waves} | ${r.makespanS} | ${r.pipelinedBoundS} | ${r.ratio.toFixed(3)} | ${r.irMakespanS} | ${r.vsIR.toFixed(3)} | ${r.irTunedMakespanS} | ${r.vsIRTuned.toFixed(3)} | ${r.apiCalls} | ${r.fixedCalls} | ${r.marginalCallsPerInstance?.toFixed(1)} | ${r.boundS} | ${r.serialS} |`,
         ),
     ];
     console.log(out.join("\n"));
     console.log(`\nAPI calls fit over all rows: ${fit[0].toFixed(1)} per release + ${fit[1].toFixed(2)} per wave + ${fit[2].toFixed(2)} per replaced instance.`);
     console.log(`\nTimings: boot ${TIMINGS.bootS} s, health check every ${TIMINGS.healthCheckIntervalS} s x ${TIMINGS.healthyThreshold}, deregistration delay ${TIMINGS.deregistrationDelayS} s, AMI ${TIMINGS.amiCreationS} s; remote phase not counted (instant fake).`);
+    console.log("\nHealth-check timing (healthCheckInterval x healthyThreshold): makespan (s)\n");
+    console.log("| N | maxSurge | 30 s x 3 | 10 s x 3 | saved |\n|---:|---:|---:|---:|---:|");
+    for (const f of fast) {
+        const seed = rows.find((r) => r.n === f.n && r.maxSurge === f.maxSurge)!;
+        console.log(`| ${f.n} | ${f.maxSurge} | ${seed.makespanS} | ${f.makespanS} | ${seed.makespanS - f.makespanS} |`);
+    }
 }
 
 main().catch((e) => {

@@ -65,6 +65,8 @@ export interface DjangoStackArgs {
     readonly staticUrl: string;
     readonly healthCheckPath: string;
     readonly deregistrationDelay: number;
+    readonly healthCheckInterval: number;
+    readonly healthyThreshold: number;
     /** @default - HTTP only on the load balancer */
     readonly certificateArn?: string;
     /** Accept plain HTTP between CloudFront and the load balancer (required when certificateArn is unset). @default false */
@@ -217,6 +219,8 @@ export class DjangoStack extends pulumi.ComponentResource {
             appPort: args.appPort,
             healthCheckPath: args.healthCheckPath,
             deregistrationDelay: args.deregistrationDelay,
+            healthCheckInterval: args.healthCheckInterval,
+            healthyThreshold: args.healthyThreshold,
             certificateArn: args.certificateArn,
             originHeader,
             tags,

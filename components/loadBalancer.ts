@@ -15,6 +15,10 @@ export interface LoadBalancerArgs {
     readonly healthCheckPath?: string;
     /** Seconds to drain a deregistered target (AWS's default is 300). @default PROJECT_DEFAULTS.deregistrationDelay */
     readonly deregistrationDelay?: number;
+    /** Seconds between health checks (each ramp wave waits healthyThreshold of them). @default PROJECT_DEFAULTS.healthCheckInterval */
+    readonly healthCheckInterval?: number;
+    /** Passed checks before a target gets traffic. @default PROJECT_DEFAULTS.healthyThreshold */
+    readonly healthyThreshold?: number;
     /**
      * ACM certificate: adds an HTTPS listener (TLS 1.2/1.3 policy) and turns HTTP into a
      * permanent redirect to HTTPS. @default - HTTP only, forwarding to the target group
@@ -77,9 +81,10 @@ export class LoadBalancer extends pulumi.ComponentResource {
                 port: "traffic-port",
                 path: args.healthCheckPath ?? PROJECT_DEFAULTS.healthCheckPath,
                 matcher: "200",
-                interval: 30,
-                timeout: 5,
-                healthyThreshold: 3,
+                interval: args.healthCheckInterval ?? PROJECT_DEFAULTS.healthCheckInterval,
+                // ELB requires a timeout shorter than the interval.
+                timeout: Math.min(5, (args.healthCheckInterval ?? PROJECT_DEFAULTS.healthCheckInterval) - 1),
+                healthyThreshold: args.healthyThreshold ?? PROJECT_DEFAULTS.healthyThreshold,
                 unhealthyThreshold: 2,
             },
             tags,

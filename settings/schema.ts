@@ -72,6 +72,22 @@ export const PROJECT_SETTINGS = {
     staticUrl: { type: "string", default: "/static/", description: "STATIC_URL: the CDN caches this path prefix long." },
     healthCheckPath: { type: "string", default: "/health/", description: "Path of the Django health view the target group checks (must answer 200)." },
     deregistrationDelay: { type: "integer", default: 30, min: 0, max: 3600, description: "Seconds the load balancer drains an instance before it is removed." },
+    healthCheckInterval: {
+        type: "integer",
+        default: 30,
+        min: 5,
+        max: 300,
+        description:
+            "Seconds between the target group's health checks. A new instance serves after healthyThreshold x interval, so each ramp wave costs healthyThreshold x healthCheckInterval seconds (90 s at 30 x 3, 30 s at 10 x 3); a shorter interval means more check requests on every instance (one per interval per load-balancer node) and reacts faster to a failing instance.",
+    },
+    healthyThreshold: {
+        type: "integer",
+        default: 3,
+        min: 2,
+        max: 10,
+        description:
+            "Consecutive passed health checks before the load balancer sends an instance traffic: each extra check adds healthCheckInterval seconds to every ramp wave; more checks protect against an instance that passes once while still warming up (migrations, caches, a flapping dependency).",
+    },
     certificateArn: { type: "string", description: "ACM certificate (in the stack's region) covering domainName: enables HTTPS on the load balancer (HTTP redirects) and HTTPS from CloudFront to it." },
     plainHttpOrigin: { type: "boolean", default: false, description: "Let CloudFront reach the load balancer over plain HTTP (only when certificateArn is unset). This exposes, on the internet between CloudFront's edge and the load balancer, everything visitors send and receive in clear text: the origin secret header (X-Origin-Verify), session and CSRF cookies, form posts with passwords, and every page. For throw-away stacks only; give the load balancer certificateArn (with domainName) instead." },
     albIngress: {

@@ -230,9 +230,10 @@ export const ESTIMATES = {
     remoteS: 180,
     bakeS: 300,
     bootS: 60,
-    healthCheckIntervalS: 30,
-    healthyThreshold: 3,
-    deregistrationDelayS: 30,
+    // The stack's own target-group settings (settings/schema.ts) when the live view does not say.
+    healthCheckIntervalS: PROJECT_DEFAULTS.healthCheckInterval,
+    healthyThreshold: PROJECT_DEFAULTS.healthyThreshold,
+    deregistrationDelayS: PROJECT_DEFAULTS.deregistrationDelay,
     invalidationS: 60,
 };
 
@@ -489,9 +490,11 @@ export function plan(inputs: ReleaseInputs, deployed: Deployed | null, live: Liv
             add(
                 "ramp",
                 `ramp ${replace} instance${replace === 1 ? "" : "s"} in ${waves} wave${waves === 1 ? "" : "s"} of ${surge} ` +
-                    `(desired ${desired} -> ${desired + Math.min(surge, replace)} -> ${desired}; AZRebalance, AlarmNotification, ScheduledActions suspended)` +
+                    `(desired ${desired} -> ${desired + Math.min(surge, replace)}${waves > 1 ? ` -> ${desired + Math.min(surge, replace) + Math.min(surge, replace - surge)} while a batch drains` : ""} -> ${desired}; ` +
+                    `AZRebalance, AlarmNotification, ScheduledActions suspended)` +
                     (prot ? `; ${prot} scale-in-protected instance(s) replaced too` : ""),
-                waves * waveS,
+                // Pipelined: each wave's replacements boot while the previous batch drains.
+                waves * (waveS - t.deregistrationDelayS) + t.deregistrationDelayS,
             );
         }
     }

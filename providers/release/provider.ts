@@ -253,8 +253,9 @@ export class ReleaseProvider implements pulumi.dynamic.ResourceProvider {
      */
     private unfinishedRun(olds: any, inputs: ReleaseInputs, group: GroupState | undefined, fleetVersion: string | null, defaultVersion: number | null): UnfinishedRun | undefined {
         const surgeOf = (desired: number) => resolveSurge(inputs.rollout.maxSurge, Math.max(desired, 1));
-        const remainingOn = (tv: number | undefined) =>
-            group && tv ? liveInstances(group).filter((x) => x.lifecycleState !== "Standby" && x.launchTemplateVersion !== String(tv)).length : undefined;
+        // Old instances already out of service (deregistered by the pipelined ramp) count as replaced.
+        const remainingOn = (tv: number | undefined, out: string[] = []) =>
+            group && tv ? liveInstances(group).filter((x) => x.lifecycleState !== "Standby" && x.launchTemplateVersion !== String(tv) && !out.includes(x.instanceId)).length : undefined;
         const st: ReleaseStatus | undefined = olds?.status;
         if (st && st.state && st.state !== "succeeded") {
             const pr: Progress | null = olds.progress ?? null;
@@ -265,8 +266,8 @@ export class ReleaseProvider implements pulumi.dynamic.ResourceProvider {
                     reason: st.reason,
                     done: pr.done,
                     next: pr.phase === "rollback" ? "rollback" : (pr.steps.find((s) => !pr.done.includes(s)) ?? null),
-                    replaced: pr.replaced.length,
-                    remaining: remainingOn(pr.launchTemplateVersion),
+                    replaced: pr.replaced.length + (pr.outOfService?.length ?? 0),
+                    remaining: remainingOn(pr.launchTemplateVersion, pr.outOfService),
                     surge: surgeOf(pr.group?.desired ?? group?.desiredCapacity ?? inputs.capacity.desiredCapacity),
                     amiId: pr.amiId,
                     launchTemplateVersion: pr.launchTemplateVersion,

@@ -47,7 +47,7 @@ describe("component: AppSettings", () => {
 describe("component: DjangoStack", () => {
     let built: Awaited<ReturnType<typeof buildComponent<DjangoStack>>>;
     before(async () => {
-        const { project } = parseConfig({ "django-fleet:repositoryUrl": "https://github.com/example-org/mysite.git", "django-fleet:plainHttpOrigin": "true", "django-fleet:appPort": "8080", "django-fleet:healthCheckPath": "/status/" }, "unit");
+        const { project } = parseConfig({ "django-fleet:repositoryUrl": "https://github.com/example-org/mysite.git", "django-fleet:plainHttpOrigin": "true", "django-fleet:appPort": "8080", "django-fleet:healthCheckPath": "/status/", "django-fleet:healthCheckInterval": "10", "django-fleet:healthyThreshold": "2" }, "unit");
         const { dbPassword: _unused, ...args } = project;
         built = await buildComponent((opts) => new DjangoStack("site", { ...args, waitForBoot: false }, opts), "unit");
     });
@@ -105,6 +105,8 @@ describe("component: DjangoStack", () => {
     it("opens the configured app port from the load balancer and health-checks the configured path", () => {
         const tg = built.resources.one("aws:lb/targetGroup:TargetGroup").inputs;
         assert.deepStrictEqual([tg.port, tg.healthCheck.path], [8080, "/status/"]);
+        // The health-check timing settings (each ramp wave waits healthyThreshold x interval).
+        assert.deepStrictEqual([tg.healthCheck.interval, tg.healthCheck.healthyThreshold, tg.healthCheck.timeout], [10, 2, 5]);
         const userData = decodeUserData(built.resources.one("aws:ec2/launchTemplate:LaunchTemplate").inputs.userData);
         assert.ok(userData.includes("--bind 0.0.0.0:8080"));
     });

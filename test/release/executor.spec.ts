@@ -67,8 +67,9 @@ describe("release executor on the simulated AWS", function () {
             assert.equal(r.result!.progress.replaced.length, 4);
             assert.equal(r.result!.deployed.launchTemplateVersion, 3);
             expectKnownGood(w, { version: 3 });
-            // One SetDesiredCapacity for the whole ramp: replacements come from terminating without decrement.
-            assert.equal(calls(w.sim, "SetDesiredCapacity").length, 1);
+            // Two size changes for the whole ramp (the surge, then the second wave's launch while the
+            // first batch drains); later waves are launched by terminating a drained batch without decrement.
+            assert.equal(calls(w.sim, "SetDesiredCapacity").length, 2);
             assert.deepEqual(calls(w.sim, "CreateInvalidation")[0].input.InvalidationBatch.Paths.Items, ["/static/robots.txt"]);
             assert.ok(r.lines.some((l) => /ramp wave 4\/4 done/.test(l)), "progress line per wave");
             assert.deepEqual(remote.calls.filter((c) => c.startsWith("apply")), ["apply v1.1.0 refuse"]);
@@ -449,10 +450,11 @@ describe("release executor on the simulated AWS", function () {
 
         it("scaling event mid-ramp: the change is adopted and restored at the end", async () => {
             const w = runningFleet(4);
-            w.sim.externalDesired.push({ at: Date.now() + 700_000, delta: 1 });
+            // During wave 1 (from 300 s): later the pipelined ramp holds the group at its max (desired + 2 x surge), where no +1 is possible.
+            w.sim.externalDesired.push({ at: Date.now() + 400_000, delta: 1 });
             const r = await release(w);
             assert.equal(r.result?.outcome, "succeeded", r.error?.message);
-            assert.ok(r.lines.some((l) => /changed outside the release by \+1: will restore 5/.test(l)));
+            assert.ok(r.lines.some((l) => /changed outside the release by \+1: will restore 5/.test(l)), r.lines.join("\n"));
             expectKnownGood(w, { version: 3, desired: 5 });
         });
 

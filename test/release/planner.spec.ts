@@ -56,19 +56,19 @@ describe("release planner", () => {
             assert.equal(
                 p.text,
                 [
-                    "release v1.3.0 -> v1.4.0, estimated 21 min",
+                    "release v1.3.0 -> v1.4.0, estimated 20 min",
                     "  1. deploy lock on web (tag release:lock, ttl 1800 s)",
                     "  2. remote phase v1.3.0 -> v1.4.0 on i-0mgmt: checkout, install, no pending migrations, migrate, collectstatic, restart, health check",
                     "  3. bake AMI from i-0mgmt",
                     "  4. launch template lt-0abc v7 -> v8 (base v1, new ImageId), made default",
-                    "  5. ramp 4 instances in 4 waves of 1 (desired 4 -> 5 -> 4; AZRebalance, AlarmNotification, ScheduledActions suspended)",
+                    "  5. ramp 4 instances in 4 waves of 1 (desired 4 -> 5 -> 6 while a batch drains -> 4; AZRebalance, AlarmNotification, ScheduledActions suspended)",
                     "  6. CloudFront E123: invalidate the changed non-hashed static paths the remote phase reports",
                     "  7. keep the last 5 release AMIs",
                     "  8. release the deploy lock, record history",
                 ].join("\n"),
             );
-            // 180 remote + 300 bake + 4 x (60 + 90 + 30) + 60 invalidation
-            assert.equal(p.estimateS, 180 + 300 + 4 * 180 + 60);
+            // 180 remote + 300 bake + 4 x (60 + 90) + 30 (the last drain; the others overlap the next boot) + 60 invalidation
+            assert.equal(p.estimateS, 180 + 300 + 4 * 150 + 30 + 60);
         });
 
         it("first release: scale out from 0 to the configured capacity, no ramp", () => {
@@ -109,7 +109,7 @@ describe("release planner", () => {
 
         it("maxSurge 25% of 10: waves of 3", () => {
             const p = plan(inputs({ rollout: { maxSurge: "25%" } }), deployed, live(10));
-            assert.match(p.text, /ramp 10 instances in 4 waves of 3 \(desired 10 -> 13 -> 10/);
+            assert.match(p.text, /ramp 10 instances in 4 waves of 3 \(desired 10 -> 13 -> 16 while a batch drains -> 10/);
         });
 
         it("breaking migrations, policy refuse: refused, naming the migration and the way out", () => {

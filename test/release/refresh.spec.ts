@@ -159,8 +159,10 @@ describe("Release provider: refresh and re-run on the simulated AWS", () => {
         assert.ok(sim.group.tags.has(PROGRESS_TAG) && sim.group.tags.has(LOCK_TAG), "the dead run's tags");
         const c = await vc.drive(provider.check(c3, c3));
         assert.match(c.inputs.plan, /^resume release v1\.2\.0 from step ramp \(stopped: run \S+ was interrupted \(lock held by shop\/prod\/web-release\)\); kept: AMI ami-\S+, launch template v4/);
-        // With the state (status/progress) the plan knows the wave.
-        const progress = { runId: "r", kind: "release", version: "v1.2.0", baseLaunchTemplateVersion: 1, startedAt: "t", phase: "forward", steps: ["lock", "remote", "bake", "template", "ramp", "invalidate", "prune", "unlock"], done: ["lock", "remote", "bake", "template"], maintenance: false, replaced: ["i-x"], launchTemplateVersion: 4, warnings: [] };
+        // With the state (status/progress) the plan knows the wave: wave 1's old instance is out of
+        // service (deregistered, not yet terminated: the pipelined ramp terminates it a wave later).
+        const out = sim.apiCalls((x) => x.command === "DeregisterTargets").pop()!.input.Targets[0].Id;
+        const progress = { runId: "r", kind: "release", version: "v1.2.0", baseLaunchTemplateVersion: 1, startedAt: "t", phase: "forward", steps: ["lock", "remote", "bake", "template", "ramp", "invalidate", "prune", "unlock"], done: ["lock", "remote", "bake", "template"], maintenance: false, replaced: [], outOfService: [out], launchTemplateVersion: 4, warnings: [] };
         const st = await vc.drive(provider.check({ ...c3, status: { state: "failed", reason: "interrupted", at: "t" }, progress }, c3));
         assert.match(st.inputs.plan, /^resume release v1\.2\.0 from step ramp \(wave 2 of 2\) \(stopped: interrupted\); done: lock, remote, bake, template; kept: launch template v4/);
         // Pulumi saved no state for the killed run: its still-fresh lock is refused (it could be another

@@ -176,8 +176,11 @@ export class Executor {
             if (p.done.includes(step)) continue;
             // The lock is (re)acquired on every run, even when an earlier run recorded it; then
             // fenced: every step starts by checking the lock is still this run's.
+            // Steps that fence themselves are not read for twice: unlock checks the lock before it
+            // deletes it, the ramp on the group read it starts from (before its first write), and
+            // the lock step changes nothing.
             if (!parts.lock.held) await parts.lock.acquire();
-            else if (step !== "unlock") await parts.lock.verify(); // unlock checks for itself
+            else if (!SELF_FENCED.has(step)) await parts.lock.verify();
             const t0 = rs.c.clock.now();
             if (!AFTER_FLEET.has(step)) rs.checkDeadline(step);
             if (AFTER_FLEET.has(step)) {
@@ -221,6 +224,9 @@ export class Executor {
 }
 
 /** Runs one release. */
+/** Steps whose own first read of the group is the fence check (or that change nothing). */
+const SELF_FENCED = new Set<string>(["lock", "ramp", "unlock"]);
+
 export async function runRelease(ctx: ExecContext): Promise<ExecResult> {
     return new Executor(ctx).run();
 }

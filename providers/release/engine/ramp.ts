@@ -76,6 +76,8 @@ export class Ramp {
         const { rs } = this;
         const { cloud } = rs.c;
         const g = await cloud.describeGroup(rs.group);
+        // The fence check of the ramp step, on the read it starts from (before its first write).
+        await this.lock.verify(g);
         const saved = await this.saveGroup(g);
         if (saved.suspendedByUs.length) await cloud.suspendProcesses(rs.group, saved.suspendedByUs);
         await this.rampTo(rs.p.launchTemplateVersion!, saved, "ramp", g);
@@ -122,7 +124,16 @@ export class Ramp {
     }
 
     /**
-     * Replaces every instance not on `target` (a launch template version), `surge` at a time.
+     * Replaces every instance not on `target` (a launch template version), `surge` at a time,
+     * pipelined: as soon as a wave's batch of old instances is deregistered (it no longer serves),
+     * the next wave's replacements are launched and boot while that batch drains. A batch is
+     * terminated only once its deregistration delay has passed and the target group no longer
+     * shows it draining; the termination of a drained batch (without decrementing desired
+     * capacity) is what launches the following wave, so a steady wave costs no size change.
+     *
+     * Guarantees, at every moment: healthy in-service instances >= desired (a batch is deregistered
+     * only once its replacements are healthy); instances serving or booting <= desired + surge
+     * (deregistered instances, draining or drained, are the only extra ones); every drain honoured.
      * Recomputed from the live group at every wave, so it resumes after an interruption.
      */
     async rampTo(target: number, saved: SavedGroup, step: string, first?: GroupState) {
@@ -136,6 +147,10 @@ export class Ramp {
         let known: GroupState | null = first ?? null;
         let maxWaves = 0;
         let replans = 0;
+        // Old instances deregistered by this run and not yet terminated, with when.
+        const out = new Map<string, number>();
+        // When the current wave's replacements were launched (the wave's clock starts there).
+        let launchedAt: number | null = null;
         const desiredChanged = (g: GroupState) => {
             this.settlePending(g, saved);
             if (saved.lastDesired < 0 || g.desiredCapacity === saved.lastDesired) return false;
@@ -148,10 +163,22 @@ export class Ramp {
             if (step === "ramp") rs.checkDeadline(`ramp wave ${wave + 1}`);
             await this.lock.verify(g);
             this.adoptExternalChange(g, saved);
+            const inGroup = new Set(g.instances.map((x) => x.instanceId));
+            if (wave === 0 && replans === 0 && out.size === 0) {
+                // Resuming: what an interrupted run took out of service is still out (deregistered
+                // again, idempotent, and its drain counted from now, so it is honoured whatever the
+                // interrupted run had waited).
+                const left = (rs.p.outOfService ?? []).filter((id) => inGroup.has(id));
+                if (left.length) {
+                    await cloud.deregisterTargets(rs.i.targetGroupArn, left);
+                    for (const id of left) out.set(id, clock.now());
+                }
+            }
+            for (const id of [...out.keys()]) if (!inGroup.has(id)) out.delete(id);
             const live = liveInstances(g).filter((x) => x.lifecycleState !== "Standby" && x.lifecycleState !== "EnteringStandby");
             const standby = liveInstances(g).filter((x) => x.lifecycleState === "Standby" && x.launchTemplateVersion !== tv);
             for (const s of standby) rs.warn(`instance ${s.instanceId} is in Standby on launch template v${s.launchTemplateVersion}: left alone`);
-            const old = live.filter((x) => x.launchTemplateVersion !== tv);
+            const old = live.filter((x) => x.launchTemplateVersion !== tv && !out.has(x.instanceId));
             if (old.length === 0) break;
             wave++;
             if (maxWaves === 0) maxWaves = 2 * Math.ceil(old.length / surge) + 5;
@@ -161,19 +188,13 @@ export class Ramp {
             }
             const waves = wave - 1 + Math.ceil(old.length / surge);
             const b = Math.min(surge, old.length);
-            const want = saved.desired + b;
-            const waveStart = clock.now();
-            if (g.desiredCapacity !== want) {
-                saved.pending = want;
-                await rs.save();
-                if (want > g.maxSize) await cloud.updateGroupSize(rs.group, { maxSize: want, desiredCapacity: want });
-                else await cloud.updateGroupSize(rs.group, { desiredCapacity: want });
-                saved.lastDesired = want;
-                saved.pending = undefined;
-            }
+            const want = saved.desired + b + out.size;
+            const waveStart = launchedAt ?? clock.now();
+            launchedAt = null;
+            if (g.desiredCapacity !== want) await this.setDesired(g, want, saved);
             rs.log(`${step} wave ${wave}/${waves}: desired ${want}, ${old.length} instance(s) left on other versions`);
-            const oldIds = new Set(old.map((x) => x.instanceId));
-            const confirmed = await this.waits.healthy(target, oldIds, want - old.length, waveStart, step, desiredChanged);
+            const oldIds = new Set([...old.map((x) => x.instanceId), ...out.keys()]);
+            const confirmed = await this.waits.healthy(target, oldIds, saved.desired + b - old.length, waveStart, step, desiredChanged);
             if (!confirmed) {
                 // Desired changed outside the release: re-plan this wave (bounded: a scaling policy
                 // fighting the ramp must not keep it going forever).
@@ -183,35 +204,76 @@ export class Ramp {
                 wave--;
                 continue;
             }
+            // The same DescribeAutoScalingGroups serves the wave's confirmation and the fence check.
             await this.lock.verify(confirmed);
-            // Drain and terminate a batch of old instances, least useful first.
+            // Take a batch of old instances out of service, least useful first.
             const batch = [...old].sort((a, b2) => rank(a) - rank(b2)).slice(0, b).map((x) => x.instanceId);
             const t1 = clock.now();
-            rs.p.outOfService = [...batch];
+            rs.p.outOfService = [...out.keys(), ...batch];
             await rs.save();
             await cloud.deregisterTargets(rs.i.targetGroupArn, batch);
-            await this.waits.drained(batch);
+            for (const id of batch) out.set(id, t1);
+            // Earlier batches the last health poll showed drained (delay passed, not draining).
+            const delayMs = (await this.waits.deregistrationDelayS()) * 1000;
+            const seen = this.waits.lastTargetHealth();
+            const drained = [...out].filter(([id, at]) => !batch.includes(id) && seen && seen.at >= at + delayMs && seen.states[id] !== "draining").map(([id]) => id);
             const remainingAfter = old.length - b;
-            const targetAfter = saved.desired + Math.min(surge, remainingAfter);
-            const cur = saved.lastDesired >= 0 ? saved.lastDesired : want;
-            const dec = Math.max(0, Math.min(b, cur - targetAfter));
-            saved.lastDesired = cur;
-            for (let k = 0; k < batch.length; k++) {
-                const decrement = k >= batch.length - dec;
+            const next = Math.min(surge, remainingAfter);
+            // What the group should hold now: desired + the next wave's replacements + what still drains.
+            const goal = saved.desired + next + out.size - drained.length;
+            let cur = want;
+            for (const id of drained) {
+                // Terminating without decrementing launches a replacement: the next wave's, for free.
+                const decrement = cur > goal;
                 if (decrement) {
-                    saved.pending = saved.lastDesired - 1;
+                    saved.pending = cur - 1;
                     await rs.save();
                 }
-                await this.terminate(batch[k], decrement);
-                if (decrement) saved.lastDesired -= 1;
+                await this.terminate(id, decrement);
+                if (decrement) cur -= 1;
+                saved.lastDesired = cur;
                 saved.pending = undefined;
+                out.delete(id);
+                rs.p.replaced.push(id);
             }
-            rs.p.outOfService = [];
-            known = { ...confirmed, desiredCapacity: saved.lastDesired, instances: confirmed.instances.filter((x) => !batch.includes(x.instanceId)) };
-            rs.p.replaced.push(...batch);
-            rs.log(`${step} wave ${wave}/${waves} done: replaced ${batch.join(", ")} (healthy after ${sec(t1 - waveStart)} s, drained ${sec(clock.now() - t1)} s)`);
+            if (cur !== goal) {
+                await this.setDesired({ ...confirmed, desiredCapacity: cur }, goal, saved);
+                cur = goal;
+            }
+            if (next > 0) launchedAt = clock.now();
+            rs.p.outOfService = [...out.keys()];
+            known = { ...confirmed, desiredCapacity: saved.lastDesired, instances: confirmed.instances.filter((x) => !drained.includes(x.instanceId)) };
+            rs.log(`${step} wave ${wave}/${waves} done: ${batch.join(", ")} out of service (healthy after ${sec(t1 - waveStart)} s)${drained.length ? `; terminated ${drained.join(", ")} (drained)` : ""}`);
             await rs.save();
         }
+        // The last batches: wait for their drain, then terminate them, decrementing desired capacity.
+        if (out.size) {
+            const ids = [...out.keys()];
+            const t2 = clock.now();
+            await this.waits.drained(ids, Math.max(...out.values()));
+            for (const id of ids) {
+                saved.pending = saved.lastDesired - 1;
+                await rs.save();
+                await this.terminate(id, true);
+                saved.lastDesired -= 1;
+                saved.pending = undefined;
+                rs.p.replaced.push(id);
+            }
+            rs.p.outOfService = [];
+            rs.log(`${step}: terminated ${ids.join(", ")} (drained ${sec(clock.now() - t2)} s)`);
+            await rs.save();
+        }
+    }
+
+    /** Sets desired capacity (raising max if needed), recorded as pending until it is done. */
+    private async setDesired(g: GroupState, want: number, saved: SavedGroup) {
+        const { rs } = this;
+        saved.pending = want;
+        await rs.save();
+        if (want > g.maxSize) await rs.c.cloud.updateGroupSize(rs.group, { maxSize: want, desiredCapacity: want });
+        else await rs.c.cloud.updateGroupSize(rs.group, { desiredCapacity: want });
+        saved.lastDesired = want;
+        saved.pending = undefined;
     }
 
     /** A desired capacity this run set just before it was killed is its own, not an outside change. */

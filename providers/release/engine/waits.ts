@@ -15,6 +15,7 @@ export class Waits {
     private learnedWaveMs: number | null = null;
     private delayS: number | null = null;
     private tgTimings: TargetGroupTimings | null | undefined = undefined;
+    private seen: { at: number; states: Record<string, string> } | null = null;
 
     constructor(private readonly rs: RunState) {}
 
@@ -31,6 +32,11 @@ export class Waits {
             this.rs.log(`${what} failed (looking again at the next poll): ${errText(e)}`);
             return null;
         }
+    }
+
+    /** The last DescribeTargetHealth answer of a health wait, with when it was read. */
+    lastTargetHealth() {
+        return this.seen;
     }
 
     /** The deregistration delay (read once per run, with the health-check timings when the adapter has them). */
@@ -114,6 +120,7 @@ export class Waits {
                 next = clock.now() + poll;
                 continue;
             }
+            this.seen = { at: clock.now(), states: th };
             for (const [id, st] of Object.entries(th)) if (st === "unhealthy" && !oldIds.has(id) && !failedCheck.includes(id)) failedCheck.push(id);
             const healthy = Object.keys(th).filter((id) => th[id] === "healthy" && !oldIds.has(id));
             const g = healthy.length >= need ? await this.look("DescribeAutoScalingGroups", () => cloud.describeGroup(group), deadline) : null;
@@ -174,13 +181,18 @@ export class Waits {
         }
     }
 
-    /** Waits the deregistration delay, then until none of `ids` is draining (bounded: drainTimeoutS more). */
-    async drained(ids: string[]) {
+    /**
+     * Waits the deregistration delay from `since` (when the last of `ids` was deregistered; now by
+     * default), then until none of `ids` is draining (bounded: drainTimeoutS more).
+     */
+    async drained(ids: string[], since?: number) {
         const { cloud, clock } = this.rs.c;
         const i = this.rs.i;
         const delay = await this.deregistrationDelayS();
-        const deadline = clock.now() + (delay + i.rollout.drainTimeoutS) * 1000;
-        await clock.sleep(delay * 1000);
+        const from = since ?? clock.now();
+        const deadline = from + (delay + i.rollout.drainTimeoutS) * 1000;
+        const until = from + delay * 1000;
+        if (until > clock.now()) await clock.sleep(until - clock.now());
         for (;;) {
             const th = await this.look("DescribeTargetHealth", () => cloud.describeTargetHealth(i.targetGroupArn), deadline);
             const still = th ? ids.filter((id) => th[id] === "draining") : ids;

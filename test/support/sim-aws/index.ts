@@ -155,6 +155,10 @@ export class SimAws {
     denied = new Set<string>();
     /** The nth instance deregistered from the target group is terminated outside the release while it drains. */
     vanishNthDrained: number | null = null;
+    /** Every termination: when, and when (if ever) the instance had been deregistered from the target group. */
+    /** When each instance was last deregistered (kept after DescribeTargetHealth forgets a drained target). */
+    deregisteredAt = new Map<string, number>();
+    terminations: { id: string; at: number; ltVersion: number; deregisteredAt?: number; registered: boolean }[] = [];
     /** Desired-capacity changes made by "someone else" (a scaling policy) at the given time. */
     externalDesired: { at: number; delta: number; done?: boolean }[] = [];
 
@@ -277,6 +281,8 @@ export class SimAws {
     }
 
     private terminate(inst: SimInstance) {
+        const tg = this.targets.get(inst.id);
+        this.terminations.push({ id: inst.id, at: this.now(), ltVersion: inst.ltVersion, deregisteredAt: this.deregisteredAt.get(inst.id), registered: !!tg && tg.deregisteredAt === undefined });
         inst.state = "Terminated";
         this.targets.delete(inst.id);
         this.order = this.order.filter((x) => x !== inst.id);
@@ -365,6 +371,25 @@ export class SimAws {
     /** Instances that are part of the group and not terminated. */
     fleet() {
         return this.order.map((id) => this.instances.get(id)!).filter((i) => i.state !== "Terminated");
+    }
+
+    /**
+     * The fleet as a load balancer and a bill see it now: instances InService and healthy in the
+     * target group (serving), serving or booting (Pending, or InService and not deregistered), and
+     * deregistered ones still in the group (draining or drained, not yet terminated).
+     */
+    sample() {
+        this.advance();
+        const now = this.now();
+        const fleet = this.fleet();
+        const out = (i: SimInstance) => this.targets.get(i.id)?.deregisteredAt !== undefined;
+        return {
+            at: now,
+            desired: this.group.desired,
+            healthyInService: fleet.filter((i) => i.state === "InService" && !out(i) && this.targetState(i.id, now) === "healthy").length,
+            servingOrBooting: fleet.filter((i) => i.state === "Pending" || (i.state === "InService" && !out(i))).length,
+            deregistered: fleet.filter(out).length,
+        };
     }
 
     fleetVersions(): number[] {
@@ -685,6 +710,7 @@ export class SimAws {
             const tg = this.targets.get(t.Id);
             if (tg && tg.deregisteredAt === undefined) {
                 tg.deregisteredAt = this.now();
+                this.deregisteredAt.set(t.Id, tg.deregisteredAt);
                 this.deregistered++;
             }
         }
