@@ -6,7 +6,7 @@
  *        npm run bench:faults -- --json       (one JSON object: injected, survived, halfStates, byKind, ...)
  *        npm run bench:faults -- --every 3    (every third call index only)
  */
-import { sweep } from "../test/support/sim-aws/sweep";
+import { sweep } from "../testkit/sim-aws/sweep";
 
 async function main() {
     const args = process.argv.slice(2);

@@ -18,9 +18,9 @@
  * Usage: npm run bench:rollout            (a Markdown table)
  *        npm run bench:rollout -- --json  (one JSON array, one object per row)
  */
-import { installVirtualClock } from "../test/support/sim-aws/clock";
-import { SimAws } from "../test/support/sim-aws";
-import { rawArgs } from "../test/release/fakes";
+import { installVirtualClock } from "../testkit/sim-aws/clock";
+import { SimAws } from "../testkit/sim-aws";
+import { rawArgs } from "../testkit/fakes";
 import { runRelease } from "../providers/release/executor";
 import { normalizeInputs, resolveSurge } from "../providers/release/planner";
 import { realClock } from "../providers/release/ports";

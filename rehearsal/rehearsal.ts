@@ -23,8 +23,8 @@ import * as http from "http";
 import { runRelease, ReleaseError, ExecResult } from "../providers/release/executor";
 import { normalizeInputs, Deployed, ReleaseInputs } from "../providers/release/planner";
 import { Clock, MigrationPolicy, RemotePhase, RemotePhaseError } from "../providers/release/ports";
-import { LocalCloud } from "../providers/release/local/cloud";
-import { killMentioning, freePort, RUN_MARKER_ENV } from "../providers/release/local/procs";
+import { LocalCloud } from "./local/cloud";
+import { killMentioning, freePort, RUN_MARKER_ENV } from "./local/procs";
 import { createRemotePhase, RemotePhaseSettings } from "../providers/release/remote";
 import { LocalRemote } from "../providers/release/remote/local";
 import { Traffic, TrafficReport, versionOf } from "./traffic";
@@ -236,7 +236,7 @@ export class Rehearsal {
             settingsModule = "fleet_rehearsal_settings";
             fs.writeFileSync(path.join(pyDir, `${settingsModule}.py`), sqliteSettings(settings, path.join(work, "db.sqlite3")));
         } else {
-            const { startPostgres } = await import("../test/support/services");
+            const { startPostgres } = await import("../testkit/services");
             const pg = await startPostgres();
             this.pg = pg;
             Object.assign(env, {
@@ -313,7 +313,7 @@ export class Rehearsal {
             inspectEnvFile: path.join(work, "inspect.env"),
         };
         if (o.transport === "ssh") {
-            const { startSshd } = await import("../test/support/services");
+            const { startSshd } = await import("../testkit/services");
             const sshd = await startSshd();
             this.sshd = sshd;
             remote.transport = "ssh";

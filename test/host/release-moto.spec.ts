@@ -19,7 +19,7 @@ import { ReleaseProvider } from "../../providers/release/provider";
 import { InProcessProvider, ProviderHost, captureRelease, releaseUrn } from "../support/host";
 import { Moto, motoEnv, startMoto, withEnv } from "../support/moto";
 import { MotoClients, MotoWorld, buildMotoWorld, motoClients } from "../support/moto-world";
-import { ExampleSite, startExampleSite } from "../remote/site";
+import { ExampleSite, startExampleSite } from "../../testkit/site";
 
 const URN = releaseUrn("staging");
 const TEMPLATE_VERSION_TAG = "aws:ec2launchtemplate:version";

@@ -7,8 +7,8 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { LocalCloud } from "../../providers/release/local/cloud";
-import { processesMentioning } from "../../providers/release/local/procs";
+import { LocalCloud } from "../../rehearsal/local/cloud";
+import { processesMentioning } from "../../rehearsal/local/procs";
 import { writeTinyRelease } from "./tiny-app";
 import { httpGet, until } from "./helpers";
 

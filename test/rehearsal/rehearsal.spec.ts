@@ -10,7 +10,7 @@ import { execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { processesMentioning, processesOfRun } from "../../providers/release/local/procs";
+import { processesMentioning, processesOfRun } from "../../rehearsal/local/procs";
 import { buildExampleRepo } from "../../example/build-repo";
 import { Rehearsal, RehearsalResult } from "../../rehearsal/rehearsal";
 import { verdict } from "../../rehearsal/report";

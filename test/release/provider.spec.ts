@@ -4,11 +4,11 @@
  */
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { installVirtualClock, VirtualClock } from "../support/sim-aws/clock";
-import { SimAws } from "../support/sim-aws";
+import { installVirtualClock, VirtualClock } from "../../testkit/sim-aws/clock";
+import { SimAws } from "../../testkit/sim-aws";
 import { ReleaseFailed, ReleaseProvider } from "../../providers/release/provider";
 import { realClock } from "../../providers/release/ports";
-import { BREAKING, FakeRemotePhase, rawArgs } from "./fakes";
+import { BREAKING, FakeRemotePhase, rawArgs } from "../../testkit/fakes";
 import { LOCK_TAG } from "../../providers/release/executor";
 
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";

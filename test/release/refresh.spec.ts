@@ -4,12 +4,12 @@
  * Planner functions, the provider's check/diff, and provider update on the simulated AWS.
  */
 import * as assert from "node:assert/strict";
-import { installVirtualClock, VirtualClock } from "../support/sim-aws/clock";
-import { SimAws } from "../support/sim-aws";
+import { installVirtualClock, VirtualClock } from "../../testkit/sim-aws/clock";
+import { SimAws } from "../../testkit/sim-aws";
 import { ReleaseFailed, ReleaseProvider } from "../../providers/release/provider";
 import { realClock } from "../../providers/release/ports";
 import { Deployed, normalizeInputs, ownTemplateVersions, plan, rerunLine, resolveBase } from "../../providers/release/planner";
-import { FakeRemotePhase, rawArgs } from "./fakes";
+import { FakeRemotePhase, rawArgs } from "../../testkit/fakes";
 import { LOCK_TAG, PROGRESS_TAG } from "../../providers/release/executor";
 
 const dep: Deployed = { version: "v1.3.0", amiId: "ami-0old", baseLaunchTemplateVersion: 1, launchTemplateVersion: 7, capacity: { minSize: 2, maxSize: 6, desiredCapacity: 4 } };

@@ -4,7 +4,7 @@
  * invariants checked after each (test/support/sim-aws/sweep.ts).
  */
 import * as assert from "node:assert/strict";
-import { referenceCalls, sweep, FaultKind } from "../support/sim-aws/sweep";
+import { referenceCalls, sweep, FaultKind } from "../../testkit/sim-aws/sweep";
 
 describe("fault sweep (a sample; the full sweep is npm run bench:faults)", function () {
     this.timeout(120_000);

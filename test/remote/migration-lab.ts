@@ -10,7 +10,7 @@ import { execFileSync, spawnSync } from "child_process";
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import type { PostgresService } from "../support/services";
+import type { PostgresService } from "../../testkit/services";
 
 export const PYTHON = "/usr/bin/python3";
 export const DJANGO_HELPER_DIR = path.join(__dirname, "..", "..", "django");

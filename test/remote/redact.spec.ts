@@ -3,12 +3,12 @@
  * the resource's state (status.reason, history[].reason, progress) nor its log lines.
  */
 import * as assert from "node:assert/strict";
-import { installVirtualClock, VirtualClock } from "../support/sim-aws/clock";
-import { SimAws } from "../support/sim-aws";
+import { installVirtualClock, VirtualClock } from "../../testkit/sim-aws/clock";
+import { SimAws } from "../../testkit/sim-aws";
 import { ReleaseFailed, ReleaseProvider } from "../../providers/release/provider";
 import { realClock } from "../../providers/release/ports";
 import { REDACTED, Redactor, secretValuesOf } from "../../providers/release/redact";
-import { FakeRemotePhase, rawArgs } from "../release/fakes";
+import { FakeRemotePhase, rawArgs } from "../../testkit/fakes";
 
 const KEY_BODY = "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW";
 const PRIVATE_KEY = `-----BEGIN OPENSSH PRIVATE KEY-----\n${KEY_BODY}\nQyNTUxOQAAACBc3ZtV2nH9yW0\n-----END OPENSSH PRIVATE KEY-----\n`;

@@ -48,7 +48,7 @@ import {
     TargetGroupTimings,
     TargetHealthState,
     TemplateVersionInfo,
-} from "../ports";
+} from "../../providers/release/ports";
 import { Haproxy, HealthCheckSettings } from "./haproxy";
 import { Spawned, freePort, portOpen, spawnGroup, stopGroup } from "./procs";
 
