@@ -24,7 +24,8 @@ import { runRelease, ReleaseError, ExecResult } from "../providers/release/execu
 import { normalizeInputs, Deployed, ReleaseInputs } from "../providers/release/planner";
 import { Clock, MigrationPolicy, RemotePhase, RemotePhaseError } from "../providers/release/ports";
 import { LocalCloud } from "./local/cloud";
-import { killMentioning, freePort, RUN_MARKER_ENV } from "./local/procs";
+import { freePort } from "../testkit/services";
+import { killMentioning, RUN_MARKER_ENV } from "./local/procs";
 import { createRemotePhase, RemotePhaseSettings } from "../providers/release/remote";
 import { LocalRemote } from "../providers/release/remote/local";
 import { Traffic, TrafficReport, versionOf } from "./traffic";

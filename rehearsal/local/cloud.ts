@@ -50,7 +50,8 @@ import {
     TemplateVersionInfo,
 } from "../../providers/release/ports";
 import { Haproxy, HealthCheckSettings } from "./haproxy";
-import { Spawned, freePort, portOpen, spawnGroup, stopGroup } from "./procs";
+import { freePort } from "../../testkit/services";
+import { Spawned, portOpen, spawnGroup, stopGroup } from "./procs";
 
 const run = promisify(execFile);
 
