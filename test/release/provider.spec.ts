@@ -5,31 +5,19 @@
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { installVirtualClock, VirtualClock } from "../../testkit/sim-aws/clock";
+import { providerArgs, providerWorld } from "../../testkit/provider-world";
 import { SimAws } from "../../testkit/sim-aws";
 import { ReleaseFailed, ReleaseProvider } from "../../providers/release/provider";
-import { realClock } from "../../providers/release/ports";
-import { BREAKING, FakeRemotePhase, rawArgs } from "../../testkit/fakes";
+import { BREAKING, FakeRemotePhase } from "../../testkit/fakes";
 import { LOCK_TAG } from "../../providers/release/executor";
 
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 describe("Release provider", () => {
-    let vc: VirtualClock;
-    let sim: SimAws;
-    let remote: FakeRemotePhase;
-    let lines: string[];
-    let provider: ReleaseProvider;
-
-    beforeEach(() => {
-        vc = installVirtualClock();
-        sim = new SimAws();
-        remote = new FakeRemotePhase(null);
-        lines = [];
-        provider = new ReleaseProvider({ cloud: () => sim.cloud(), remotePhase: async () => remote, clock: realClock, log: (l) => lines.push(l) });
-    });
+    let vc: VirtualClock, sim: SimAws, remote: FakeRemotePhase, lines: string[], provider: ReleaseProvider;
+    beforeEach(() => ({ vc, sim, remote, lines, provider } = providerWorld()));
     afterEach(() => vc.uninstall());
-
-    const news = (over: Record<string, any> = {}) => ({ ...rawArgs(sim, { version: "v1.0.0", capacity: { minSize: 2, maxSize: 4, desiredCapacity: 2 }, ...over }), lockOwner: "shop/prod/web-release", __provider: "serialized" });
+    const news = (over: Record<string, any> = {}) => providerArgs(sim, over);
 
     async function createFirst() {
         const inputs = news();

@@ -4,7 +4,8 @@
  * Planner functions, the provider's check/diff, and provider update on the simulated AWS.
  */
 import * as assert from "node:assert/strict";
-import { installVirtualClock, VirtualClock } from "../../testkit/sim-aws/clock";
+import type { VirtualClock } from "../../testkit/sim-aws/clock";
+import { providerArgs, providerWorld } from "../../testkit/provider-world";
 import { SimAws } from "../../testkit/sim-aws";
 import { ReleaseFailed, ReleaseProvider } from "../../providers/release/provider";
 import { realClock } from "../../providers/release/ports";
@@ -49,22 +50,10 @@ describe("release planner: the base template version and re-runs", () => {
 });
 
 describe("Release provider: refresh and re-run on the simulated AWS", () => {
-    let vc: VirtualClock;
-    let sim: SimAws;
-    let remote: FakeRemotePhase;
-    let provider: ReleaseProvider;
-    let lines: string[];
-
-    beforeEach(() => {
-        vc = installVirtualClock();
-        sim = new SimAws();
-        remote = new FakeRemotePhase(null);
-        lines = [];
-        provider = new ReleaseProvider({ cloud: () => sim.cloud(), remotePhase: async () => remote, clock: realClock, log: (l) => lines.push(l) });
-    });
+    let vc: VirtualClock, sim: SimAws, remote: FakeRemotePhase, lines: string[], provider: ReleaseProvider;
+    beforeEach(() => ({ vc, sim, remote, lines, provider } = providerWorld()));
     afterEach(() => vc.uninstall());
-
-    const news = (over: Record<string, any> = {}) => ({ ...rawArgs(sim, { version: "v1.0.0", capacity: { minSize: 2, maxSize: 4, desiredCapacity: 2 }, ...over }), lockOwner: "shop/prod/web-release", __provider: "serialized" });
+    const news = (over: Record<string, any> = {}) => providerArgs(sim, over);
     const latest = () => Math.max(...sim.templates.keys());
     const imagesBaked = () => sim.apiCalls((c) => c.command === "CreateImage").length;
 
