@@ -1,5 +1,5 @@
 /**
- * The fault sweep (test/support/sim-aws/sweep.ts) over a first release and a v1 -> v2 release of
+ * The fault sweep (testkit/sim-aws/sweep.ts) over a first release and a v1 -> v2 release of
  * N = 4 instances, maxSurge 1, on the simulated AWS (real SDK clients, virtual clock).
  *
  * Usage: npm run bench:faults                 (a summary and every case that left a half-state)

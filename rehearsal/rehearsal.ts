@@ -5,12 +5,12 @@
  *   management instance   <work>/mgmt/app (releases/<version>, current ->, shared/env), driven by
  *                         the remote phase over the local-shell transport; its own gunicorn
  *                         (started/HUPed by the phase's restartCommand) answers its health URL
- *   cloud                 LocalCloud (providers/release/local): images, launch template, ASG
+ *   cloud                 LocalCloud (rehearsal/local): images, launch template, ASG
  *                         supervisor of gunicorn instances, HAProxy as target group + listener
  *   shared static root    <work>/static (the EFS stand-in)
  *   database              SQLite at <work>/db.sqlite3 through a settings module layered over the
  *                         app's own (put on the releases' sys.path by a .pth file), or a private
- *                         PostgreSQL (test/support/services.ts) with --database postgres
+ *                         PostgreSQL (testkit/services.ts) with --database postgres
  *
  * Flow: first release of `from` (the executor brings the group to capacity on its image), start
  * traffic, release `to`, stop traffic, check what each instance serves, report. Every process

@@ -1,7 +1,7 @@
 /**
  * A throw-away Django project for migration specs (inspection-readonly, linter-suite): a
  * settings module that takes its apps and database from the environment, Debian's Django 3.2,
- * django_fleet from this repository, SQLite or the private PostgreSQL of test/support/services.
+ * django_fleet from this repository, SQLite or the private PostgreSQL of testkit/services.
  *
  * Also the stand-ins for the two third-party packages the django-migration-linter test project
  * imports and Debian does not carry (see linterStandIns()).
