@@ -1,5 +1,6 @@
 /** The Release provider in this process on the simulated AWS, with a fake remote phase and the virtual clock. */
-import { ReleaseProvider } from "../providers/release/provider";
+import * as assert from "node:assert/strict";
+import { ReleaseFailed, ReleaseProvider } from "../providers/release/provider";
 import { realClock } from "../providers/release/ports";
 import { FakeRemotePhase, rawArgs } from "./fakes";
 import { SimAws } from "./sim-aws";
@@ -27,4 +28,16 @@ export function providerWorld(): ProviderWorld {
 /** The provider's raw inputs as the program passes them: a first release v1.0.0 at 2/4/2 unless `over` says otherwise. */
 export function providerArgs(sim: SimAws, over: Record<string, any> = {}) {
     return { ...rawArgs(sim, { version: "v1.0.0", capacity: { minSize: 2, maxSize: 4, desiredCapacity: 2 }, ...over }), lockOwner: "shop/prod/web-release", __provider: "serialized" };
+}
+
+/** Awaits a provider call that must reject with `ReleaseFailed` (a failed update with its partial state) and returns the rejection. */
+export async function releaseFailure(call: Promise<unknown>): Promise<ReleaseFailed> {
+    let failed: unknown;
+    try {
+        await call;
+    } catch (e) {
+        failed = e;
+    }
+    assert.ok(failed instanceof ReleaseFailed, `expected ReleaseFailed, got ${failed === undefined ? "success" : String(failed)}`);
+    return failed;
 }

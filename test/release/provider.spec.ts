@@ -5,9 +5,9 @@
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { installVirtualClock, VirtualClock } from "../../testkit/sim-aws/clock";
-import { providerArgs, providerWorld } from "../../testkit/provider-world";
+import { providerArgs, providerWorld, releaseFailure } from "../../testkit/provider-world";
 import { SimAws } from "../../testkit/sim-aws";
-import { ReleaseFailed, ReleaseProvider } from "../../providers/release/provider";
+import { ReleaseProvider } from "../../providers/release/provider";
 import { BREAKING, FakeRemotePhase } from "../../testkit/fakes";
 import { LOCK_TAG } from "../../providers/release/executor";
 
@@ -115,13 +115,7 @@ describe("Release provider", () => {
             // v1.2.0 never gets healthy: rolled back, partial state thrown.
             sim.nextImageFaults = { neverHealthy: true };
             const v3 = { ...(await vc.drive(provider.check(v2, news({ version: "v1.2.0", rollout: { healthyTimeoutS: 400 } })))).inputs };
-            let failed: ReleaseFailed | undefined;
-            try {
-                await vc.drive(provider.update(r.id, u.outs, v3));
-            } catch (e: any) {
-                failed = e;
-            }
-            assert.ok(failed instanceof ReleaseFailed, String(failed));
+            const failed = await releaseFailure(vc.drive(provider.update(r.id, u.outs, v3)));
             assert.equal(failed.id, r.id);
             const props: any = failed.properties;
             assert.equal(props.__provider, "serialized", "the provider survives in the partial state");

@@ -5,7 +5,7 @@
  */
 import * as assert from "node:assert/strict";
 import type { VirtualClock } from "../../testkit/sim-aws/clock";
-import { providerArgs, providerWorld } from "../../testkit/provider-world";
+import { providerArgs, providerWorld, releaseFailure } from "../../testkit/provider-world";
 import { SimAws } from "../../testkit/sim-aws";
 import { ReleaseFailed, ReleaseProvider } from "../../providers/release/provider";
 import { realClock } from "../../providers/release/ports";
@@ -115,13 +115,7 @@ describe("Release provider: refresh and re-run on the simulated AWS", () => {
         const { id, oldInputs, outs } = await twoReleases();
         sim.nextImageFaults = { neverHealthy: true };
         const c3 = (await vc.drive(provider.check(oldInputs, news({ version: "v1.2.0", rollout: { healthyTimeoutS: 400 } })))).inputs;
-        let failed: ReleaseFailed | undefined;
-        try {
-            await vc.drive(provider.update(id, outs, c3));
-        } catch (e: any) {
-            failed = e;
-        }
-        assert.ok(failed instanceof ReleaseFailed, String(failed));
+        const failed = await releaseFailure(vc.drive(provider.update(id, outs, c3)));
         // Pulumi stores c3 as the inputs: the next check sees v1.2.0 both old and new.
         const fromCloud = await vc.drive(provider.check(c3, c3));
         assert.match(fromCloud.inputs.plan, /^retry release v1\.2\.0 after: the default launch template version v3 is still release v1\.1\.0's .*: release v1\.1\.0 -> v1\.2\.0/);

@@ -5,7 +5,8 @@
 import * as assert from "node:assert/strict";
 import { installVirtualClock, VirtualClock } from "../../testkit/sim-aws/clock";
 import { SimAws } from "../../testkit/sim-aws";
-import { ReleaseFailed, ReleaseProvider } from "../../providers/release/provider";
+import { releaseFailure } from "../../testkit/provider-world";
+import { ReleaseProvider } from "../../providers/release/provider";
 import { realClock } from "../../providers/release/ports";
 import { REDACTED, Redactor, secretValuesOf } from "../../providers/release/redact";
 import { FakeRemotePhase, rawArgs } from "../../testkit/fakes";
@@ -61,13 +62,7 @@ describe("redaction of secrets (issue 10, finding 6)", () => {
                 stderr: `Traceback (most recent call last):\ndjango.db.utils.OperationalError: password ${DB_PASSWORD} for user django\nssh key ${KEY_BODY}\nfatal: could not read https://bot:${TOKEN}@git.example.com/shop.git`,
             };
             const v2 = (await vc.drive(provider.check(first, news({ version: "v1.1.0" })))).inputs;
-            let failed: ReleaseFailed | undefined;
-            try {
-                await vc.drive(provider.update(r.id, r.outs, v2));
-            } catch (e: any) {
-                failed = e;
-            }
-            assert.ok(failed instanceof ReleaseFailed, String(failed));
+            const failed = await releaseFailure(vc.drive(provider.update(r.id, r.outs, v2)));
             const props: any = failed.properties;
             assert.match(props.status.reason, /remote\/migrate/);
             assert.match(props.status.reason, /OperationalError: password \[redacted\] for user django/, "the cause is kept, the secret is not");
