@@ -1,12 +1,12 @@
 /**
- * The fault sweep (test/support/sim-aws/sweep.ts) over a first release and a v1 -> v2 release of
+ * The fault sweep (testkit/sim-aws/sweep.ts) over a first release and a v1 -> v2 release of
  * N = 4 instances, maxSurge 1, on the simulated AWS (real SDK clients, virtual clock).
  *
  * Usage: npm run bench:faults                 (a summary and every case that left a half-state)
  *        npm run bench:faults -- --json       (one JSON object: injected, survived, halfStates, byKind, ...)
  *        npm run bench:faults -- --every 3    (every third call index only)
  */
-import { sweep } from "../test/support/sim-aws/sweep";
+import { sweep } from "../testkit/sim-aws/sweep";
 
 async function main() {
     const args = process.argv.slice(2);

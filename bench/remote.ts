@@ -15,7 +15,7 @@ import type { CommandResult, Remote, RunOptions } from "../providers/release/por
 import { createRemotePhase } from "../providers/release/remote";
 import { wrapCommand } from "../providers/release/remote/errors";
 import { SshRemote } from "../providers/release/remote/ssh";
-import { ExampleSite, httpGet, startExampleSite } from "../test/remote/site";
+import { ExampleSite, httpGet, startExampleSite } from "../testkit/site";
 
 const args = process.argv.slice(2);
 const json = args.includes("--json");

@@ -9,7 +9,7 @@
  *   pipelinedBoundS  the pipelined bound: waves x (boot + healthy x interval) + drain + bake (each
  *              wave's replacements boot while the previous batch drains)
  *   ratio      makespan / pipelined bound (goal <= 1.03)
- *   irMakespanS  EC2 Instance Refresh on the same fleet and timings (test/support/sim-aws/instance-refresh.ts),
+ *   irMakespanS  EC2 Instance Refresh on the same fleet and timings (testkit/sim-aws/instance-refresh.ts),
  *              at the same extra capacity (MinHealthyPercentage 100, MaxHealthyPercentage =
  *              100 x (N + surge) / N), instance warmup = the stack's health-check grace period (300 s:
  *              AWS's documented default warmup), plus the same bake
@@ -29,10 +29,10 @@
  * Usage: npm run bench:rollout            (a Markdown table)
  *        npm run bench:rollout -- --json  (one JSON array, one object per row)
  */
-import { installVirtualClock } from "../test/support/sim-aws/clock";
-import { simulateInstanceRefresh } from "../test/support/sim-aws/instance-refresh";
-import { SimAws } from "../test/support/sim-aws";
-import { rawArgs } from "../test/release/fakes";
+import { installVirtualClock } from "../testkit/sim-aws/clock";
+import { simulateInstanceRefresh } from "../testkit/sim-aws/instance-refresh";
+import { SimAws } from "../testkit/sim-aws";
+import { rawArgs } from "../testkit/fakes";
 import { runRelease } from "../providers/release/executor";
 import { normalizeInputs, resolveSurge } from "../providers/release/planner";
 import { realClock } from "../providers/release/ports";

@@ -5,12 +5,12 @@
  *   management instance   <work>/mgmt/app (releases/<version>, current ->, shared/env), driven by
  *                         the remote phase over the local-shell transport; its own gunicorn
  *                         (started/HUPed by the phase's restartCommand) answers its health URL
- *   cloud                 LocalCloud (providers/release/local): images, launch template, ASG
+ *   cloud                 LocalCloud (rehearsal/local): images, launch template, ASG
  *                         supervisor of gunicorn instances, HAProxy as target group + listener
  *   shared static root    <work>/static (the EFS stand-in)
  *   database              SQLite at <work>/db.sqlite3 through a settings module layered over the
  *                         app's own (put on the releases' sys.path by a .pth file), or a private
- *                         PostgreSQL (test/support/services.ts) with --database postgres
+ *                         PostgreSQL (testkit/services.ts) with --database postgres
  *
  * Flow: first release of `from` (the executor brings the group to capacity on its image), start
  * traffic, release `to`, stop traffic, check what each instance serves, report. Every process
@@ -23,8 +23,9 @@ import * as http from "http";
 import { runRelease, ReleaseError, ExecResult } from "../providers/release/executor";
 import { normalizeInputs, Deployed, ReleaseInputs } from "../providers/release/planner";
 import { Clock, MigrationPolicy, RemotePhase, RemotePhaseError } from "../providers/release/ports";
-import { LocalCloud } from "../providers/release/local/cloud";
-import { killMentioning, freePort, RUN_MARKER_ENV } from "../providers/release/local/procs";
+import { LocalCloud } from "./local/cloud";
+import { freePort } from "../testkit/services";
+import { killMentioning, RUN_MARKER_ENV } from "./local/procs";
 import { createRemotePhase, RemotePhaseSettings } from "../providers/release/remote";
 import { LocalRemote } from "../providers/release/remote/local";
 import { Traffic, TrafficReport, versionOf } from "./traffic";
@@ -236,7 +237,7 @@ export class Rehearsal {
             settingsModule = "fleet_rehearsal_settings";
             fs.writeFileSync(path.join(pyDir, `${settingsModule}.py`), sqliteSettings(settings, path.join(work, "db.sqlite3")));
         } else {
-            const { startPostgres } = await import("../test/support/services");
+            const { startPostgres } = await import("../testkit/services");
             const pg = await startPostgres();
             this.pg = pg;
             Object.assign(env, {
@@ -318,7 +319,7 @@ export class Rehearsal {
             inspectEnvFile: path.join(work, "inspect.env"),
         };
         if (o.transport === "ssh") {
-            const { startSshd } = await import("../test/support/services");
+            const { startSshd } = await import("../testkit/services");
             const sshd = await startSshd();
             this.sshd = sshd;
             remote.transport = "ssh";

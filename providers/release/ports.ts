@@ -4,7 +4,7 @@
  *
  * Adapters:
  *  - Cloud: the AWS SDK v3 adapter (providers/release/aws) and the local rehearsal cloud
- *    (providers/release/local).
+ *    (rehearsal/local).
  *  - Remote: SSH (ssh2, host key pinned), SSM Run Command, and a local shell
  *    (providers/release/remote).
  *  - Clock: the real clock, or a virtual one in the simulated-cloud tests.

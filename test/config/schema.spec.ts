@@ -6,8 +6,8 @@
 import * as assert from "assert";
 import { ConfigError, describe as describeSetting, parseConfig, PROJECT_DEFAULTS, PROJECT_SETTINGS, RELEASE_DEFAULTS, RELEASE_SETTINGS } from "../../config";
 import { DEFAULT_ROLLOUT, normalizeInputs, resolveSurge } from "../../providers/release/planner";
-import { SimAws } from "../support/sim-aws";
-import { rawArgs } from "../release/fakes";
+import { SimAws } from "../../testkit/sim-aws";
+import { rawArgs } from "../../testkit/fakes";
 
 // plainHttpOrigin: a minimal stack without a certificate must opt in to plain HTTP to the origin.
 const BASE = { "django-fleet:repositoryUrl": "https://github.com/example-org/mysite.git", "django-fleet:plainHttpOrigin": "true" };

@@ -13,7 +13,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { ReleaseProvider, UNKNOWN_TEXT } from "../../providers/release/provider";
-import { freePort } from "../support/services";
+import { freePort } from "../../testkit/services";
 import { ROOT } from "../support/pulumi-mocks";
 import { InProcessProvider, ProviderHost, UNKNOWN, asNewStackPreview, captureRelease, releaseUrn, wire } from "../support/host";
 

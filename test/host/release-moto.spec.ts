@@ -3,7 +3,7 @@
  * provider Pulumi serializes from index.ts runs in the host (test/support/host.ts), its SDK
  * clients reach moto through AWS_ENDPOINT_URL (test/support/moto.ts, with the correcting proxy),
  * and its remote phase runs over OpenSSH on 127.0.0.1 (the example app, PostgreSQL, gunicorn:
- * test/remote/site.ts). Never the private addresses moto hands out.
+ * testkit/site.ts). Never the private addresses moto hands out.
  *
  * In order, as `pulumi up` runs them: Check and Create (the first release, group at 0 -> 3),
  * Check, Diff and Update v1 -> v2 (a ramp of 3 instances, maxSurge 1), an Update that fails
@@ -19,7 +19,7 @@ import { ReleaseProvider } from "../../providers/release/provider";
 import { InProcessProvider, ProviderHost, captureRelease, releaseUrn } from "../support/host";
 import { Moto, motoEnv, startMoto, withEnv } from "../support/moto";
 import { MotoClients, MotoWorld, buildMotoWorld, motoClients } from "../support/moto-world";
-import { ExampleSite, startExampleSite } from "../remote/site";
+import { ExampleSite, startExampleSite } from "../../testkit/site";
 
 const URN = releaseUrn("staging");
 const TEMPLATE_VERSION_TAG = "aws:ec2launchtemplate:version";

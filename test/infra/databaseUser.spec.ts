@@ -9,7 +9,7 @@ import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { APP_DB_USER, DB_USER_SCRIPT, DB_USER_SQL, renderDbUserScript, renderUserData } from "../../components";
-import { PostgresService, startPostgres } from "../support/services";
+import { PostgresService, startPostgres } from "../../testkit/services";
 
 const PSQL = "/usr/lib/postgresql/15/bin/psql";
 const MASTER_PASSWORD = "Master-Passw0rd-1";

@@ -7,10 +7,35 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { LocalCloud } from "../../providers/release/local/cloud";
-import { processesMentioning } from "../../providers/release/local/procs";
+import { LocalCloud } from "../../rehearsal/local/cloud";
+import { processesMentioning } from "../../rehearsal/local/procs";
 import { writeTinyRelease } from "./tiny-app";
 import { httpGet, until } from "./helpers";
+
+/**
+ * A LocalCloud over the tiny app of `work`/mgmt (instance i-mgmt), its group empty at the start,
+ * with fast health checks (0.3 s, 2 up, 2 down) and one gunicorn worker per instance.
+ */
+function tinyCloud(work: string, o: { maxSize: number; deregistrationDelayS: number; healthCheckGracePeriodS: number; gracefulTimeoutS: number; log?: (line: string) => void }): LocalCloud {
+    return new LocalCloud({
+        workDir: path.join(work, "cloud"),
+        managementInstances: { "i-mgmt": path.join(work, "mgmt") },
+        group: { minSize: 0, maxSize: o.maxSize, desiredCapacity: 0 },
+        health: { intervalS: 0.3, healthyThreshold: 2, unhealthyThreshold: 2, timeoutS: 0.5 },
+        deregistrationDelayS: o.deregistrationDelayS,
+        healthCheckGracePeriodS: o.healthCheckGracePeriodS,
+        app: { wsgi: "tinyapp:application", env: {}, workers: 1, gracefulTimeoutS: o.gracefulTimeoutS },
+        log: o.log,
+    });
+}
+
+/** Stops the cloud, removes `work`, and fails when a process that mentions it is left. */
+async function stopAndClean(cloud: LocalCloud | undefined, work: string): Promise<void> {
+    if (cloud) await cloud.stop();
+    const left = processesMentioning(work);
+    fs.rmSync(work, { recursive: true, force: true });
+    assert.deepStrictEqual(left, [], "processes left behind");
+}
 
 describe("local cloud (Cloud port on HAProxy + gunicorn)", function () {
     this.timeout(30_000);
@@ -23,25 +48,11 @@ describe("local cloud (Cloud port on HAProxy + gunicorn)", function () {
     before(async () => {
         work = fs.mkdtempSync(path.join(os.tmpdir(), "local-cloud-"));
         writeTinyRelease(path.join(work, "mgmt"), "r1");
-        cloud = new LocalCloud({
-            workDir: path.join(work, "cloud"),
-            managementInstances: { "i-mgmt": path.join(work, "mgmt") },
-            group: { minSize: 0, maxSize: 4, desiredCapacity: 0 },
-            health: { intervalS: 0.3, healthyThreshold: 2, unhealthyThreshold: 2, timeoutS: 0.5 },
-            deregistrationDelayS: 1,
-            healthCheckGracePeriodS: 120,
-            app: { wsgi: "tinyapp:application", env: {}, workers: 1, gracefulTimeoutS: 3 },
-            log: (l) => log.push(l),
-        });
+        cloud = tinyCloud(work, { maxSize: 4, deregistrationDelayS: 1, healthCheckGracePeriodS: 120, gracefulTimeoutS: 3, log: (l) => log.push(l) });
         await cloud.start();
     });
 
-    after(async () => {
-        if (cloud) await cloud.stop();
-        const left = processesMentioning(work);
-        fs.rmSync(work, { recursive: true, force: true });
-        assert.deepStrictEqual(left, [], "processes left behind");
-    });
+    after(() => stopAndClean(cloud, work));
 
     it("bakes an immutable image from the management instance and versions the launch template", async () => {
         const ami = await cloud.createImage("i-mgmt", "rel-r1", { version: "r1" });
@@ -218,27 +229,14 @@ describe("local cloud: ELB health checks replace unhealthy instances (unless Rep
         work = fs.mkdtempSync(path.join(os.tmpdir(), "local-cloud-elb-"));
         const dir = writeTinyRelease(path.join(work, "mgmt"), "broken");
         fs.writeFileSync(path.join(dir, "tinyapp.py"), "raise RuntimeError('fails at start')\n");
-        cloud = new LocalCloud({
-            workDir: path.join(work, "cloud"),
-            managementInstances: { "i-mgmt": path.join(work, "mgmt") },
-            group: { minSize: 0, maxSize: 2, desiredCapacity: 0 },
-            health: { intervalS: 0.3, healthyThreshold: 2, unhealthyThreshold: 2, timeoutS: 0.5 },
-            deregistrationDelayS: 0.2,
-            healthCheckGracePeriodS: 1.5,
-            app: { wsgi: "tinyapp:application", env: {}, workers: 1, gracefulTimeoutS: 1 },
-        });
+        cloud = tinyCloud(work, { maxSize: 2, deregistrationDelayS: 0.2, healthCheckGracePeriodS: 1.5, gracefulTimeoutS: 1 });
         await cloud.start();
         const ami = await cloud.createImage("i-mgmt", "broken", {});
         await cloud.waitForImage(ami, 10);
         await cloud.setDefaultLaunchTemplateVersion("lt-local", await cloud.createLaunchTemplateVersion("lt-local", 1, ami, "broken"));
     });
 
-    after(async () => {
-        if (cloud) await cloud.stop();
-        const left = processesMentioning(work);
-        fs.rmSync(work, { recursive: true, force: true });
-        assert.deepStrictEqual(left, [], "processes left behind");
-    });
+    after(() => stopAndClean(cloud, work));
 
     it("keeps an Unhealthy instance while ReplaceUnhealthy is suspended, replaces it once resumed", async () => {
         await cloud.suspendProcesses(G, ["ReplaceUnhealthy"]);

@@ -17,7 +17,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { processesMentioning } from "../../providers/release/local/procs";
+import { processesMentioning } from "../../rehearsal/local/procs";
 import { parseArgs } from "../../rehearsal/cli";
 import { Rehearsal, RehearsalResult } from "../../rehearsal/rehearsal";
 import { verdict } from "../../rehearsal/report";

@@ -4,8 +4,8 @@
  */
 import * as assert from "assert";
 import { execFileSync, spawn } from "child_process";
-import { haproxyConfig, mapState, DEFAULT_HEALTH_CHECK } from "../../providers/release/local/haproxy";
-import { killMentioning, processesMentioning } from "../../providers/release/local/procs";
+import { haproxyConfig, mapState, DEFAULT_HEALTH_CHECK } from "../../rehearsal/local/haproxy";
+import { killMentioning, processesMentioning } from "../../rehearsal/local/procs";
 import { parseArgs, isHeadline } from "../../rehearsal/cli";
 import { formatMissing, missingPrerequisites } from "../../rehearsal/prereqs";
 import * as fs from "fs";

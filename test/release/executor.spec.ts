@@ -3,12 +3,12 @@
  * the fault matrix. Every case ends by checking the group is in a known good state.
  */
 import * as assert from "node:assert/strict";
-import { installVirtualClock, VirtualClock } from "../support/sim-aws/clock";
+import { installVirtualClock, VirtualClock } from "../../testkit/sim-aws/clock";
 import { ExecContext, ExecResult, LOCK_TAG, PROGRESS_TAG, Progress, ReleaseError, runRelease } from "../../providers/release/executor";
 import { realClock } from "../../providers/release/ports";
-import { BREAKING, FakeRemotePhase, inputs } from "./fakes";
-import { expectKnownGood, runningFleet, World } from "./world";
-import { SimAws } from "../support/sim-aws";
+import { BREAKING, FakeRemotePhase, inputs } from "../../testkit/fakes";
+import { expectKnownGood, runningFleet, World } from "../../testkit/world";
+import { SimAws } from "../../testkit/sim-aws";
 
 interface Run {
     result?: ExecResult;

@@ -6,13 +6,13 @@
  */
 import * as assert from "node:assert/strict";
 import * as net from "node:net";
-import { installVirtualClock, VirtualClock } from "../support/sim-aws/clock";
-import { awsError, SimAws } from "../support/sim-aws";
+import { installVirtualClock, VirtualClock } from "../../testkit/sim-aws/clock";
+import { awsError, SimAws } from "../../testkit/sim-aws";
 import { AwsCloud } from "../../providers/release/aws/cloud";
 import { ExecContext, ExecResult, LOCK_TAG, PROGRESS_TAG, runRelease } from "../../providers/release/executor";
 import { realClock } from "../../providers/release/ports";
-import { FakeRemotePhase, inputs } from "./fakes";
-import { expectKnownGood, runningFleet, World } from "./world";
+import { FakeRemotePhase, inputs } from "../../testkit/fakes";
+import { expectKnownGood, runningFleet, World } from "../../testkit/world";
 
 /** Every live instance of the fleet is registered (not draining) in the target group. */
 function allRegistered(sim: SimAws) {
@@ -151,7 +151,7 @@ describe("SDK client time-outs (a 127.0.0.1 server that accepts and never answer
 
 describe("rollout numbers validated against what they feed", () => {
     const { normalizeInputs } = require("../../providers/release/planner");
-    const { rawArgs } = require("./fakes");
+    const { rawArgs } = require("../../testkit/fakes");
     const sim = new SimAws();
     const failures = (rollout: Record<string, unknown>) => normalizeInputs(rawArgs(sim, { rollout })).failures as { property: string; reason: string }[];
 

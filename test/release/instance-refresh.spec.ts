@@ -1,6 +1,6 @@
-/** The Instance Refresh model the rollout bench compares the ramp with (test/support/sim-aws/instance-refresh.ts). */
+/** The Instance Refresh model the rollout bench compares the ramp with (testkit/sim-aws/instance-refresh.ts). */
 import * as assert from "node:assert/strict";
-import { simulateInstanceRefresh } from "../support/sim-aws/instance-refresh";
+import { simulateInstanceRefresh } from "../../testkit/sim-aws/instance-refresh";
 
 const T = { bootS: 60, healthCheckIntervalS: 30, healthyThreshold: 3, deregistrationDelayS: 30 };
 

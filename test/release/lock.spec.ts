@@ -4,11 +4,11 @@
  * (nor its unlock removes) another run's lock.
  */
 import * as assert from "node:assert/strict";
-import { installVirtualClock, VirtualClock } from "../support/sim-aws/clock";
+import { installVirtualClock, VirtualClock } from "../../testkit/sim-aws/clock";
 import { ExecContext, ExecResult, LOCK_TAG, Progress, ReleaseError, runRelease } from "../../providers/release/executor";
 import { realClock, RemoteInspection } from "../../providers/release/ports";
-import { FakeRemotePhase, inputs } from "./fakes";
-import { runningFleet, World } from "./world";
+import { FakeRemotePhase, inputs } from "../../testkit/fakes";
+import { runningFleet, World } from "../../testkit/world";
 
 /** A remote phase whose inspection takes `inspectS` (a checkout and install on a slow instance). */
 class SlowInspection extends FakeRemotePhase {

@@ -5,12 +5,12 @@
  * marks that point. On the simulated AWS with the remote-phase fake.
  */
 import * as assert from "node:assert/strict";
-import { installVirtualClock, VirtualClock } from "../support/sim-aws/clock";
+import { installVirtualClock, VirtualClock } from "../../testkit/sim-aws/clock";
 import { ExecResult, runRelease } from "../../providers/release/executor";
 import { plan } from "../../providers/release/planner";
 import { realClock } from "../../providers/release/ports";
-import { BREAKING, FakeRemotePhase, inputs } from "./fakes";
-import { runningFleet, World } from "./world";
+import { BREAKING, FakeRemotePhase, inputs } from "../../testkit/fakes";
+import { runningFleet, World } from "../../testkit/world";
 
 describe("point of no return (breaking migrations applied)", () => {
     let vc: VirtualClock;

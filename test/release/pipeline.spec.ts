@@ -7,12 +7,12 @@
  * the makespan is the pipelined bound: waves x (boot + healthy x interval) + drain + bake.
  */
 import * as assert from "node:assert/strict";
-import { installVirtualClock, VirtualClock } from "../support/sim-aws/clock";
+import { installVirtualClock, VirtualClock } from "../../testkit/sim-aws/clock";
 import { runRelease } from "../../providers/release/executor";
 import { resolveSurge } from "../../providers/release/planner";
 import { realClock } from "../../providers/release/ports";
-import { FakeRemotePhase, inputs } from "./fakes";
-import { expectKnownGood, runningFleet } from "./world";
+import { FakeRemotePhase, inputs } from "../../testkit/fakes";
+import { expectKnownGood, runningFleet } from "../../testkit/world";
 
 const REALISTIC = { bootS: 60, healthCheckIntervalS: 30, healthyThreshold: 3, deregistrationDelayS: 30, amiCreationS: 300 };
 

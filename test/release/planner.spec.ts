@@ -2,7 +2,7 @@
 import * as assert from "node:assert/strict";
 import { Deployed, LiveView, normalizeInputs, plan, resolveSurge, isValidVersion } from "../../providers/release/planner";
 import type { GroupState } from "../../providers/release/ports";
-import { BREAKING } from "./fakes";
+import { BREAKING } from "../../testkit/fakes";
 
 const raw = (over: Record<string, any> = {}) => ({
     version: "v1.4.0",

@@ -4,11 +4,11 @@
  * an observed state, before its deadline. API-call budgets on the simulated AWS.
  */
 import * as assert from "node:assert/strict";
-import { installVirtualClock, VirtualClock } from "../support/sim-aws/clock";
+import { installVirtualClock, VirtualClock } from "../../testkit/sim-aws/clock";
 import { Progress, runRelease } from "../../providers/release/executor";
 import { realClock } from "../../providers/release/ports";
-import { FakeRemotePhase, inputs } from "./fakes";
-import { expectKnownGood, runningFleet } from "./world";
+import { FakeRemotePhase, inputs } from "../../testkit/fakes";
+import { expectKnownGood, runningFleet } from "../../testkit/world";
 
 const REALISTIC = { bootS: 60, healthCheckIntervalS: 30, healthyThreshold: 3, deregistrationDelayS: 30, amiCreationS: 300 };
 

@@ -4,32 +4,20 @@
  */
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { installVirtualClock, VirtualClock } from "../support/sim-aws/clock";
-import { SimAws } from "../support/sim-aws";
-import { ReleaseFailed, ReleaseProvider } from "../../providers/release/provider";
-import { realClock } from "../../providers/release/ports";
-import { BREAKING, FakeRemotePhase, rawArgs } from "./fakes";
+import { installVirtualClock, VirtualClock } from "../../testkit/sim-aws/clock";
+import { providerArgs, providerWorld, releaseFailure } from "../../testkit/provider-world";
+import { SimAws } from "../../testkit/sim-aws";
+import { ReleaseProvider } from "../../providers/release/provider";
+import { BREAKING, FakeRemotePhase } from "../../testkit/fakes";
 import { LOCK_TAG } from "../../providers/release/executor";
 
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 describe("Release provider", () => {
-    let vc: VirtualClock;
-    let sim: SimAws;
-    let remote: FakeRemotePhase;
-    let lines: string[];
-    let provider: ReleaseProvider;
-
-    beforeEach(() => {
-        vc = installVirtualClock();
-        sim = new SimAws();
-        remote = new FakeRemotePhase(null);
-        lines = [];
-        provider = new ReleaseProvider({ cloud: () => sim.cloud(), remotePhase: async () => remote, clock: realClock, log: (l) => lines.push(l) });
-    });
+    let vc: VirtualClock, sim: SimAws, remote: FakeRemotePhase, lines: string[], provider: ReleaseProvider;
+    beforeEach(() => ({ vc, sim, remote, lines, provider } = providerWorld()));
     afterEach(() => vc.uninstall());
-
-    const news = (over: Record<string, any> = {}) => ({ ...rawArgs(sim, { version: "v1.0.0", capacity: { minSize: 2, maxSize: 4, desiredCapacity: 2 }, ...over }), lockOwner: "shop/prod/web-release", __provider: "serialized" });
+    const news = (over: Record<string, any> = {}) => providerArgs(sim, over);
 
     async function createFirst() {
         const inputs = news();
@@ -127,13 +115,7 @@ describe("Release provider", () => {
             // v1.2.0 never gets healthy: rolled back, partial state thrown.
             sim.nextImageFaults = { neverHealthy: true };
             const v3 = { ...(await vc.drive(provider.check(v2, news({ version: "v1.2.0", rollout: { healthyTimeoutS: 400 } })))).inputs };
-            let failed: ReleaseFailed | undefined;
-            try {
-                await vc.drive(provider.update(r.id, u.outs, v3));
-            } catch (e: any) {
-                failed = e;
-            }
-            assert.ok(failed instanceof ReleaseFailed, String(failed));
+            const failed = await releaseFailure(vc.drive(provider.update(r.id, u.outs, v3)));
             assert.equal(failed.id, r.id);
             const props: any = failed.properties;
             assert.equal(props.__provider, "serialized", "the provider survives in the partial state");

@@ -4,12 +4,13 @@
  * Planner functions, the provider's check/diff, and provider update on the simulated AWS.
  */
 import * as assert from "node:assert/strict";
-import { installVirtualClock, VirtualClock } from "../support/sim-aws/clock";
-import { SimAws } from "../support/sim-aws";
+import type { VirtualClock } from "../../testkit/sim-aws/clock";
+import { providerArgs, providerWorld, releaseFailure } from "../../testkit/provider-world";
+import { SimAws } from "../../testkit/sim-aws";
 import { ReleaseFailed, ReleaseProvider } from "../../providers/release/provider";
 import { realClock } from "../../providers/release/ports";
 import { Deployed, normalizeInputs, ownTemplateVersions, plan, rerunLine, resolveBase } from "../../providers/release/planner";
-import { FakeRemotePhase, rawArgs } from "./fakes";
+import { FakeRemotePhase, rawArgs } from "../../testkit/fakes";
 import { LOCK_TAG, PROGRESS_TAG } from "../../providers/release/executor";
 
 const dep: Deployed = { version: "v1.3.0", amiId: "ami-0old", baseLaunchTemplateVersion: 1, launchTemplateVersion: 7, capacity: { minSize: 2, maxSize: 6, desiredCapacity: 4 } };
@@ -49,22 +50,10 @@ describe("release planner: the base template version and re-runs", () => {
 });
 
 describe("Release provider: refresh and re-run on the simulated AWS", () => {
-    let vc: VirtualClock;
-    let sim: SimAws;
-    let remote: FakeRemotePhase;
-    let provider: ReleaseProvider;
-    let lines: string[];
-
-    beforeEach(() => {
-        vc = installVirtualClock();
-        sim = new SimAws();
-        remote = new FakeRemotePhase(null);
-        lines = [];
-        provider = new ReleaseProvider({ cloud: () => sim.cloud(), remotePhase: async () => remote, clock: realClock, log: (l) => lines.push(l) });
-    });
+    let vc: VirtualClock, sim: SimAws, remote: FakeRemotePhase, lines: string[], provider: ReleaseProvider;
+    beforeEach(() => ({ vc, sim, remote, lines, provider } = providerWorld()));
     afterEach(() => vc.uninstall());
-
-    const news = (over: Record<string, any> = {}) => ({ ...rawArgs(sim, { version: "v1.0.0", capacity: { minSize: 2, maxSize: 4, desiredCapacity: 2 }, ...over }), lockOwner: "shop/prod/web-release", __provider: "serialized" });
+    const news = (over: Record<string, any> = {}) => providerArgs(sim, over);
     const latest = () => Math.max(...sim.templates.keys());
     const imagesBaked = () => sim.apiCalls((c) => c.command === "CreateImage").length;
 
@@ -126,13 +115,7 @@ describe("Release provider: refresh and re-run on the simulated AWS", () => {
         const { id, oldInputs, outs } = await twoReleases();
         sim.nextImageFaults = { neverHealthy: true };
         const c3 = (await vc.drive(provider.check(oldInputs, news({ version: "v1.2.0", rollout: { healthyTimeoutS: 400 } })))).inputs;
-        let failed: ReleaseFailed | undefined;
-        try {
-            await vc.drive(provider.update(id, outs, c3));
-        } catch (e: any) {
-            failed = e;
-        }
-        assert.ok(failed instanceof ReleaseFailed, String(failed));
+        const failed = await releaseFailure(vc.drive(provider.update(id, outs, c3)));
         // Pulumi stores c3 as the inputs: the next check sees v1.2.0 both old and new.
         const fromCloud = await vc.drive(provider.check(c3, c3));
         assert.match(fromCloud.inputs.plan, /^retry release v1\.2\.0 after: the default launch template version v3 is still release v1\.1\.0's .*: release v1\.1\.0 -> v1\.2\.0/);

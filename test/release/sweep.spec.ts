@@ -1,10 +1,10 @@
 /**
  * A sample of the fault sweep (bench/faults.ts runs all of it): faults injected at AWS call k of
  * a first release and of a v1 -> v2 release (N = 4, maxSurge 1) on the simulated AWS, and the
- * invariants checked after each (test/support/sim-aws/sweep.ts).
+ * invariants checked after each (testkit/sim-aws/sweep.ts).
  */
 import * as assert from "node:assert/strict";
-import { referenceCalls, sweep, FaultKind } from "../support/sim-aws/sweep";
+import { referenceCalls, sweep, FaultKind } from "../../testkit/sim-aws/sweep";
 
 describe("fault sweep (a sample; the full sweep is npm run bench:faults)", function () {
     this.timeout(120_000);

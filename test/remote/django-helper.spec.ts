@@ -4,7 +4,7 @@ import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { releaseVenvSettings } from "../support/services";
+import { releaseVenvSettings } from "../../testkit/services";
 
 describe("django_fleet (Python tests with Django's test runner)", function () {
     this.timeout(60000);

@@ -13,8 +13,8 @@ import * as path from "path";
 import type { ExampleRepo } from "../../example/build-repo";
 import { RemotePhase, RemotePhaseError, RemotePhaseResult } from "../../providers/release/ports";
 import { createRemotePhase, RemotePhaseSettings } from "../../providers/release/remote";
-import { freePort, PostgresService, SshdService, startGunicorn } from "../support/services";
-import { ExampleSite, HttpAnswer, httpGet, startExampleSite } from "./site";
+import { freePort, PostgresService, SshdService, startGunicorn } from "../../testkit/services";
+import { ExampleSite, HttpAnswer, httpGet, startExampleSite } from "../../testkit/site";
 
 const hashedNames = (html: string) => ({
     js: /\/static\/js\/app\.[0-9a-f]{12}\.js/.exec(html)?.[0],

@@ -5,12 +5,12 @@
  * Any other inspection failure still refuses the release.
  */
 import * as assert from "node:assert/strict";
-import { installVirtualClock, VirtualClock } from "../support/sim-aws/clock";
-import { SimAws } from "../support/sim-aws";
+import { installVirtualClock, VirtualClock } from "../../testkit/sim-aws/clock";
+import { SimAws } from "../../testkit/sim-aws";
 import { ReleaseProvider } from "../../providers/release/provider";
 import { realClock, RemoteInspection } from "../../providers/release/ports";
 import { InspectionUnavailableError } from "../../providers/release/remote/phase";
-import { FakeRemotePhase, rawArgs } from "../release/fakes";
+import { FakeRemotePhase, rawArgs } from "../../testkit/fakes";
 
 class NoInspectionRole extends FakeRemotePhase {
     async inspect(version: string): Promise<RemoteInspection> {

@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { classifyPlan } from "../../providers/release/remote/migrations";
-import { startPostgres, PostgresService } from "../support/services";
+import { startPostgres, PostgresService } from "../../testkit/services";
 import { dbName, dumpDiff, LabDatabase, labEnv, python, snapshot, writeLabSettings } from "./migration-lab";
 
 const MIGRATIONS: Record<string, string> = {

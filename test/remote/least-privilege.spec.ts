@@ -13,7 +13,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { RemotePhase, RemotePhaseError } from "../../providers/release/ports";
 import { createRemotePhase } from "../../providers/release/remote";
-import { ExampleSite, INSPECT_UID, startExampleSite } from "./site";
+import { ExampleSite, INSPECT_UID, startExampleSite } from "../../testkit/site";
 
 describe("least privilege on the release path (issue 10, findings 1-3)", function () {
     this.timeout(120000);

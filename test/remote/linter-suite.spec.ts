@@ -15,7 +15,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { classifyPlan, MigrationPlan } from "../../providers/release/remote/migrations";
-import { startPostgres, PostgresService } from "../support/services";
+import { startPostgres, PostgresService } from "../../testkit/services";
 import { findLinterTarball, LabDatabase, labEnv, LINTER_TARBALL, python, SUITE_DRIVER, writeLabSettings, writeLinterStandIns } from "./migration-lab";
 
 type Engine = "sqlite" | "postgresql";

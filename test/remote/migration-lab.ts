@@ -1,7 +1,7 @@
 /**
  * A throw-away Django project for migration specs (inspection-readonly, linter-suite): a
  * settings module that takes its apps and database from the environment, Debian's Django 3.2,
- * django_fleet from this repository, SQLite or the private PostgreSQL of test/support/services.
+ * django_fleet from this repository, SQLite or the private PostgreSQL of testkit/services.
  *
  * Also the stand-ins for the two third-party packages the django-migration-linter test project
  * imports and Debian does not carry (see linterStandIns()).
@@ -10,7 +10,7 @@ import { execFileSync, spawnSync } from "child_process";
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import type { PostgresService } from "../support/services";
+import type { PostgresService } from "../../testkit/services";
 
 export const PYTHON = "/usr/bin/python3";
 export const DJANGO_HELPER_DIR = path.join(__dirname, "..", "..", "django");

@@ -3,12 +3,13 @@
  * the resource's state (status.reason, history[].reason, progress) nor its log lines.
  */
 import * as assert from "node:assert/strict";
-import { installVirtualClock, VirtualClock } from "../support/sim-aws/clock";
-import { SimAws } from "../support/sim-aws";
-import { ReleaseFailed, ReleaseProvider } from "../../providers/release/provider";
+import { installVirtualClock, VirtualClock } from "../../testkit/sim-aws/clock";
+import { SimAws } from "../../testkit/sim-aws";
+import { releaseFailure } from "../../testkit/provider-world";
+import { ReleaseProvider } from "../../providers/release/provider";
 import { realClock } from "../../providers/release/ports";
 import { REDACTED, Redactor, secretValuesOf } from "../../providers/release/redact";
-import { FakeRemotePhase, rawArgs } from "../release/fakes";
+import { FakeRemotePhase, rawArgs } from "../../testkit/fakes";
 
 const KEY_BODY = "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW";
 const PRIVATE_KEY = `-----BEGIN OPENSSH PRIVATE KEY-----\n${KEY_BODY}\nQyNTUxOQAAACBc3ZtV2nH9yW0\n-----END OPENSSH PRIVATE KEY-----\n`;
@@ -61,13 +62,7 @@ describe("redaction of secrets (issue 10, finding 6)", () => {
                 stderr: `Traceback (most recent call last):\ndjango.db.utils.OperationalError: password ${DB_PASSWORD} for user django\nssh key ${KEY_BODY}\nfatal: could not read https://bot:${TOKEN}@git.example.com/shop.git`,
             };
             const v2 = (await vc.drive(provider.check(first, news({ version: "v1.1.0" })))).inputs;
-            let failed: ReleaseFailed | undefined;
-            try {
-                await vc.drive(provider.update(r.id, r.outs, v2));
-            } catch (e: any) {
-                failed = e;
-            }
-            assert.ok(failed instanceof ReleaseFailed, String(failed));
+            const failed = await releaseFailure(vc.drive(provider.update(r.id, r.outs, v2)));
             const props: any = failed.properties;
             assert.match(props.status.reason, /remote\/migrate/);
             assert.match(props.status.reason, /OperationalError: password \[redacted\] for user django/, "the cause is kept, the secret is not");

@@ -8,7 +8,7 @@ import type { Remote } from "../../providers/release/ports";
 import { RemoteTimeoutError, RemoteTransportError, wrapCommand } from "../../providers/release/remote/errors";
 import { LocalRemote } from "../../providers/release/remote/local";
 import { HostKeyMismatchError, normalizeFingerprint, sha256Fingerprint, SshRemote } from "../../providers/release/remote/ssh";
-import { SshdService, startSshd } from "../support/services";
+import { SshdService, startSshd } from "../../testkit/services";
 
 /** True when the process exists and is not a zombie (killed children may wait for a reaper). */
 function running(pid: number): boolean {

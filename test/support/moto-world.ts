@@ -31,6 +31,7 @@ import {
     ModifyTargetGroupAttributesCommand,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { randomBytes } from "crypto";
+import type { ReleaseInputs } from "../../providers/release/planner";
 import { MOTO_REGION } from "./moto";
 
 export interface MotoClients {
@@ -52,16 +53,10 @@ export function motoClients(endpoint: string, region = MOTO_REGION): MotoClients
 }
 
 /** What the Release resource takes from the stack (ReleaseArgs). */
-export interface ReleaseIds {
-    baseLaunchTemplateId: string;
-    baseLaunchTemplateVersion: number;
-    autoScalingGroupName: string;
-    targetGroupArn: string;
-    listenerArn: string;
-    managementInstanceId: string;
-    distributionId: string;
-    region: string;
-}
+export type ReleaseIds = Pick<
+    ReleaseInputs,
+    "baseLaunchTemplateId" | "baseLaunchTemplateVersion" | "autoScalingGroupName" | "targetGroupArn" | "listenerArn" | "managementInstanceId" | "distributionId" | "region"
+>;
 
 export interface MotoWorld {
     release: ReleaseIds;

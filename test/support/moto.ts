@@ -57,7 +57,7 @@ import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
 import { createProxy } from "./moto-proxy";
-import { freePort } from "./services";
+import { freePort } from "../../testkit/services";
 
 export const MOTO_VERSION = "5.2.3";
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");

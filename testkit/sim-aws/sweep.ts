@@ -13,11 +13,11 @@
  */
 import { installVirtualClock, VirtualClock } from "./clock";
 import { awsError, SimAws } from "./index";
-import { ExecContext, ExecResult, LOCK_TAG, PROGRESS_TAG, Progress, runRelease } from "../../../providers/release/executor";
-import { parseLock } from "../../../providers/release/engine/tags";
-import { Deployed, normalizeInputs } from "../../../providers/release/planner";
-import { Clock, realClock } from "../../../providers/release/ports";
-import { FakeRemotePhase, rawArgs } from "../../release/fakes";
+import { ExecContext, ExecResult, LOCK_TAG, PROGRESS_TAG, Progress, runRelease } from "../../providers/release/executor";
+import { parseLock } from "../../providers/release/engine/tags";
+import { Deployed, normalizeInputs } from "../../providers/release/planner";
+import { Clock, realClock } from "../../providers/release/ports";
+import { FakeRemotePhase, rawArgs } from "../fakes";
 
 export const FAULT_KINDS = ["transient", "denied", "kill-resume", "kill-fresh", "concurrent"] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];

@@ -13,7 +13,7 @@
  * health checks every interval (healthy after N passes), deregistration delay, AMI creation,
  * unhealthy-instance replacement after the grace period, invalidation completion.
  */
-import { AwsCloud } from "../../../providers/release/aws/cloud";
+import { AwsCloud } from "../../providers/release/aws/cloud";
 
 export interface SimTimings {
     bootS: number;

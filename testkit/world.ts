@@ -1,8 +1,8 @@
 /** A simulated stack with a running fleet, for the executor and provider tests. */
 import * as assert from "node:assert/strict";
-import { SimAws, SimOptions } from "../support/sim-aws";
-import { Deployed } from "../../providers/release/planner";
-import { SUSPENDED_PROCESSES, LOCK_TAG, PROGRESS_TAG } from "../../providers/release/executor";
+import { SimAws, SimOptions } from "./sim-aws";
+import { Deployed } from "../providers/release/planner";
+import { SUSPENDED_PROCESSES, LOCK_TAG, PROGRESS_TAG } from "../providers/release/executor";
 
 export interface World {
     sim: SimAws;

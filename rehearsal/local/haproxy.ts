@@ -21,7 +21,7 @@
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
-import { TargetHealthState } from "../ports";
+import { TargetHealthState } from "../../providers/release/ports";
 import { Spawned, spawnGroup, stopGroup, waitFor } from "./procs";
 
 export interface HealthCheckSettings {

@@ -16,9 +16,9 @@ import * as http from "http";
 import * as os from "os";
 import * as path from "path";
 import { randomBytes } from "crypto";
-import { buildExampleRepo, ExampleRepo } from "../../example/build-repo";
-import type { RemotePhaseSettings } from "../../providers/release/remote";
-import { freePort, gunicornArgs, PostgresService, releaseVenvSettings, SshdService, startPostgres, startSshd, stopByPidFile } from "../support/services";
+import { buildExampleRepo, ExampleRepo } from "../example/build-repo";
+import type { RemotePhaseSettings } from "../providers/release/remote";
+import { freePort, gunicornArgs, PostgresService, releaseVenvSettings, SshdService, startPostgres, startSshd, stopByPidFile } from "./services";
 
 export interface HttpAnswer {
     status: number;

@@ -48,9 +48,10 @@ import {
     TargetGroupTimings,
     TargetHealthState,
     TemplateVersionInfo,
-} from "../ports";
+} from "../../providers/release/ports";
 import { Haproxy, HealthCheckSettings } from "./haproxy";
-import { Spawned, freePort, portOpen, spawnGroup, stopGroup } from "./procs";
+import { freePort } from "../../testkit/services";
+import { Spawned, portOpen, spawnGroup, stopGroup } from "./procs";
 
 const run = promisify(execFile);
 

@@ -1,8 +1,8 @@
 /** A working fake RemotePhase and input builders for the release tests. */
-import type { MigrationReport, PhaseOptions, RemoteInspection, RemotePhase, RemotePhaseResult } from "../../providers/release/ports";
-import { RemotePhaseError } from "../../providers/release/ports";
-import { normalizeInputs, ReleaseInputs } from "../../providers/release/planner";
-import type { SimAws } from "../support/sim-aws";
+import type { MigrationReport, PhaseOptions, RemoteInspection, RemotePhase, RemotePhaseResult } from "../providers/release/ports";
+import { RemotePhaseError } from "../providers/release/ports";
+import { normalizeInputs, ReleaseInputs } from "../providers/release/planner";
+import type { SimAws } from "./sim-aws";
 
 export const NO_MIGRATIONS: MigrationReport = { operations: [], verdict: "none" };
 export const BREAKING: MigrationReport = {

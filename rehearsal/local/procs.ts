@@ -67,19 +67,6 @@ export async function stopGroup(p: Spawned, graceMs = 5000): Promise<void> {
     signalGroup(p.pid, "SIGKILL");
 }
 
-/** A free TCP port on 127.0.0.1 (bound once and released: good enough for a private run). */
-export function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const server = net.createServer();
-        server.unref();
-        server.once("error", reject);
-        server.listen(0, "127.0.0.1", () => {
-            const port = (server.address() as net.AddressInfo).port;
-            server.close(() => resolve(port));
-        });
-    });
-}
-
 /** True when something accepts TCP connections on 127.0.0.1:port. */
 export function portOpen(port: number, timeoutMs = 500): Promise<boolean> {
     return new Promise((resolve) => {
@@ -121,27 +108,35 @@ function selfAndAncestors(): Set<number> {
 }
 
 /**
- * Pids of live processes whose command line contains `marker` (e.g. the run's directory),
- * other than this process and its ancestors (whose arguments may name the directory too):
- * how the rehearsal finds daemons it started indirectly (the management instance's gunicorn,
- * started by the remote phase's restart command) and proves that none is left.
+ * Pids of live processes other than this process and its ancestors (whose arguments may name
+ * what is looked for too) for which `match(pid, cmdline)` holds; zombies are already dead and
+ * left out, as are processes that exit during the scan.
  */
-export function processesMentioning(marker: string): number[] {
+function scanProcesses(match: (pid: number, cmdline: string) => boolean): number[] {
     const skip = selfAndAncestors();
     const pids: number[] = [];
     for (const entry of fs.readdirSync("/proc")) {
         if (!/^\d+$/.test(entry) || skip.has(Number(entry))) continue;
+        const pid = Number(entry);
         try {
-            const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, "utf8");
-            if (cmdline.includes(marker)) {
-                const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
-                if (!/^\d+ \(.*\) Z /.test(stat)) pids.push(Number(entry)); // zombies are already dead
-            }
+            if (!match(pid, fs.readFileSync(`/proc/${entry}/cmdline`, "utf8"))) continue;
+            const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+            if (!/^\d+ \(.*\) Z /.test(stat)) pids.push(pid);
         } catch {
             /* exited meanwhile */
         }
     }
     return pids;
+}
+
+/**
+ * Pids of live processes whose command line contains `marker` (e.g. the run's directory),
+ * other than this process and its ancestors: how the rehearsal finds daemons it started
+ * indirectly (the management instance's gunicorn, started by the remote phase's restart
+ * command) and proves that none is left.
+ */
+export function processesMentioning(marker: string): number[] {
+    return scanProcesses((_pid, cmdline) => cmdline.includes(marker));
 }
 
 /**
@@ -181,21 +176,7 @@ function worksInside(pid: number, dir: string): boolean {
  * inside it; never this process or its ancestors.
  */
 export function processesOfRun(marker: string): number[] {
-    const skip = selfAndAncestors();
-    const pids: number[] = [];
-    for (const entry of fs.readdirSync("/proc")) {
-        if (!/^\d+$/.test(entry) || skip.has(Number(entry))) continue;
-        const pid = Number(entry);
-        try {
-            const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, "utf8");
-            if (!cmdline.includes(marker) && !carriesRunMarker(pid, marker) && !worksInside(pid, marker)) continue;
-            const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
-            if (!/^\d+ \(.*\) Z /.test(stat)) pids.push(pid); // zombies are already dead
-        } catch {
-            /* exited meanwhile */
-        }
-    }
-    return pids;
+    return scanProcesses((pid, cmdline) => cmdline.includes(marker) || carriesRunMarker(pid, marker) || worksInside(pid, marker));
 }
 
 /** True when `pid` descends from this process. */
