@@ -36,7 +36,7 @@ export async function rollback(x: Parts, failure: StepFailure): Promise<never> {
             const handOff = e instanceof ReleaseError;
             p.phase = handOff ? "done" : "rollback";
             let msg = `release ${rs.i.version} failed at ${failure.step}: ${failure.cause}; NOT rolled back: the deploy lock could not be taken again (${errText(e)}); the group is as this run left it`;
-            if (!handOff) msg += `. Where it stands: ${await standing(rs)}. Next: ${waysForward(rs, deniedPermissions(failure.cause, errText(e)), true)}`;
+            if (!handOff) msg += `. Where it stands: ${await standing(rs)}. Next: ${waysForward(rs, deniedPermissions(failure.cause, errText(e)))}`;
             rs.log(msg);
             throw new ReleaseError(msg, "failed", rs.snapshot(), failure);
         }
@@ -107,7 +107,7 @@ export async function rollback(x: Parts, failure: StepFailure): Promise<never> {
             ? `release ${rs.i.version} failed at ${where}: ${failure.cause}; rolled back: the fleet runs ${rs.c.deployed?.version ?? "what it ran before"} again` +
               (p.warnings.length ? ` (warnings: ${p.warnings.join("; ")})` : "")
             : `release ${rs.i.version} failed at ${where}: ${failure.cause}; ROLLBACK INCOMPLETE: ${errors.join("; ")}. ` +
-              `Where it stands: ${await standing(rs)}. Next: ${waysForward(rs, deniedPermissions(failure.cause, ...errors), true)}`;
+              `Where it stands: ${await standing(rs)}. Next: ${waysForward(rs, deniedPermissions(failure.cause, ...errors))}`;
     rs.log(msg);
     throw new ReleaseError(msg, outcome, rs.snapshot(), failure);
 }
@@ -147,7 +147,7 @@ async function pastNoReturn(x: Parts, failure: StepFailure, attempt: (what: stri
         `. Ways forward: release a fixed version (set release:version and run pulumi up), or migrate backwards by hand on ${rs.i.managementInstanceId} ` +
         `(python manage.py migrate ${app} <the migration before ${mig}>) and then release ${old} again` +
         (p.maintenanceRuleArn ? "; the page goes off when a release succeeds" : "") +
-        (errors.length ? `. Also failed: ${errors.join("; ")}. Where it stands: ${await standing(rs)}. Next: ${waysForward(rs, deniedPermissions(...errors), true)}` : "");
+        (errors.length ? `. Also failed: ${errors.join("; ")}. Where it stands: ${await standing(rs)}. Next: ${waysForward(rs, deniedPermissions(...errors))}` : "");
     rs.log(msg);
     throw new ReleaseError(msg, "failed", rs.snapshot(), failure);
 }

@@ -55,10 +55,8 @@ function recorded(rs: RunState): string {
     return r.join(", ");
 }
 
-/** What to do next: the permissions to grant, and what the next `pulumi up` then does. */
-export function waysForward(rs: RunState, perms: string[], resumes: boolean): string {
+/** What to do next: the permissions to grant, and what the next `pulumi up` then does (the progress stays in phase rollback). */
+export function waysForward(rs: RunState, perms: string[]): string {
     const grant = perms.length ? `grant the deploy role ${perms.join(", ")}, then ` : "";
-    return resumes
-        ? `${grant}run pulumi up again: it resumes this rollback from the saved state (run ${rs.p.runId} takes its own lock back at once) and finishes it, removing whatever lock and progress tags are left`
-        : `${grant}run pulumi up again`;
+    return `${grant}run pulumi up again: it resumes this rollback from the saved state (run ${rs.p.runId} takes its own lock back at once) and finishes it, removing whatever lock and progress tags are left`;
 }
