@@ -16,9 +16,9 @@ async function main() {
     if (!Number.isInteger(every) || every < 1) throw new Error(`--every must be an integer >= 1, got ${args[at + 1]}`);
     const t0 = Date.now();
     const r = await sweep({ every, progress: json ? undefined : (d, t) => d % 50 === 0 && process.stderr.write(`${d}/${t}\n`) });
-    const summary = { injected: r.injected, survived: r.survived, halfStates: r.halfStates, deniedNamed: r.deniedNamed, byKind: r.byKind, byInvariant: r.byInvariant, wallS: Math.round((Date.now() - t0) / 1000) };
+    const summary = { injected: r.injected, survived: r.survived, halfStates: r.halfStates, deniedNamed: r.deniedNamed, stranded: r.stranded, byKind: r.byKind, byInvariant: r.byInvariant, wallS: Math.round((Date.now() - t0) / 1000) };
     if (json) {
-        process.stdout.write(JSON.stringify({ ...summary, halfStateCases: r.cases.filter((c) => c.violations.length) }) + "\n");
+        process.stdout.write(JSON.stringify({ ...summary, halfStateCases: r.cases.filter((c) => c.violations.length), ...(process.env.SWEEP_ALL ? { cases: r.cases } : {}) }) + "\n");
     } else {
         console.log(JSON.stringify(summary, null, 2));
         for (const c of r.cases.filter((x) => x.violations.length)) console.log(`${c.phase} ${c.kind} k=${c.k} ${c.command}: ${c.outcome}: ${c.violations.join(", ")} -- ${c.message.slice(0, 300)}`);

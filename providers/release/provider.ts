@@ -55,6 +55,7 @@ import {
     resolveBase,
     resolveSurge,
 } from "./planner";
+import { deadlineMs, deadlineProblem } from "./engine/deadline";
 import { Progress, ReleaseError, decodeTagProgress, pruneImages, runRelease, LOCK_TAG, PROGRESS_TAG, parseLock } from "./executor";
 // Imported at module scope so the closure serializer captures the remote phase by value: a
 // relative `require("./remote")` inside a method would run in Pulumi's provider host, which
@@ -151,6 +152,8 @@ export class ReleaseProvider implements pulumi.dynamic.ResourceProvider {
 
     async check(olds: any, news: any): Promise<pulumi.dynamic.CheckResult> {
         const { inputs, failures } = normalizeInputs(news, isUnknown);
+        const late = isUnknown(news.deadlineS) ? null : deadlineProblem(news.deadlineS);
+        if (late) failures.push({ property: "deadlineS", reason: late });
         if (failures.length) return { inputs: news, failures };
         // Pulumi passes check() the old *inputs*: the state (deployed, status, progress, history) is
         // there only when a caller passes the outputs. What the inputs do not say, the cloud does:
@@ -303,7 +306,7 @@ export class ReleaseProvider implements pulumi.dynamic.ResourceProvider {
         const replaces = ["autoScalingGroupName", "baseLaunchTemplateId"].filter((k) => olds[k] !== news[k]);
         const changed: string[] = [];
         const keys = new Set([...Object.keys(olds), ...Object.keys(news)]);
-        const ignore = new Set(["plan", "status", "amiId", "launchTemplateVersion", "previousLaunchTemplateVersion", "replacedInstanceIds", "history", "deployed", "progress", "live", "__provider", "remote", "baseIsReleaseVersion", "templateVersionsCreated", "baseLaunchTemplateVersion"]);
+        const ignore = new Set(["plan", "status", "amiId", "launchTemplateVersion", "previousLaunchTemplateVersion", "replacedInstanceIds", "history", "deployed", "progress", "live", "__provider", "remote", "baseIsReleaseVersion", "templateVersionsCreated", "baseLaunchTemplateVersion", "deadlineS"]);
         for (const k of keys) {
             if (ignore.has(k) || !(k in news)) continue;
             if (JSON.stringify(olds[k]) !== JSON.stringify(news[k])) changed.push(k);
@@ -444,6 +447,7 @@ export class ReleaseProvider implements pulumi.dynamic.ResourceProvider {
                 deployed,
                 owner,
                 progress: olds?.progress ?? null,
+                deadlineMs: deadlineMs(clock.now(), news.deadlineS),
             });
             const now = new Date(clock.now()).toISOString();
             const kindChanged = r.progress.kind !== "none";

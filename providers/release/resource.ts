@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { MigrationPolicy, RemoteSettings } from "./ports";
 import type { HistoryEntry, ReleaseStatus } from "./provider";
 import { hostedProvider } from "./hosted";
+import { DEFAULT_RELEASE_TIMEOUT, deadlineFromTimeouts } from "./engine/deadline";
 
 type DeepInput<T> = pulumi.Input<T extends object ? { [K in keyof T]: DeepInput<T[K]> } : T>;
 
@@ -52,6 +53,12 @@ export interface ReleaseArgs {
     keepImages?: pulumi.Input<number>;
     /** Secret values (e.g. the database password) redacted from status, history and log lines, like every input under a secret-named key. A Pulumi secret. */
     secretValues?: pulumi.Input<pulumi.Input<string>[]>;
+    /**
+     * Seconds the whole release may take: past it no new step or wave starts and the release rolls
+     * back (a dynamic provider is not handed the resource's customTimeouts, so they come as this input).
+     * @default the resource's customTimeouts (update's, else create's; "4h" when none are set)
+     */
+    deadlineS?: pulumi.Input<number>;
     /** Bump when the provider's behaviour changes (dynamic providers do not notice their code changing). @default "1" */
     providerVersion?: pulumi.Input<string>;
 }
@@ -73,8 +80,10 @@ export class Release extends pulumi.dynamic.Resource {
     declare readonly templateVersionsCreated: pulumi.Output<number[]>;
 
     constructor(name: string, args: ReleaseArgs, opts?: pulumi.CustomResourceOptions) {
+        const customTimeouts = opts?.customTimeouts ?? { create: DEFAULT_RELEASE_TIMEOUT, update: DEFAULT_RELEASE_TIMEOUT };
         const props = {
             ...args,
+            deadlineS: args.deadlineS ?? deadlineFromTimeouts(customTimeouts),
             lockOwner: `${pulumi.getProject()}/${pulumi.getStack()}/${name}`,
             plan: undefined,
             status: undefined,
@@ -88,7 +97,7 @@ export class Release extends pulumi.dynamic.Resource {
         super(hostedProvider(), name, props, {
             ...opts,
             additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "remote", "secretValues"],
-            customTimeouts: opts?.customTimeouts ?? { create: "4h", update: "4h" },
+            customTimeouts,
         }, "django-fleet", "Release");
     }
 }

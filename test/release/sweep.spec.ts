@@ -1,10 +1,10 @@
 /**
  * A sample of the fault sweep (bench/faults.ts runs all of it): faults injected at AWS call k of
- * a first release and of a v1 -> v2 release (N = 4, maxSurge 1) on the simulated AWS, and the
+ * a first release, of a v1 -> v2 release and of a v1 -> v2 release that rolls back (N = 4, maxSurge 1) on the simulated AWS, and the
  * invariants checked after each (testkit/sim-aws/sweep.ts).
  */
 import * as assert from "node:assert/strict";
-import { referenceCalls, sweep, FaultKind } from "../../testkit/sim-aws/sweep";
+import { referenceCalls, sweep, FaultKind, Phase } from "../../testkit/sim-aws/sweep";
 
 describe("fault sweep (a sample; the full sweep is npm run bench:faults)", function () {
     this.timeout(120_000);
@@ -35,8 +35,36 @@ describe("fault sweep (a sample; the full sweep is npm run bench:faults)", funct
         assert.deepEqual(bad, []);
     });
 
+    it("a denial of what the rollback itself needs: the run says where it stands (true to the group), names the permission, and the next run with it granted restores", async () => {
+        // One of each class: a read of the ramp's waits, a deregistration, a terminate (all needed to
+        // replace the new instances again), the rollback's own resume of the processes it suspended,
+        // and the group read the lock release needs.
+        const cases: [Phase, string, "first" | "last"][] = [
+            ["update", "DescribeTargetHealth", "first"],
+            ["update", "DeregisterTargets", "first"],
+            ["update", "TerminateInstanceInAutoScalingGroup", "first"],
+            ["rollback", "ResumeProcesses", "last"],
+            ["rollback", "DescribeAutoScalingGroups", "last"],
+        ];
+        let stranded = 0;
+        for (const [phase, command, which] of cases) {
+            const calls = await referenceCalls(phase);
+            const k = which === "first" ? calls.indexOf(command) : calls.lastIndexOf(command);
+            assert.ok(k >= 0, `${phase}: no ${command}`);
+            const r = await sweep({ kinds: ["denied"], phases: [phase], offset: k, every: 1000 });
+            const c = r.cases[0];
+            assert.deepEqual(c.violations, [], `${phase} ${command} (k=${k}): ${JSON.stringify(c)}`);
+            if (c.stranded) {
+                stranded++;
+                assert.match(c.message, /Where it stands: .*Next: grant the deploy role [\w-]+:\w+, then run pulumi up again/s);
+            }
+        }
+        assert.ok(stranded >= 4, `${stranded} of ${cases.length} stranded`);
+    });
+
     it("every permanent denial ends with a message naming the missing permission", async () => {
         const r = await sweep({ kinds: ["denied"], every: 4, offset: 1 });
+        assert.equal(r.halfStates, 0, JSON.stringify(r.cases.filter((c) => c.violations.length).map((c) => [c.phase, c.k, c.command, c.violations])));
         const unnamed = r.cases.filter((c) => c.outcome !== "succeeded" || c.message).filter((c) => !/not authorized to perform: \w+:\w+/.test(c.message));
         assert.deepEqual(unnamed.map((c) => `${c.phase} k=${c.k} ${c.command}: ${c.outcome}: ${c.message.slice(0, 200)}`), []);
     });

@@ -21,7 +21,9 @@ import { FakeRemotePhase, rawArgs } from "../fakes";
 
 export const FAULT_KINDS = ["transient", "denied", "kill-resume", "kill-fresh", "concurrent"] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
-export type Phase = "first" | "update";
+/** first: 0 -> N; update: v1 -> v2 of N; rollback: v1 -> v2 whose instances never get healthy (the release rolls back). */
+export const PHASES = ["first", "update", "rollback"] as const;
+export type Phase = (typeof PHASES)[number];
 
 export interface CaseResult {
     phase: Phase;
@@ -31,6 +33,8 @@ export interface CaseResult {
     outcome: string;
     message: string;
     violations: string[];
+    /** Denials only: the end state could not be reached by this run; the message and the next run were checked instead. */
+    stranded?: boolean;
 }
 
 export interface SweepResult {
@@ -39,6 +43,12 @@ export interface SweepResult {
     halfStates: number;
     /** Permanent denials whose final message names the missing permission (service:Action), of all denials. */
     deniedNamed: { named: number; of: number };
+    /**
+     * Permanent denials of a call the run needed to finish or undo: the run ended saying where it
+     * stands (checked against the end state) and naming the permission, and the next run, with the
+     * permission granted, finished or restored (checked with every invariant).
+     */
+    stranded: number;
     byKind: Record<string, { injected: number; survived: number; halfStates: number }>;
     byInvariant: Record<string, number>;
     cases: CaseResult[];
@@ -53,28 +63,42 @@ interface World {
     deployed: Deployed | null;
     before: { desired: number; min: number; max: number; suspended: string[]; defaultVersion: number };
     remote: FakeRemotePhase;
+    /**
+     * The AMIs and template versions of this release that existed when a run completed a rollback:
+     * a later run is a new attempt (a retry), which makes its own; duplicates are counted within an attempt.
+     */
+    attemptBase: { amis: number; versions: number };
 }
 
 function world(phase: Phase): World {
     const sim = new SimAws();
-    if (phase === "update") {
+    if (phase === "update" || phase === "rollback") {
         const ami = sim.addImage({ "release:version": "v1.0.0", "release:group": sim.groupName });
         const v = sim.addTemplateVersion(ami);
         sim.seedFleet(N, { max: 6, min: 2 });
+        if (phase === "rollback") sim.nextImageFaults = { neverHealthy: true };
         return {
             sim,
             deployed: { version: "v1.0.0", amiId: ami, baseLaunchTemplateVersion: 1, launchTemplateVersion: v, capacity: { minSize: 2, maxSize: 6, desiredCapacity: N } },
             before: { desired: N, min: 2, max: 6, suspended: [], defaultVersion: v },
             remote: new FakeRemotePhase("v1.0.0"),
+            attemptBase: { amis: 0, versions: 0 },
         };
     }
-    return { sim, deployed: null, before: { desired: 0, min: 0, max: 4, suspended: [], defaultVersion: 1 }, remote: new FakeRemotePhase(null) };
+    return { sim, deployed: null, before: { desired: 0, min: 0, max: 4, suspended: [], defaultVersion: 1 }, remote: new FakeRemotePhase(null), attemptBase: { amis: 0, versions: 0 } };
 }
+
+const releaseAmis = (sim: SimAws) => [...sim.images.values()].filter((im) => !im.deregistered && im.tags["release:version"] === VERSION).length;
+const releaseTemplateVersions = (sim: SimAws) => [...sim.templates].filter(([, t]) => t.description === `release ${VERSION} (base v1)`).map(([n]) => n);
 
 function ctx(w: World, over: Partial<ExecContext> = {}): ExecContext {
     const { inputs, failures } = normalizeInputs(rawArgs(w.sim, { version: VERSION, capacity: { minSize: 2, maxSize: 6, desiredCapacity: N }, rollout: { maxSurge: 1 } }));
     if (failures.length) throw new Error(failures.map((f) => f.reason).join("; "));
-    return { cloud: w.sim.cloud(), remotePhase: async () => w.remote, clock: realClock, log: process.env.SWEEP_LOG ? (l) => console.log(l) : () => undefined, inputs, deployed: w.deployed, owner: OWNER, ...over };
+    const log = (l: string) => {
+        if (process.env.SWEEP_LOG) console.log(l);
+        if (/; rolled back: the fleet runs/.test(l)) w.attemptBase = { amis: releaseAmis(w.sim), versions: releaseTemplateVersions(w.sim).length };
+    };
+    return { cloud: w.sim.cloud(), remotePhase: async () => w.remote, clock: realClock, log, inputs, deployed: w.deployed, owner: OWNER, ...over };
 }
 
 interface Settled {
@@ -89,8 +113,10 @@ export async function referenceCalls(phase: Phase): Promise<string[]> {
     const vc = installVirtualClock();
     try {
         const w = world(phase);
-        const r = await vc.drive(runRelease(ctx(w)));
-        if (r.outcome !== "succeeded") throw new Error(`reference ${phase} release: ${r.outcome}`);
+        const r = await vc.drive(settle(runRelease(ctx(w))));
+        const outcome = r.result?.outcome ?? r.error?.outcome;
+        const want = phase === "rollback" ? "rolled-back" : "succeeded";
+        if (outcome !== want) throw new Error(`reference ${phase} release: ${outcome} (${r.error?.message ?? ""}), want ${want}`);
         return w.sim.calls.map((c) => c.command);
     } finally {
         vc.uninstall();
@@ -167,7 +193,7 @@ export function check(w: World, end: Settled): string[] {
     const fleet = sim.fleet();
     const versions = sim.fleetVersions();
     const outcome = end.result ? end.result.outcome : (end.error?.outcome ?? "error");
-    const newVersions = [...sim.templates].filter(([, t]) => t.description === `release ${VERSION} (base v1)`).map(([n]) => n);
+    const newVersions = releaseTemplateVersions(sim);
     if (versions.length > 1) v.push("fleet-uniform");
     const fleetV = versions[0];
     if (fleetV !== undefined && fleetV !== w.before.defaultVersion && !newVersions.includes(fleetV)) v.push("fleet-old-or-new");
@@ -186,18 +212,70 @@ export function check(w: World, end: Settled): string[] {
     const lock = parseLock(sim.group.tags.get(LOCK_TAG));
     if (sim.group.tags.has(LOCK_TAG) && !lock?.done) v.push("no-lock-left");
     if (sim.group.tags.has(PROGRESS_TAG) && !lock?.done) v.push("no-progress-tag-left");
-    const amis = [...sim.images.values()].filter((im) => !im.deregistered && im.tags["release:version"] === VERSION).length;
-    if (amis > 1) v.push("no-duplicate-ami");
-    if (newVersions.length > 1) v.push("no-duplicate-template-version");
+    if (releaseAmis(sim) - w.attemptBase.amis > 1) v.push("no-duplicate-ami");
+    if (newVersions.length - w.attemptBase.versions > 1) v.push("no-duplicate-template-version");
     if (succeeded && (fleetV === undefined ? N > 0 : !newVersions.includes(fleetV))) v.push("outcome-true");
     if ((outcome === "rolled-back" || outcome === "refused") && fleetV !== undefined && fleetV !== w.before.defaultVersion) v.push("outcome-true");
     if (outcome === "rolled-back" && fleet.length !== w.before.desired) v.push("outcome-true");
     return [...new Set(v)];
 }
 
+const outcomeOf = (end: Settled): string => (end.result ? end.result.outcome : (end.error?.outcome ?? "error"));
+const messageOf = (end: Settled): string => (end.error ? String(end.error.message ?? end.error) : (end.result?.reason ?? ""));
+const NAMES_PERMISSION = /not authorized to perform: [\w-]+:\w+/;
+/** What a release finished on the new version may leave when the steps after the fleet were refused (each must be named). */
+const AFTER_FLEET_LEFTOVERS = new Set(["no-lock-left", "no-progress-tag-left", "suspended-as-found"]);
+
+/** Live instances (not leaving) by launch template version, as the simulated group holds them. */
+function fleetByVersion(sim: SimAws): Map<number, number> {
+    const m = new Map<number, number>();
+    for (const i of sim.fleet()) if (!/^(Terminat|Detach)/.test(i.state)) m.set(i.ltVersion, (m.get(i.ltVersion) ?? 0) + 1);
+    return m;
+}
+
+/**
+ * What the final message of a permanent denial must say, checked against the end state right
+ * after the run (before the group converges): it names the permission; a run that could not
+ * finish or undo says where it stands (instances by version, suspended processes, lock and
+ * progress tags, as they are) and what the next run does; a release that stands names what it left.
+ */
+export function toldViolations(w: World, end: Settled): string[] {
+    const sim = w.sim;
+    sim.advance();
+    const v: string[] = [];
+    const outcome = outcomeOf(end);
+    const msg = messageOf(end);
+    if ((outcome !== "succeeded" || msg) && !NAMES_PERMISSION.test(msg)) v.push("message-names-permission");
+    const lockLeft = sim.group.tags.has(LOCK_TAG) && !parseLock(sim.group.tags.get(LOCK_TAG))?.done;
+    if (outcome === "succeeded") {
+        for (const proc of sim.group.suspended) if (!w.before.suspended.includes(proc) && !msg.includes(proc)) v.push("message-names-leftover");
+        if (lockLeft && !msg.includes(LOCK_TAG)) v.push("message-names-leftover");
+        return [...new Set(v)];
+    }
+    if (!/ROLLBACK INCOMPLETE|NOT rolled back/.test(msg)) return v; // a refusal or a complete rollback: the invariants say the rest
+    const m = /Where it stands: (.*?)\. Next: (.*)$/s.exec(msg);
+    if (!m) return [...v, "message-says-where-it-stands"];
+    const [, stands, next] = m;
+    if (!/pulumi up/.test(next) || (NAMES_PERMISSION.test(msg) && !/grant the deploy role [\w-]+:\w+/.test(next))) v.push("message-says-next-step");
+    if (/could not be read/.test(stands)) {
+        if (!/as this run last recorded/.test(stands) || (lockLeft && !stands.includes(LOCK_TAG))) v.push("message-true-to-end-state");
+        return v;
+    }
+    const said = new Map<number, number>();
+    for (const x of stands.matchAll(/(\d+) instance\(s\) on launch template v(\d+)/g)) said.set(Number(x[2]), Number(x[1]));
+    const is = fleetByVersion(sim);
+    if ([...is].some(([ver, n]) => said.get(ver) !== n) || [...said].some(([ver, n]) => is.get(ver) !== n)) v.push("message-true-fleet");
+    const susp = /processes suspended: ([\w, ]+)/.exec(stands)?.[1].split(", ").sort().join() ?? "";
+    if (susp !== [...sim.group.suspended].sort().join()) v.push("message-true-suspended");
+    if (sim.group.tags.has(LOCK_TAG) !== stands.includes(`lock tag ${LOCK_TAG}`) || sim.group.tags.has(PROGRESS_TAG) !== stands.includes(`progress tag ${PROGRESS_TAG}`)) v.push("message-true-tags");
+    const dv = /launch template default v(\d+)/.exec(stands);
+    if (dv && Number(dv[1]) !== sim.defaultVersion) v.push("message-true-default-version");
+    return v;
+}
+
 export async function sweep(opts: { kinds?: FaultKind[]; phases?: Phase[]; every?: number; offset?: number; progress?: (done: number, total: number) => void } = {}): Promise<SweepResult> {
     const kinds = opts.kinds ?? [...FAULT_KINDS];
-    const phases = opts.phases ?? ["first", "update"];
+    const phases = opts.phases ?? [...PHASES];
     const every = Math.max(1, opts.every ?? 1);
     const cases: CaseResult[] = [];
     const plan: { phase: Phase; kind: FaultKind; k: number; command: string }[] = [];
@@ -210,11 +288,30 @@ export async function sweep(opts: { kinds?: FaultKind[]; phases?: Phase[]; every
         try {
             const w = world(c.phase);
             const end = await runCase(vc, w, c.kind, c.k);
+            const told = c.kind === "denied" ? toldViolations(w, end) : [];
             w.sim.inject = null;
             await vc.advance(900_000); // let the group converge (boots, drains) before looking
-            const violations = check(w, end);
-            const message = end.error ? String(end.error.message ?? end.error) : (end.result?.reason ?? "");
-            cases.push({ ...c, outcome: end.result?.outcome ?? end.error?.outcome ?? "error", message, violations });
+            let violations = check(w, end);
+            let stranded = false;
+            if (c.kind === "denied" && violations.length) {
+                // The run was refused a call it needed to finish or to undo: it could not reach an
+                // end state, so it must have said where it stands (told) and left what the next run
+                // needs. A release that stands may leave only what the steps after the fleet would
+                // have removed (each named); otherwise the next `pulumi up`, with the permission
+                // granted and the progress the resource kept, must finish or restore the fleet.
+                stranded = true;
+                if (outcomeOf(end) === "succeeded") {
+                    violations = violations.filter((x) => !AFTER_FLEET_LEFTOVERS.has(x));
+                } else {
+                    const kept = end.error?.progress && end.error.progress.phase !== "done" ? end.error.progress : null;
+                    const next = await vc.drive(settle(runRelease(ctx(w, { progress: kept }))));
+                    await vc.advance(900_000);
+                    violations = check(w, next).map((x) => `after the next run: ${x}`);
+                    if (violations.length) violations.push(`next run: ${outcomeOf(next)}: ${messageOf(next).slice(0, 300)}`);
+                }
+            }
+            violations = [...told, ...violations];
+            cases.push({ ...c, outcome: outcomeOf(end), message: messageOf(end), violations, ...(stranded ? { stranded } : {}) });
         } finally {
             vc.uninstall();
         }
@@ -236,6 +333,7 @@ export async function sweep(opts: { kinds?: FaultKind[]; phases?: Phase[]; every
         survived: cases.filter((c) => !c.violations.length).length,
         halfStates: cases.filter((c) => c.violations.length).length,
         deniedNamed: { named: named.length, of: denials.length },
+        stranded: cases.filter((c) => c.stranded && !c.violations.length).length,
         byKind,
         byInvariant,
         cases,

@@ -12,6 +12,13 @@ import { RunState } from "./run-state";
 import { Parts, STEPS } from "./steps";
 import { AFTER_FLEET, ExecContext, ExecResult, Progress, ReleaseError, StepError, StepFailure, errText, sec } from "./types";
 import { Waits } from "./waits";
+import { deniedPermissions } from "./standing";
+import { LOCK_TAG, PROGRESS_TAG } from "./tags";
+
+const grantHint = (e: unknown) => {
+    const perms = deniedPermissions(errText(e));
+    return perms.length ? `grant the deploy role ${perms.join(", ")} so the next release removes them, ` : "";
+};
 
 function defaultRunId(): string {
     return Math.random().toString(36).slice(2, 10) + Date.now().toString(36).slice(-4);
@@ -73,7 +80,15 @@ export class Executor {
                 rs.p.phase = "done";
                 return { outcome: "succeeded", progress: rs.snapshot(), deployed: this.deployedAfter() };
             }
-            await lock.acquire();
+            try {
+                await lock.acquire();
+            } catch (e) {
+                if (e instanceof ReleaseError) throw e; // refused: nothing written
+                // Once its tag is written (acquire records "lock" as done), the lock may be this run's
+                // (e.g. its read-back was refused): the rollback sequence releases it, now or, if it
+                // cannot, the next run resumes it.
+                return await this.onForwardFailure(e, "lock");
+            }
             const done = await this.alreadyReleased().catch((e) => {
                 rs.log(`could not check whether another run already released ${i.version}: ${errText(e)}`);
                 return null;
@@ -196,8 +211,14 @@ export class Executor {
                         p.failure = failure;
                         throw new ReleaseError(`release ${rs.i.version} is on the fleet but ${failure.cause}`, "failed", rs.snapshot(), failure);
                     }
-                    p.warnings.push(`${step}: ${errText(e)}`);
-                    rs.log(`step ${step} failed (the release stands): ${errText(e)}`);
+                    const left =
+                        step === "unlock"
+                            ? `; the lock tag ${LOCK_TAG} of run ${p.runId} (until ${new Date(rs.c.clock.now() + rs.i.rollout.lockTtlS * 1000).toISOString()} at the latest) and the progress tag ${PROGRESS_TAG} stay on group ${rs.group}: ` +
+                              `the next release waits for the lock to expire, then takes it over; ${grantHint(e)}or remove them now: aws autoscaling delete-tags --tags ` +
+                              `ResourceId=${rs.group},ResourceType=auto-scaling-group,Key=${LOCK_TAG} ResourceId=${rs.group},ResourceType=auto-scaling-group,Key=${PROGRESS_TAG}`
+                            : "";
+                    p.warnings.push(`${step}: ${errText(e)}${left}`);
+                    rs.log(`step ${step} failed (the release stands): ${errText(e)}${left}`);
                     if (step === "unlock") parts.lock.held = false;
                 }
             } else {
@@ -209,9 +230,9 @@ export class Executor {
         }
     }
 
-    private async onForwardFailure(e: any): Promise<never> {
+    private async onForwardFailure(e: any, at?: string): Promise<never> {
         const p = this.rs.p;
-        const step = p.steps.find((s) => !p.done.includes(s)) ?? "unknown";
+        const step = at ?? p.steps.find((s) => !p.done.includes(s)) ?? "unknown";
         const failure: StepFailure = {
             step: e instanceof StepError ? e.step : e instanceof RemotePhaseError ? `remote/${e.step}` : step,
             instanceId: e instanceof StepError ? e.instanceId : undefined,

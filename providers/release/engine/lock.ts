@@ -79,7 +79,10 @@ export class DeployLock {
             // failed removal) goes off when this release succeeds.
             await this.adoptMaintenancePage();
         }
+        const first = !p.done.includes("lock");
         await cloud.setGroupTag(rs.group, LOCK_TAG, this.value());
+        // From here the tag may be this run's: recorded, so a rollback (or the run resuming it) releases it.
+        if (!p.done.includes("lock")) p.done.push("lock");
         // Read back: of two writers racing on the tag, the later write wins and the other backs off.
         await clock.sleep(2000);
         const g2 = await cloud.describeGroup(rs.group);
@@ -89,7 +92,7 @@ export class DeployLock {
         }
         this.held = true;
         this.lost = null;
-        if (!p.done.includes("lock")) rs.log(`lock acquired on ${rs.group} (run ${p.runId})`);
+        if (first) rs.log(`lock acquired on ${rs.group} (run ${p.runId})`);
         this.startHeartbeat();
     }
 
@@ -196,6 +199,8 @@ export class DeployLock {
                     await this.rs.c.cloud.setGroupTag(this.rs.group, LOCK_TAG, this.value());
                 } catch (e) {
                     this.rs.log(`lock refresh failed (will retry): ${errText(e)}`);
+                    // Named in the outcome: a lock that cannot be refreshed may expire while this run works.
+                    this.rs.warn(`the deploy lock could not be refreshed: ${errText(e)}`);
                 }
                 if (this.held) beat();
             }, every);

@@ -114,7 +114,10 @@ export class Ramp {
         const g = await cloud.describeGroup(rs.group);
         let seen: GroupState | undefined = g;
         if (g.desiredCapacity !== saved.desired || g.maxSize !== saved.max || g.minSize !== saved.min) {
+            saved.pending = saved.desired; // a run resumed after this call does not take it for an outside change
             await cloud.updateGroupSize(rs.group, { minSize: saved.min, desiredCapacity: saved.desired, maxSize: saved.max });
+            saved.lastDesired = saved.desired;
+            saved.pending = undefined;
             // Only max/min changed: the instances are as just seen; a new desired needs a fresh look.
             seen = g.desiredCapacity === saved.desired ? { ...g, minSize: saved.min, maxSize: saved.max } : undefined;
         }

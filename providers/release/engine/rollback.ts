@@ -6,6 +6,7 @@
 import { liveInstances, schemaAheadAfterApply } from "../planner";
 import { LockLostError } from "./lock";
 import type { Parts } from "./steps";
+import { deniedPermissions, standing, waysForward } from "./standing";
 import { ReleaseError, StepFailure, Outcome, errText } from "./types";
 
 export async function rollback(x: Parts, failure: StepFailure): Promise<never> {
@@ -30,8 +31,12 @@ export async function rollback(x: Parts, failure: StepFailure): Promise<never> {
         try {
             await lock.acquire();
         } catch (e) {
-            p.phase = "done";
-            const msg = `release ${rs.i.version} failed at ${failure.step}: ${failure.cause}; NOT rolled back: the deploy lock could not be taken again (${errText(e)}); the group is as this run left it`;
+            // Another run holds the lock: it owns the group now, this run hands off. Otherwise (the
+            // lock could not be read or written) this rollback stays to do: the next run resumes it.
+            const handOff = e instanceof ReleaseError;
+            p.phase = handOff ? "done" : "rollback";
+            let msg = `release ${rs.i.version} failed at ${failure.step}: ${failure.cause}; NOT rolled back: the deploy lock could not be taken again (${errText(e)}); the group is as this run left it`;
+            if (!handOff) msg += `. Where it stands: ${await standing(rs)}. Next: ${waysForward(rs, deniedPermissions(failure.cause, errText(e)))}`;
             rs.log(msg);
             throw new ReleaseError(msg, "failed", rs.snapshot(), failure);
         }
@@ -94,12 +99,15 @@ export async function rollback(x: Parts, failure: StepFailure): Promise<never> {
     }
     if (lock.held || p.done.includes("lock")) await attempt("release the lock", () => lock.release());
     const outcome: Outcome = errors.length ? "failed" : "rolled-back";
-    p.phase = "done";
+    // An incomplete rollback stays to do (the resource keeps this progress): the next run resumes it.
+    p.phase = errors.length ? "rollback" : "done";
     const where = `${failure.step}${failure.instanceId ? ` (instance ${failure.instanceId})` : ""}`;
     const msg =
         outcome === "rolled-back"
-            ? `release ${rs.i.version} failed at ${where}: ${failure.cause}; rolled back: the fleet runs ${rs.c.deployed?.version ?? "what it ran before"} again`
-            : `release ${rs.i.version} failed at ${where}: ${failure.cause}; ROLLBACK INCOMPLETE: ${errors.join("; ")}`;
+            ? `release ${rs.i.version} failed at ${where}: ${failure.cause}; rolled back: the fleet runs ${rs.c.deployed?.version ?? "what it ran before"} again` +
+              (p.warnings.length ? ` (warnings: ${p.warnings.join("; ")})` : "")
+            : `release ${rs.i.version} failed at ${where}: ${failure.cause}; ROLLBACK INCOMPLETE: ${errors.join("; ")}. ` +
+              `Where it stands: ${await standing(rs)}. Next: ${waysForward(rs, deniedPermissions(failure.cause, ...errors))}`;
     rs.log(msg);
     throw new ReleaseError(msg, outcome, rs.snapshot(), failure);
 }
@@ -121,7 +129,8 @@ async function pastNoReturn(x: Parts, failure: StepFailure, attempt: (what: stri
         await attempt("restore the group", () => ramp.restore(saved));
     }
     if (lock.held || p.done.includes("lock")) await attempt("release the lock", () => lock.release());
-    p.phase = "done";
+    // What could not be done here (sizes, lock) stays to do: the next run resumes this sequence.
+    p.phase = errors.length ? "rollback" : "done";
     const where = `${failure.step}${failure.instanceId ? ` (instance ${failure.instanceId})` : ""}`;
     const g = await rs.c.cloud.describeGroup(rs.group).catch(() => null);
     const onNew = g ? liveInstances(g).filter((i) => i.launchTemplateVersion === String(p.launchTemplateVersion)).length : null;
@@ -138,7 +147,7 @@ async function pastNoReturn(x: Parts, failure: StepFailure, attempt: (what: stri
         `. Ways forward: release a fixed version (set release:version and run pulumi up), or migrate backwards by hand on ${rs.i.managementInstanceId} ` +
         `(python manage.py migrate ${app} <the migration before ${mig}>) and then release ${old} again` +
         (p.maintenanceRuleArn ? "; the page goes off when a release succeeds" : "") +
-        (errors.length ? `. Also failed: ${errors.join("; ")}` : "");
+        (errors.length ? `. Also failed: ${errors.join("; ")}. Where it stands: ${await standing(rs)}. Next: ${waysForward(rs, deniedPermissions(...errors))}` : "");
     rs.log(msg);
     throw new ReleaseError(msg, "failed", rs.snapshot(), failure);
 }

@@ -56,7 +56,10 @@ export class Waits {
     private async targetTimings(): Promise<TargetGroupTimings | null> {
         if (this.tgTimings !== undefined) return this.tgTimings;
         const cloud = this.rs.c.cloud;
-        const t = await cloud.describeTargetGroup(this.rs.i.targetGroupArn).catch(() => null);
+        const t = await cloud.describeTargetGroup(this.rs.i.targetGroupArn).catch((e) => {
+            this.rs.warn(`the target group's health-check timings could not be read (${errText(e)}): the waits use the default estimates`);
+            return null;
+        });
         this.tgTimings = t;
         if (t) this.delayS = t.deregistrationDelayS;
         return t;
