@@ -158,6 +158,15 @@ class ConfigureTests(SimpleTestCase):
         with self.assertRaisesRegex(ValueError, r"set BASE_DIR"):
             configure({})
 
+    @mock.patch.dict(os.environ, {}, clear=True)
+    def test_the_env_files_wsgi_target_is_the_one_the_checks_import(self):
+        # components/userData.ts writes the wsgiApplication gunicorn serves into the env file.
+        release, env = release_layout()
+        env.write_text("WSGI_APPLICATION=shop.asgi_free.wsgi:application\n")
+        s = self.settings_in(release)
+        configure(s)
+        self.assertEqual(s["WSGI_APPLICATION"], "shop.asgi_free.wsgi.application")
+
     def test_gunicorn_target_becomes_the_django_setting(self):
         self.assertEqual(conf.wsgi_setting("shop.wsgi:application"), "shop.wsgi.application")
         self.assertEqual(conf.wsgi_setting("shop.wsgi.application"), "shop.wsgi.application")
