@@ -78,6 +78,8 @@ function staticRootProblem(v: string): string | null {
 
 /** The inspection's read-only URL: PostgreSQL, with a user, password, host and name, verified TLS. Never echoes the URL. */
 function inspectDatabaseUrlProblem(v: string): string | null {
+    // URL() drops tabs and newlines; the env file written from it must get one line.
+    if (/[\s\x00-\x1f\x7f]/.test(v)) return "must be one line without spaces or control characters (percent-encode them)";
     let u: URL;
     try {
         u = new URL(v);

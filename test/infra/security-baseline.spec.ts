@@ -302,6 +302,9 @@ describe("security baseline: the release's secrets (repositoryToken, inspectData
             return true;
         });
         assert.strictEqual(recorded.resources.length, 0);
+        // A newline would add a line to the inspection's env file (URL() itself drops it).
+        await assert.rejects(runProgram("prod", { "django-fleet:inspectDatabaseUrl": `postgres://fleet_inspect:pw@db.internal:5432/django?sslmode=verify-full&sslrootcert=${RDS_CA_BUNDLE}\nSECRET_KEY=x` }),
+            /inspectDatabaseUrl \(secret\) must be one line without spaces or control characters/);
     });
 
     it("without them, the stack makes neither parameter (one made by hand keeps working)", async () => {
