@@ -68,6 +68,15 @@ export function writeEnvFile(appDir: string, env: Record<string, string>): void 
  * Returns the workspace and the env file.
  */
 export function prepareInspection(work: string, env: Record<string, string>, sqliteFile?: string): { inspectDir: string; inspectEnvFile: string } {
+    for (let dir = path.dirname(path.resolve(work)); ; dir = path.dirname(dir)) {
+        const mode = fs.statSync(dir).mode & 0o777;
+        if ((mode & 0o001) === 0) {
+            throw new Error(`the work directory ${work} is inside ${dir} (mode ${mode.toString(8).padStart(4, "0")}), which other users cannot enter: `
+                + `the inspection runs the candidate's code as nobody (uid 65534), like the instance's fleet-inspect account, and could not reach its workspace. `
+                + `Give --work-dir a directory every user can traverse, or chmod o+x ${dir}`);
+        }
+        if (dir === path.dirname(dir)) break;
+    }
     fs.chmodSync(work, 0o755);
     const inspectDir = path.join(work, "inspect");
     fs.mkdirSync(inspectDir, { recursive: true, mode: 0o700 });

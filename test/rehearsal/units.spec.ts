@@ -17,7 +17,7 @@ import { hostFor } from "../../rehearsal/app";
 import { diagnose, formatDiagnosis, StepOutputs } from "../../rehearsal/diagnosis";
 import { hashedAssets, summarize, versionOf, RequestRecord } from "../../rehearsal/traffic";
 import { ReleaseTimeline } from "../../rehearsal/timeline";
-import { appEnvironment } from "../../rehearsal/environment";
+import { appEnvironment, prepareInspection } from "../../rehearsal/environment";
 import { DEFAULT_INSTALL_COMMAND } from "../../rehearsal/options";
 
 describe("rehearsal units", () => {
@@ -62,6 +62,22 @@ describe("rehearsal units", () => {
             const sqlite = appEnvironment({ staticRoot: "/w/static", wsgi: "a.wsgi:application", installCommand: "uv sync", settingsModule: "fleet_rehearsal_settings" });
             assert.strictEqual(sqlite.FLEET_INSTALL_COMMAND, "uv sync");
             assert.ok(!("DATABASE_URL" in sqlite));
+        });
+
+        it("refuses, before the run starts, a work directory inside one the inspection account (nobody) cannot enter, naming it", () => {
+            const closed = fs.mkdtempSync(path.join(os.tmpdir(), "closed-")); // mkdtemp: 0700
+            try {
+                const work = path.join(closed, "rehearsal");
+                fs.mkdirSync(work);
+                assert.throws(() => prepareInspection(work, { SECRET_KEY: "x" }), (e: Error) => e.message.includes(`is inside ${closed} (mode 0700), which other users cannot enter`) && e.message.includes(`chmod o+x ${closed}`));
+                assert.ok(!fs.existsSync(path.join(work, "inspect")), "nothing prepared");
+                fs.chmodSync(closed, 0o711);
+                const { inspectDir, inspectEnvFile } = prepareInspection(work, { SECRET_KEY: "app-secret", STATIC_ROOT: "/w/static" });
+                assert.strictEqual(fs.statSync(inspectDir).uid, 65534);
+                assert.strictEqual(fs.readFileSync(inspectEnvFile, "utf8"), "SECRET_KEY=rehearsal-inspection-only\nSTATIC_ROOT=/w/static\n");
+            } finally {
+                fs.rmSync(closed, { recursive: true, force: true });
+            }
         });
     });
 
