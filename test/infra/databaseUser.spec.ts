@@ -134,7 +134,7 @@ esac
         const fetch = script.indexOf("curl -fsSL --retry 5 -o /etc/django-app/rds-ca-bundle.pem.tmp https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem");
         assert.ok(fetch > 0 && fetch < script.indexOf(`[ "$ROLE" != management ] || ${DB_USER_SCRIPT}`));
         assert.ok(script.includes("mv /etc/django-app/rds-ca-bundle.pem.tmp /etc/django-app/rds-ca-bundle.pem"));
-        assert.match(script, /awscli nfs-common stunnel4 binutils gettext-base cron postgresql-client\n/);
+        assert.match(script, /awscli nfs-common stunnel4 binutils gettext-base cron postgresql-client sudo nftables\n/);
         assert.ok(DB_USER_SQL.startsWith("\\getenv app_user APP_DB_USER\n\\getenv verifier APP_DB_VERIFIER\n"), "names and verifier reach psql through its environment");
     });
 });
