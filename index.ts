@@ -18,7 +18,7 @@ const RELEASE_PROVIDER_VERSION = "1";
 
 /**
  * Every set key of our two namespaces, as plain strings (unknown ones included, so typos are
- * reported). Secret values come back plain too: dbPassword is wrapped in pulumi.secret below,
+ * reported). Secret values come back plain too: dbPassword, repositoryToken and inspectDatabaseUrl are wrapped in pulumi.secret below,
  * and settings.release.ssh.privateKey must be wrapped where the Release resource takes it.
  */
 function rawConfig(): Record<string, string | undefined> {
@@ -32,11 +32,14 @@ function rawConfig(): Record<string, string | undefined> {
 function main() {
     // Validate everything before creating anything: one error lists every bad setting.
     const settings = parseConfig(rawConfig(), pulumi.getStack());
-    const { dbPassword, ...project } = settings.project;
+    const { dbPassword, repositoryToken, inspectDatabaseUrl, ...project } = settings.project;
+    const secret = (v: string | undefined) => (v === undefined ? undefined : pulumi.secret(v));
 
     const site = new DjangoStack(PROJECT, {
         ...project,
-        dbPassword: dbPassword === undefined ? undefined : pulumi.secret(dbPassword),
+        dbPassword: secret(dbPassword),
+        repositoryToken: secret(repositoryToken),
+        inspectDatabaseUrl: secret(inspectDatabaseUrl),
         // The boot wait calls AWS from this machine: give it the provider's profile, if any.
         awsProfile: new pulumi.Config("aws").get("profile"),
     });
@@ -88,6 +91,9 @@ function main() {
             },
             migrationPolicy: r.migrationPolicy,
             keepImages: r.keepImages,
+            // Redacted from the Release's state and logs (a Pulumi secret: the database passwords,
+            // the repository token, the inspection URL).
+            secretValues: t.secretValues,
             providerVersion: RELEASE_PROVIDER_VERSION,
         }, { dependsOn: [site] });
     }

@@ -66,6 +66,8 @@ export class Database extends pulumi.ComponentResource {
     /** Name of the SecureString parameter holding DATABASE_URL (the app's own user). */
     readonly urlParameterName: pulumi.Output<string>;
     readonly urlParameterArn: pulumi.Output<string>;
+    /** The master user's and the app role's passwords, for the Release's redaction. A Pulumi secret. */
+    readonly passwords: pulumi.Output<string[]>;
 
     constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
         super("django-fleet:index:Database", name, {}, opts);
@@ -137,6 +139,7 @@ export class Database extends pulumi.ComponentResource {
             tags,
         }, o);
 
+        this.passwords = pulumi.secret(pulumi.all([password, appPassword]));
         this.endpoint = this.instance.endpoint;
         this.address = this.instance.address;
         this.urlParameterName = parameter.name;

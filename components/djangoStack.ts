@@ -8,6 +8,7 @@ import { InstanceRole } from "./instanceRole";
 import { LoadBalancer } from "./loadBalancer";
 import { ManagementInstance } from "./managementInstance";
 import { Network, type NetworkArgs } from "./network";
+import { ReleaseSecrets } from "./releaseSecrets";
 import { SecurityGroups, type SecurityGroupsArgs } from "./securityGroups";
 import { StaticFiles } from "./staticFiles";
 import { APP_DIR, renderUserData } from "./userData";
@@ -85,6 +86,10 @@ export interface DjangoStackArgs {
     readonly dbUsername: string;
     /** A Pulumi secret. @default - generated (RandomPassword) */
     readonly dbPassword?: pulumi.Input<string>;
+    /** A Pulumi secret: the SecureString <prefix>/REPOSITORY_TOKEN (management role only). @default - none made */
+    readonly repositoryToken?: pulumi.Input<string>;
+    /** A Pulumi secret: the SecureString <prefix>/INSPECT_DATABASE_URL (management role only). @default - none made */
+    readonly inspectDatabaseUrl?: pulumi.Input<string>;
     readonly dbMultiAz: boolean;
     readonly dbBackupRetentionDays: number;
     readonly deletionProtection: boolean;
@@ -117,6 +122,8 @@ export interface ReleaseTarget {
     /** The management instance's local health URL. */
     readonly healthUrl: string;
     readonly djangoSettingsModule?: string;
+    /** Every secret the release may meet (database passwords, repository token, inspection URL): the Release's `secretValues`. A Pulumi secret. */
+    readonly secretValues: pulumi.Output<string[]>;
 }
 
 /**
@@ -241,6 +248,14 @@ export class DjangoStack extends pulumi.ComponentResource {
         this.siteUrl = pulumi.interpolate`https://${siteHost}`;
         const appSettings = new AppSettings(`${name}-settings`, { parameterPrefix: args.parameterPrefix, allowedHosts: [siteHost], siteUrl: this.siteUrl, tags }, o);
 
+        // The release's own secrets (read by the management instance at run time, hence made before it boots).
+        const releaseSecrets = new ReleaseSecrets(`${name}-release-secrets`, {
+            parameterPrefix: args.parameterPrefix,
+            repositoryToken: args.repositoryToken,
+            inspectDatabaseUrl: args.inspectDatabaseUrl,
+            tags,
+        }, o);
+
         // The first-boot image: the configured one or the latest official Debian 12 for the
         // fleet's architecture. Only the management instance ever boots it (see WebFleet).
         const ami = aws.ec2.getAmiOutput({
@@ -299,7 +314,7 @@ export class DjangoStack extends pulumi.ComponentResource {
             terminationProtection: args.deletionProtection,
             waitForBoot: args.waitForBoot === false ? undefined : { region, profile: args.awsProfile },
             tags,
-        }, { parent: this, dependsOn: [this.staticFiles, this.database, appSettings] });
+        }, { parent: this, dependsOn: [this.staticFiles, this.database, appSettings, releaseSecrets] });
 
         this.cdnDomain = this.cdn.domainName;
         this.albDnsName = this.loadBalancer.dnsName;
@@ -329,6 +344,7 @@ export class DjangoStack extends pulumi.ComponentResource {
             staticUrl: args.staticUrl,
             healthUrl: `http://127.0.0.1:${args.appPort}${args.healthCheckPath}`,
             djangoSettingsModule: args.djangoSettingsModule,
+            secretValues: pulumi.secret(pulumi.all([this.database.passwords, releaseSecrets.values]).apply(([db, release]) => [...db, ...release])),
         };
 
         this.registerOutputs({

@@ -7,6 +7,7 @@ export * from "./instanceRole";
 export * from "./loadBalancer";
 export * from "./managementInstance";
 export * from "./network";
+export * from "./releaseSecrets";
 export * from "./securityGroups";
 export * from "./staticFiles";
 export * from "./staticMount";

@@ -1,13 +1,15 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { MANAGEMENT_PARAMETER_PATH } from "./databaseUser";
+import { INSPECT_DATABASE_PARAMETER, REPOSITORY_TOKEN_PARAMETER } from "./releaseAccounts";
 
 
 export interface InstanceRoleArgs {
     /** SSM prefix (e.g. /django-fleet/prod): the role may read parameters under it and nothing else. */
     readonly parameterPrefix: string;
     /**
-     * "web": the auto-scaling group's instances (no `<prefix>/management/*` parameter; the file
+     * "web": the auto-scaling group's instances (no `<prefix>/management/*` parameter, nor the
+     * release's REPOSITORY_TOKEN and INSPECT_DATABASE_URL; the file
      * system's policy lets them mount read-only). "management": the management instance.
      */
     readonly role: "web" | "management";
@@ -50,6 +52,9 @@ export class InstanceRole extends pulumi.ComponentResource {
         }, o);
         const ownParameters = pulumi.interpolate`arn:${partition}:ssm:${region}:${account}:parameter${args.parameterPrefix}/*`;
         const managementParameters = pulumi.interpolate`arn:${partition}:ssm:${region}:${account}:parameter${args.parameterPrefix}/${MANAGEMENT_PARAMETER_PATH}/*`;
+        // The release's secrets, read on the management instance only (releaseAccounts.ts).
+        const releaseParameters = [REPOSITORY_TOKEN_PARAMETER, INSPECT_DATABASE_PARAMETER]
+            .map((p) => pulumi.interpolate`arn:${partition}:ssm:${region}:${account}:parameter${args.parameterPrefix}/${p}`);
         const ssmRead = ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath", "ssm:GetParameterHistory"];
         new aws.iam.RolePolicy(`${name}-settings`, {
             role: this.role.id,
@@ -76,6 +81,11 @@ export class InstanceRole extends pulumi.ComponentResource {
                         Effect: "Deny",
                         Action: ssmRead,
                         Resource: managementParameters,
+                    }, {
+                        Sid: "NoReleaseParameters",
+                        Effect: "Deny",
+                        Action: ssmRead,
+                        Resource: releaseParameters,
                     }] : []),
                 ],
             }),

@@ -23,7 +23,14 @@ export function sudoers(): string {
  * its environment (a read-only database role, when INSPECT_DATABASE_URL exists) and the deploy
  * account's git credential helper (REPOSITORY_TOKEN read from SSM at each fetch, never stored).
  */
-export function releaseAccountsScript(o: { readonly region: string; readonly parameterPrefix: string }): string {
+export function releaseAccountsScript(o: {
+    readonly region: string;
+    readonly parameterPrefix: string;
+    /** The app's layout, for the candidate's django_fleet checks (E002, E005) at preview: paths, no secret. */
+    readonly wsgiApplication: string;
+    readonly staticRoot: string;
+    readonly staticUrl: string;
+}): string {
     const region = sh(o.region);
     const envDir = INSPECT_ENV_FILE.replace(/\/[^/]+$/, "");
     return `cat > /usr/local/sbin/django-fleet-inspect-fence <<'FENCE'
@@ -44,7 +51,8 @@ FENCE
 cat > /usr/local/sbin/django-fleet-inspect-env <<'INSPECTENV'
 #!/bin/bash
 # Writes ${INSPECT_ENV_FILE} (tmpfs, ${INSPECT_USER} only) from ${o.parameterPrefix}/${INSPECT_DATABASE_PARAMETER}
-# (a read-only database role), if that parameter exists; nothing of the app's own settings.
+# (a read-only database role), if that parameter exists, and the app's layout (the module gunicorn
+# serves, the static root): nothing of the app's own secrets.
 set -euo pipefail
 umask 077
 install -d -m 0750 -o root -g ${INSPECT_USER} ${envDir}
@@ -52,11 +60,14 @@ url=$(aws ssm get-parameter --region ${region} --with-decryption --name "${o.par
 tmp=$(mktemp ${INSPECT_ENV_FILE}.XXXXXX)
 INSPECT_URL="$url" python3 - "$tmp" <<'PY'
 import os, sys
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 u = urlsplit(os.environ["INSPECT_URL"])
+query = {k: v[-1] for k, v in parse_qs(u.query).items()}
 parts = {"DATABASE_URL": os.environ["INSPECT_URL"], "DATABASE_HOST": u.hostname or "", "DATABASE_PORT": str(u.port or 5432),
          "DATABASE_NAME": unquote(u.path.lstrip("/")), "DATABASE_USER": unquote(u.username or ""), "DATABASE_PASSWORD": unquote(u.password or ""),
-         "SECRET_KEY": "inspection-only-not-the-app-secret"}
+         "DATABASE_SSLMODE": query.get("sslmode", ""), "DATABASE_SSLROOTCERT": query.get("sslrootcert", ""),
+         "SECRET_KEY": "inspection-only-not-the-app-secret",
+         "WSGI_APPLICATION": ${JSON.stringify(o.wsgiApplication)}, "STATIC_ROOT": ${JSON.stringify(o.staticRoot)}, "STATIC_URL": ${JSON.stringify(o.staticUrl)}}
 with open(sys.argv[1], "w") as out:
     out.writelines(f"{k}={v}\\n" for k, v in parts.items())
 PY

@@ -98,6 +98,8 @@ export function renderUserData(o: UserDataOptions): string {
     const plainEnv: [string, string][] = [
         ["STATIC_ROOT", o.staticRoot],
         ["STATIC_URL", o.staticUrl],
+        // The module gunicorn serves: django_fleet's E005 check imports this one.
+        ["WSGI_APPLICATION", o.wsgiApplication],
         // libpq's own defaults: a connection built without DATABASE_URL's options still verifies.
         ["PGSSLMODE", "verify-full"],
         ["PGSSLROOTCERT", RDS_CA_BUNDLE],

@@ -8,7 +8,7 @@ import * as ec2Enums from "@pulumi/aws/types/enums/ec2";
 import * as rdsEnums from "@pulumi/aws/types/enums/rds";
 import { APP_DIR } from "../components/userData";
 import { versionProblem } from "../providers/release/version";
-import { APP_DB_USER } from "../components/databaseUser";
+import { APP_DB_USER, RDS_CA_BUNDLE } from "../components/databaseUser";
 import type { ProjectKey, ReleaseKey } from "./schema";
 
 export type Architecture = "x86_64" | "arm64";
@@ -76,6 +76,25 @@ function staticRootProblem(v: string): string | null {
     return null;
 }
 
+/** The inspection's read-only URL: PostgreSQL, with a user, password, host and name, verified TLS. Never echoes the URL. */
+function inspectDatabaseUrlProblem(v: string): string | null {
+    // URL() drops tabs and newlines; the env file written from it must get one line.
+    if (/[\s\x00-\x1f\x7f]/.test(v)) return "must be one line without spaces or control characters (percent-encode them)";
+    let u: URL;
+    try {
+        u = new URL(v);
+    } catch {
+        return "is not a URL: give postgres://<read-only role>:<password>@<database host>:5432/<name>?sslmode=verify-full&sslrootcert=" + RDS_CA_BUNDLE;
+    }
+    if (u.protocol !== "postgres:" && u.protocol !== "postgresql:") return `has the scheme ${u.protocol.replace(/:$/, "")}: it must be postgres:// (the stack's database is PostgreSQL)`;
+    if (!u.username || !u.password || !u.hostname || u.pathname.length < 2) return "must name a user, a password, a host and a database: postgres://<role>:<password>@<host>:5432/<name>";
+    if (decodeURIComponent(u.username) === APP_DB_USER) return `names the app's own role ${APP_DB_USER}: the inspection needs a read-only role (SELECT on django_migrations only)`;
+    if (u.searchParams.get("sslmode") !== "verify-full" || !u.searchParams.get("sslrootcert")) {
+        return `must verify the database's certificate: end it with ?sslmode=verify-full&sslrootcert=${RDS_CA_BUNDLE}`;
+    }
+    return null;
+}
+
 type Check = (value: string) => string | null;
 const instanceType: Check = (v) => (EC2_INSTANCE_TYPES.has(v) ? null : "is not an EC2 instance type @pulumi/aws knows, like t3.small or m7g.large");
 
@@ -107,6 +126,9 @@ export const PROJECT_CHECKS: { readonly [K in ProjectKey]?: Check } = {
         : ["postgres", "rdsadmin", "admin", "public"].includes(v.toLowerCase()) ? "is reserved by RDS PostgreSQL"
         : v.toLowerCase() === APP_DB_USER ? "is the app's own database role (the app never connects as the master user): choose another master user name" : null),
     // Written unquoted into the instances' env file (systemd, shell, Python) and accepted by RDS.
+    // Printed by the git credential helper as "password=<token>": one line, no spaces.
+    repositoryToken: (v) => (/^[\x21-\x7e]+$/.test(v) ? null : "must be one line of printable characters without spaces (the git credential helper prints it as one field)"),
+    inspectDatabaseUrl: inspectDatabaseUrlProblem,
     dbPassword: (v) => (/^[A-Za-z0-9._+,=-]+$/.test(v) ? null : "may hold only letters, digits and - _ . + , = (it is written unquoted into the instances' env file)"),
 };
 

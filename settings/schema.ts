@@ -47,6 +47,8 @@ export type SettingSpec = IntegerSpec | BooleanSpec | StringSpec | ArraySpec | C
 
 export const PROJECT_SETTINGS = {
     repositoryUrl: { type: "string", required: true, description: "Git URL of the Django app (https://, ssh://, git@host:path or file://)." },
+    repositoryToken: { type: "string", secret: true, length: { min: 8, max: 1024 }, description: "Token the management instance's git credential helper gives the repository's host (user name x-access-token), set with --secret: the stack stores it as the SecureString <parameter prefix>/REPOSITORY_TOKEN, readable by the management role only; never in repositoryUrl." },
+    inspectDatabaseUrl: { type: "string", secret: true, description: "postgres:// URL of a read-only database role (SELECT on django_migrations), set with --secret, with sslmode=verify-full: the stack stores it as the SecureString <parameter prefix>/INSPECT_DATABASE_URL (management role only), from which `pulumi preview` lists the applied migrations; migrations are not inspected at preview when unset." },
     vpcCidr: { type: "cidr", default: "10.0.0.0/16", prefix: { min: 16, max: 24 }, rfc1918: true, description: "CIDR of the VPC the stack creates; ignored with vpcId." },
     availabilityZoneCount: { type: "integer", default: 2, min: 2, max: 6, description: "Availability zones the created VPC spans, one public and one private subnet in each." },
     natGateways: { type: "string", default: "one-per-az", enum: { "one-per-az": "survives an AZ outage", single: "cheaper" }, description: "NAT gateways for the private subnets" },

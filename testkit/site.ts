@@ -91,7 +91,9 @@ export async function startExampleSite(options: { keepReleases?: number } = {}):
         const inspectEnvFile = path.join(appDir, "shared", "inspect.env");
         fs.writeFileSync(
             inspectEnvFile,
-            [`DATABASE_HOST=127.0.0.1`, `DATABASE_PORT=${pg.port}`, `DATABASE_NAME=${pg.database}`, `DATABASE_USER=fleet_inspect`, `DATABASE_PASSWORD=${inspectPassword}`, `SECRET_KEY=inspection-only-not-secret`, ``].join("\n"),
+            [`DATABASE_HOST=127.0.0.1`, `DATABASE_PORT=${pg.port}`, `DATABASE_NAME=${pg.database}`, `DATABASE_USER=fleet_inspect`, `DATABASE_PASSWORD=${inspectPassword}`, `SECRET_KEY=inspection-only-not-secret`,
+                // The app's layout, as the boot script's django-fleet-inspect-env writes it (components/releaseAccounts.ts).
+                `STATIC_ROOT=${staticRoot}`, ``].join("\n"),
             { mode: 0o600 },
         );
         fs.chownSync(inspectEnvFile, INSPECT_UID, INSPECT_UID);

@@ -17,7 +17,9 @@ ALLOWED_HOSTS          ``ALLOWED_HOSTS`` (comma-separated)
 CSRF_TRUSTED_ORIGINS   ``CSRF_TRUSTED_ORIGINS`` (comma-separated)
 DATABASES["default"]   ``DATABASE_URL`` (postgres://, postgresql://, mysql://, sqlite:///path), or
                        ``DATABASE_HOST``/``PORT``/``NAME``/``USER``/``PASSWORD``
-                       (+ ``DATABASE_ENGINE``, default PostgreSQL)
+                       (+ ``DATABASE_ENGINE``, default PostgreSQL, and ``DATABASE_SSLMODE``/
+                       ``DATABASE_SSLROOTCERT`` as its OPTIONS sslmode/sslrootcert: on an
+                       instance verify-full against the RDS CA bundle; a URL says it in its query)
 STATIC_ROOT            ``STATIC_ROOT`` (the shared root every instance mounts)
 STATIC_URL             ``STATIC_URL``
 WSGI_APPLICATION       ``WSGI_APPLICATION`` (gunicorn's ``module:attribute`` or Django's dotted form)
@@ -178,9 +180,13 @@ def database_from_url(url):
     return config
 
 
+#: libpq's sslmode values (DATABASE_SSLMODE).
+SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+
+
 def database_from_parts(env):
     engine = env.get("DATABASE_ENGINE", "postgresql")
-    return {
+    config = {
         "ENGINE": DATABASE_ENGINES.get(engine, engine),
         "NAME": env.get("DATABASE_NAME", ""),
         "USER": env.get("DATABASE_USER", ""),
@@ -188,6 +194,22 @@ def database_from_parts(env):
         "HOST": env.get("DATABASE_HOST", ""),
         "PORT": env.get("DATABASE_PORT", ""),
     }
+    # TLS, as the boot script writes it next to the parts (DATABASE_URL carries it in its query).
+    options = {}
+    sslmode, sslrootcert = env.get("DATABASE_SSLMODE", ""), env.get("DATABASE_SSLROOTCERT", "")
+    if sslmode:
+        if sslmode not in SSLMODES:
+            raise ValueError("DATABASE_SSLMODE=%r: expected one of %s" % (sslmode, ", ".join(SSLMODES)))
+        options["sslmode"] = sslmode
+    if sslrootcert:
+        options["sslrootcert"] = sslrootcert
+    if options:
+        if config["ENGINE"] != DATABASE_ENGINES["postgresql"]:
+            raise ValueError(
+                "DATABASE_SSLMODE/DATABASE_SSLROOTCERT are PostgreSQL's (libpq) options, but DATABASE_ENGINE=%r: unset them or use PostgreSQL" % engine
+            )
+        config["OPTIONS"] = options
+    return config
 
 
 def fleet_middleware(middleware):

@@ -84,6 +84,34 @@ class ConfigureTests(SimpleTestCase):
         configure(s)
         self.assertEqual(s["DATABASES"]["default"], {"ENGINE": "django.db.backends.postgresql", "NAME": "app", "USER": "u", "PASSWORD": "p", "HOST": "10.0.0.9", "PORT": "5432"})
 
+    @mock.patch.dict(os.environ, {}, clear=True)
+    def test_separate_database_settings_verify_tls_as_the_boot_script_says(self):
+        # What components/userData.ts's django-fleet-env writes next to DATABASE_URL's parts.
+        release, env = release_layout()
+        env.write_text(
+            "DATABASE_HOST=db.internal\nDATABASE_PORT=5432\nDATABASE_NAME=django\nDATABASE_USER=django_app\nDATABASE_PASSWORD=p\n"
+            "DATABASE_SSLMODE=verify-full\nDATABASE_SSLROOTCERT=/etc/django-app/rds-ca-bundle.pem\n"
+        )
+        s = self.settings_in(release)
+        configure(s)
+        self.assertEqual(
+            s["DATABASES"]["default"],
+            {
+                "ENGINE": "django.db.backends.postgresql", "NAME": "django", "USER": "django_app", "PASSWORD": "p", "HOST": "db.internal", "PORT": "5432",
+                "OPTIONS": {"sslmode": "verify-full", "sslrootcert": "/etc/django-app/rds-ca-bundle.pem"},
+            },
+        )
+
+    @mock.patch.dict(os.environ, {}, clear=True)
+    def test_database_tls_settings_refused_when_they_cannot_apply(self):
+        release, env = release_layout()
+        env.write_text("DATABASE_HOST=db.internal\nDATABASE_NAME=django\nDATABASE_SSLMODE=verify_full\n")
+        with self.assertRaisesRegex(ValueError, r"DATABASE_SSLMODE='verify_full': expected one of disable, allow, prefer, require, verify-ca, verify-full"):
+            configure(self.settings_in(release))
+        env.write_text("DATABASE_ENGINE=mysql\nDATABASE_HOST=db.internal\nDATABASE_NAME=django\nDATABASE_SSLMODE=verify-full\n")
+        with self.assertRaisesRegex(ValueError, r"PostgreSQL's \(libpq\) options, but DATABASE_ENGINE='mysql'"):
+            configure(self.settings_in(release))
+
     @mock.patch.dict(os.environ, {"DATABASE_URL": "sqlite:////tmp/x/db.sqlite3", "ALLOWED_HOSTS": "from-process"}, clear=True)
     def test_process_environment_wins_over_the_file(self):
         release, env = release_layout()
@@ -129,6 +157,15 @@ class ConfigureTests(SimpleTestCase):
             configure(self.settings_in(release))
         with self.assertRaisesRegex(ValueError, r"set BASE_DIR"):
             configure({})
+
+    @mock.patch.dict(os.environ, {}, clear=True)
+    def test_the_env_files_wsgi_target_is_the_one_the_checks_import(self):
+        # components/userData.ts writes the wsgiApplication gunicorn serves into the env file.
+        release, env = release_layout()
+        env.write_text("WSGI_APPLICATION=shop.asgi_free.wsgi:application\n")
+        s = self.settings_in(release)
+        configure(s)
+        self.assertEqual(s["WSGI_APPLICATION"], "shop.asgi_free.wsgi.application")
 
     def test_gunicorn_target_becomes_the_django_setting(self):
         self.assertEqual(conf.wsgi_setting("shop.wsgi:application"), "shop.wsgi.application")

@@ -21,11 +21,17 @@ describe("component: InstanceRole", () => {
         assert.strictEqual(built.resources.one("aws:iam/instanceProfile:InstanceProfile").inputs.role, built.resources.one("aws:iam/role:Role").state.name);
     });
 
-    it("denies the web role the management-only parameters (the database master URL)", async () => {
+    it("denies the web role the management-only parameters (the database master URL) and the release's (repository token, inspection URL)", async () => {
         const built = await build("web");
         const policy = JSON.parse(plain(built.resources.one("aws:iam/rolePolicy:RolePolicy").inputs.policy));
         assert.deepStrictEqual(policy.Statement[2], { Sid: "NoManagementParameters", Effect: "Deny", Action: ssmRead, Resource: "arn:aws:ssm:eu-west-1:123456789012:parameter/django-fleet/unit/management/*" });
-        assert.strictEqual(policy.Statement.length, 3);
+        assert.deepStrictEqual(policy.Statement[3], {
+            Sid: "NoReleaseParameters",
+            Effect: "Deny",
+            Action: ssmRead,
+            Resource: ["REPOSITORY_TOKEN", "INSPECT_DATABASE_URL"].map((n) => `arn:aws:ssm:eu-west-1:123456789012:parameter/django-fleet/unit/${n}`),
+        });
+        assert.strictEqual(policy.Statement.length, 4);
     });
 });
 
@@ -74,9 +80,9 @@ describe("component: DjangoStack", () => {
         assert.match(roles.find((r) => r.state.name === management.inputs.role)!.inputs.description, /management instance/);
     });
 
-    it("boots the management instance only after the file system, database and settings exist", () => {
+    it("boots the management instance only after the file system, database, settings and the release's secrets exist", () => {
         const deps = (built.children.find((c) => c.type === "django-fleet:index:ManagementInstance")!.opts.dependsOn as any[]).map((d) => d.constructor.name);
-        assert.deepStrictEqual(deps, ["StaticFiles", "Database", "AppSettings"]);
+        assert.deepStrictEqual(deps, ["StaticFiles", "Database", "AppSettings", "ReleaseSecrets"]);
     });
 
     it("tags every taggable resource with the project and the stack", () => {

@@ -6,7 +6,8 @@
  */
 import * as assert from "assert";
 import { resolveSettings } from "../../providers/release/remote/commands";
-import { plain, plainOccurrences, ProgramRun, runProgram } from "../support/pulumi-mocks";
+import { REDACTED, Redactor } from "../../providers/release/redact";
+import { isSecretValue, plain, plainOccurrences, ProgramRun, runProgram } from "../support/pulumi-mocks";
 
 const DYNAMIC = "pulumi-nodejs:dynamic/django-fleet:Release";
 const T = {
@@ -89,6 +90,16 @@ describe("the Release resource in the program", () => {
             assert.strictEqual(r.ssh, undefined);
         });
 
+        it("gets the database passwords as its secretValues, a Pulumi secret, so its state and logs redact them", () => {
+            const master = run.resources.named("django-fleet-db-password").state.result;
+            const app = run.resources.named("django-fleet-db-app-password").state.result;
+            assert.ok(isSecretValue(release.inputs.secretValues), "secretValues is a secret input");
+            assert.deepStrictEqual(plain(release.inputs.secretValues), [master, app]);
+            // What the provider does with them: a failing command's stderr loses both.
+            const redactor = Redactor.forInputs(plain(release.inputs));
+            assert.strictEqual(redactor.redact(`psql: FATAL for ${master} and ${app}`), `psql: FATAL for ${REDACTED} and ${REDACTED}`);
+        });
+
         it("carries its provider's code, serialized without a relative require of the program's files", () => {
             const provider = release.inputs.__provider;
             assert.strictEqual(typeof provider, "string");
@@ -101,6 +112,31 @@ describe("the Release resource in the program", () => {
             for (const key of ["plan", "status", "amiId", "launchTemplateVersion", "history"]) {
                 assert.ok(key in run.outputs.release, key);
             }
+        });
+    });
+
+    describe("with a configured database password, repository token and inspection URL", () => {
+        const PASSWORD = "Configured-db-Passw0rd-42";
+        const TOKEN = "ghp_RepositoryToken0123456789abcdefXYZ";
+        const INSPECT = "postgres://fleet_inspect:Inspect%2FPass-987@db.internal:5432/django?sslmode=verify-full&sslrootcert=/etc/django-app/rds-ca-bundle.pem";
+        let release: any;
+        before(async () => {
+            const run = await runProgram("prod", {
+                "release:version": "v1.4.0",
+                "django-fleet:dbPassword": PASSWORD,
+                "django-fleet:repositoryToken": TOKEN,
+                "django-fleet:inspectDatabaseUrl": INSPECT,
+            }, { secretKeys: ["django-fleet:dbPassword", "django-fleet:repositoryToken", "django-fleet:inspectDatabaseUrl"] });
+            release = run.resources.one(DYNAMIC);
+        });
+
+        it("passes every one of them in secretValues, as a secret, and nowhere in plain inputs", () => {
+            assert.ok(isSecretValue(release.inputs.secretValues));
+            const values: string[] = plain(release.inputs.secretValues);
+            for (const v of [PASSWORD, TOKEN, INSPECT, "Inspect/Pass-987"]) assert.ok(values.includes(v), v);
+            for (const v of [PASSWORD, TOKEN, "Inspect/Pass-987"]) assert.deepStrictEqual(plainOccurrences(release.inputs, v), [], v);
+            const redactor = Redactor.forInputs(plain(release.inputs));
+            assert.strictEqual(redactor.redact(`fatal: auth failed for ${TOKEN}; pw Inspect/Pass-987`), `fatal: auth failed for ${REDACTED}; pw ${REDACTED}`);
         });
     });
 

@@ -239,6 +239,81 @@ for (const [title, stack, overrides, secretKeys] of VARIANTS) {
     });
 }
 
+describe("security baseline: the release's secrets (repositoryToken, inspectDatabaseUrl)", () => {
+    const TOKEN = "ghp_RepositoryToken0123456789abcdefXYZ";
+    const INSPECT_PASSWORD = "Inspect-Passw0rd-987";
+    const INSPECT_URL = `postgres://fleet_inspect:${INSPECT_PASSWORD}@db.internal:5432/django?sslmode=verify-full&sslrootcert=${RDS_CA_BUNDLE}`;
+    const settings = { "django-fleet:repositoryToken": TOKEN, "django-fleet:inspectDatabaseUrl": INSPECT_URL, "release:version": "v1.4.0" };
+
+    // With --secret, and without it (the program wraps them anyway).
+    for (const secretKeys of [["django-fleet:repositoryToken", "django-fleet:inspectDatabaseUrl"], []]) {
+        describe(secretKeys.length ? "set with --secret" : "set without --secret", () => {
+            let run: ProgramRun;
+            before(async () => {
+                run = await runProgram("prod", settings, { secretKeys });
+            });
+
+            it("become SecureStrings under the stack's prefix, their values Pulumi secrets", () => {
+                const param = (name: string) => run.resources.ofType(T.param).find((p) => p.inputs.name === `/django-fleet/prod/${name}`);
+                for (const [name, value] of [["REPOSITORY_TOKEN", TOKEN], ["INSPECT_DATABASE_URL", INSPECT_URL]]) {
+                    const p = param(name);
+                    assert.ok(p, `${name} is made`);
+                    assert.strictEqual(p.inputs.type, "SecureString", name);
+                    assert.ok(isSecretValue(p.inputs.value), `${name}'s value is a secret`);
+                    assert.strictEqual(plain(p.inputs.value), value);
+                }
+            });
+
+            it("appear nowhere outside a secret: inputs of every resource (the Release's included), user data, outputs", () => {
+                const userData = decodeUserData(run.resources.one(T.lt).inputs.userData);
+                for (const needle of [TOKEN, INSPECT_PASSWORD]) {
+                    assert.ok(!userData.includes(needle), "user data");
+                    for (const r of run.resources.resources) assert.deepStrictEqual(plainOccurrences(r.inputs, needle), [], `${r.type} ${r.name}`);
+                    for (const [key, value] of Object.entries(run.values)) if (!run.secret[key]) assert.deepStrictEqual(plainOccurrences(value, needle), [], `output ${key}`);
+                }
+            });
+
+            it("are readable by the management role only: the web role is denied both parameters", () => {
+                const arn = (name: string) => `arn:aws:ssm:eu-west-1:123456789012:parameter/django-fleet/prod/${name}`;
+                const policy = (name: string) => JSON.parse(plain(run.resources.named(name).inputs.policy));
+                const denied = (p: any) => p.Statement.filter((s: any) => s.Effect === "Deny" && s.Action.includes("ssm:GetParameter")).flatMap((s: any) => [].concat(s.Resource ?? []));
+                const web = policy("django-fleet-instances-settings");
+                const management = policy("django-fleet-management-role-settings");
+                assert.deepStrictEqual(web.Statement.find((s: any) => s.Sid === "NoReleaseParameters").Resource, [arn("REPOSITORY_TOKEN"), arn("INSPECT_DATABASE_URL")]);
+                for (const name of ["REPOSITORY_TOKEN", "INSPECT_DATABASE_URL"]) {
+                    assert.ok(denied(web).includes(arn(name)), `web may not read ${name}`);
+                    assert.ok(!denied(management).includes(arn(name)), `management may read ${name}`);
+                    assert.ok(management.Statement.some((s: any) => s.Effect === "Allow" && s.Resource === "arn:aws:ssm:eu-west-1:123456789012:parameter/django-fleet/prod/*"), "management reads the stack's parameters");
+                }
+            });
+        });
+    }
+
+    it("are refused with an error naming the setting, never the value, when malformed", async () => {
+        const bad = {
+            "django-fleet:repositoryToken": "two words-and-more",
+            "django-fleet:inspectDatabaseUrl": `postgres://fleet_inspect:${INSPECT_PASSWORD}@db.internal:5432/django?sslmode=require`,
+        };
+        await assert.rejects(runProgram("prod", bad), (e: unknown) => {
+            assert.ok(e instanceof ConfigError, String(e));
+            assert.match(e.message, /repositoryToken \(secret\) must be one line of printable characters without spaces/);
+            assert.match(e.message, /inspectDatabaseUrl \(secret\) must verify the database's certificate: end it with \?sslmode=verify-full&sslrootcert=\/etc\/django-app\/rds-ca-bundle\.pem/);
+            assert.ok(!e.message.includes("two words") && !e.message.includes(INSPECT_PASSWORD), "values not echoed");
+            return true;
+        });
+        assert.strictEqual(recorded.resources.length, 0);
+        // A newline would add a line to the inspection's env file (URL() itself drops it).
+        await assert.rejects(runProgram("prod", { "django-fleet:inspectDatabaseUrl": `postgres://fleet_inspect:pw@db.internal:5432/django?sslmode=verify-full&sslrootcert=${RDS_CA_BUNDLE}\nSECRET_KEY=x` }),
+            /inspectDatabaseUrl \(secret\) must be one line without spaces or control characters/);
+    });
+
+    it("without them, the stack makes neither parameter (one made by hand keeps working)", async () => {
+        const run = await runProgram("prod");
+        const names = run.resources.ofType(T.param).map((p) => p.inputs.name);
+        assert.ok(!names.includes("/django-fleet/prod/REPOSITORY_TOKEN") && !names.includes("/django-fleet/prod/INSPECT_DATABASE_URL"), names.join(", "));
+    });
+});
+
 describe("security baseline: the CloudFront -> load balancer hop", () => {
     it("refuses a stack with no load-balancer certificate unless plainHttpOrigin is true, naming both settings, before creating anything", async () => {
         await assert.rejects(

@@ -166,6 +166,7 @@ describe("component: user data (the boot script)", () => {
                 "ALLOWED_HOSTS=www.example.com",
                 "STATIC_ROOT=/srv/static",
                 "STATIC_URL=/static/",
+                "WSGI_APPLICATION=mysite.wsgi:application",
                 "PGSSLMODE=verify-full",
                 "PGSSLROOTCERT=/etc/django-app/rds-ca-bundle.pem",
                 "DJANGO_SETTINGS_MODULE=mysite.settings.production",
@@ -179,6 +180,9 @@ describe("component: user data (the boot script)", () => {
                 "DATABASE_SSLROOTCERT=/etc/django-app/rds-ca-bundle.pem",
                 "",
             ].join("\n"));
+            // E005 (django_fleet) checks the very module gunicorn serves.
+            const served = / (\S+)$/.exec(fileIn(script, "/etc/systemd/system/django-app.service").split("\n").find((l) => l.startsWith("ExecStart="))!)![1];
+            assert.ok(env.includes(`\nWSGI_APPLICATION=${served}\n`), served);
             assert.strictEqual(fs.statSync(path.join(dir, "env")).mode & 0o777, 0o640);
             assert.deepStrictEqual(fs.readdirSync(dir).filter((f) => f.startsWith("env.")), [], "no temp file left");
         } finally {

@@ -69,7 +69,7 @@ describe("docs/own-app.md: a new startproject app released by the guide alone", 
 
     before(function () {
         home = fs.mkdtempSync(path.join(os.tmpdir(), "own-app-"));
-        fs.chmodSync(home, 0o755); // the rehearsal's inspection runs as nobody and must reach its workspace inside
+        fs.chmodSync(home, 0o755); // the rehearsal's inspection (as nobody) must reach its work dir inside
         project = path.join(home, "src", "shop");
         fs.mkdirSync(path.join(home, "src", "django-fleet"), { recursive: true });
         fs.cpSync(path.join(ROOT, "django"), path.join(home, "src", "django-fleet", "django"), {

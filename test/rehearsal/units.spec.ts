@@ -16,8 +16,71 @@ import { checkVersions, settingsModuleOf, sqliteSettings, stripOutcome } from ".
 import { hostFor } from "../../rehearsal/app";
 import { diagnose, formatDiagnosis, StepOutputs } from "../../rehearsal/diagnosis";
 import { hashedAssets, summarize, versionOf, RequestRecord } from "../../rehearsal/traffic";
+import { ReleaseTimeline } from "../../rehearsal/timeline";
+import { appEnvironment, prepareInspection } from "../../rehearsal/environment";
+import { DEFAULT_INSTALL_COMMAND } from "../../rehearsal/options";
 
 describe("rehearsal units", () => {
+    describe("release timeline", () => {
+        it("reads steps, waves, the maintenance page and the timeline from the executor's lines, timed from the release's start", () => {
+            const t = new ReleaseTimeline(1_000_000);
+            t.add("[release v2] step lock done in 0 s", 1_000_400);
+            t.add("[release v2] maintenance page on (migrations)", 1_001_000);
+            t.add("[release v2] step remote done in 12 s", 1_012_300);
+            t.add("      detail line, kept out of the timeline", 1_012_400);
+            t.add("ramp wave 1/2 done", 1_020_000);
+            t.add("ramp wave 2/2 done", 1_031_050);
+            assert.deepStrictEqual(t.steps, [
+                { step: "lock", atS: 0.4, durationS: 0.4 },
+                { step: "remote", atS: 12.3, durationS: 11.9 },
+                { step: "ramp wave 1/2", atS: 20, durationS: 7.7 },
+                { step: "ramp wave 2/2", atS: 31.1, durationS: 11.1 },
+            ]);
+            assert.strictEqual(t.maintenancePageUp, true);
+            assert.deepStrictEqual(t.entries.map((e) => e.line), ["step lock done in 0 s", "maintenance page on (migrations)", "step remote done in 12 s", "ramp wave 1/2 done", "ramp wave 2/2 done"]);
+            assert.strictEqual(new ReleaseTimeline(0).maintenancePageUp, false);
+        });
+    });
+
+    describe("environment", () => {
+        it("writes the env file's contract, the database's settings with PostgreSQL, and lets the caller's variables win", () => {
+            const pg = { host: "127.0.0.1", port: 5433, database: "app", user: "u", password: "p w" };
+            assert.deepStrictEqual(appEnvironment({ staticRoot: "/w/static", wsgi: "shop.wsgi:application", installCommand: DEFAULT_INSTALL_COMMAND, settingsModule: "shop.settings", postgres: pg, extra: { ALLOWED_HOSTS: "shop.test" } }), {
+                STATIC_ROOT: "/w/static",
+                STATIC_URL: "/static/",
+                ALLOWED_HOSTS: "shop.test",
+                SECRET_KEY: "rehearsal-only-not-secret",
+                WSGI_APPLICATION: "shop.wsgi:application",
+                DATABASE_URL: "postgres://u:p%20w@127.0.0.1:5433/app",
+                DATABASE_HOST: "127.0.0.1",
+                DATABASE_PORT: "5433",
+                DATABASE_NAME: "app",
+                DATABASE_USER: "u",
+                DATABASE_PASSWORD: "p w",
+                DJANGO_SETTINGS_MODULE: "shop.settings",
+            });
+            const sqlite = appEnvironment({ staticRoot: "/w/static", wsgi: "a.wsgi:application", installCommand: "uv sync", settingsModule: "fleet_rehearsal_settings" });
+            assert.strictEqual(sqlite.FLEET_INSTALL_COMMAND, "uv sync");
+            assert.ok(!("DATABASE_URL" in sqlite));
+        });
+
+        it("refuses, before the run starts, a work directory inside one the inspection account (nobody) cannot enter, naming it", () => {
+            const closed = fs.mkdtempSync(path.join(os.tmpdir(), "closed-")); // mkdtemp: 0700
+            try {
+                const work = path.join(closed, "rehearsal");
+                fs.mkdirSync(work);
+                assert.throws(() => prepareInspection(work, { SECRET_KEY: "x" }), (e: Error) => e.message.includes(`is inside ${closed} (mode 0700), which other users cannot enter`) && e.message.includes(`chmod o+x ${closed}`));
+                assert.ok(!fs.existsSync(path.join(work, "inspect")), "nothing prepared");
+                fs.chmodSync(closed, 0o711);
+                const { inspectDir, inspectEnvFile } = prepareInspection(work, { SECRET_KEY: "app-secret", STATIC_ROOT: "/w/static" });
+                assert.strictEqual(fs.statSync(inspectDir).uid, 65534);
+                assert.strictEqual(fs.readFileSync(inspectEnvFile, "utf8"), "SECRET_KEY=rehearsal-inspection-only\nSTATIC_ROOT=/w/static\n");
+            } finally {
+                fs.rmSync(closed, { recursive: true, force: true });
+            }
+        });
+    });
+
     describe("traffic", () => {
         it("finds the hashed assets a page references, under STATIC_URL only", () => {
             const html = `<link rel="stylesheet" href="/static/css/site.959f852a0718.css">

@@ -75,6 +75,39 @@ describe("the release's accounts on the instance (issue 10, findings 2 and 3)", 
         assert.ok(script.includes("systemctl enable django-fleet-inspect.service"));
     });
 
+    it("the inspection's env file (run with a fake aws CLI): the read-only URL, its parts and TLS, and the app's layout, so the candidate's checks see what gunicorn serves", function () {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-inspectenv-"));
+        try {
+            const url = "postgres://fleet_inspect:R0-pass%2Fx@db.internal:5432/django?sslmode=verify-full&sslrootcert=/etc/django-app/rds-ca-bundle.pem";
+            fs.mkdirSync(path.join(dir, "bin"));
+            fs.writeFileSync(path.join(dir, "bin", "aws"), `#!/bin/bash\necho '${url}'\n`, { mode: 0o755 });
+            const envFile = path.join(dir, "env");
+            const script = heredoc(renderUserData(OPTS), "/usr/local/sbin/django-fleet-inspect-env")
+                .replace(/^install -d .*$/m, "")
+                .replace(/^chown .*$/m, "")
+                .split(INSPECT_ENV_FILE).join(envFile);
+            const r = spawnSync("bash", ["-c", script], { encoding: "utf8", env: { ...process.env, PATH: `${dir}/bin:/usr/bin:/bin` } });
+            assert.equal(r.status, 0, r.stderr);
+            assert.equal(fs.readFileSync(envFile, "utf8"), [
+                `DATABASE_URL=${url}`,
+                "DATABASE_HOST=db.internal",
+                "DATABASE_PORT=5432",
+                "DATABASE_NAME=django",
+                "DATABASE_USER=fleet_inspect",
+                "DATABASE_PASSWORD=R0-pass/x",
+                "DATABASE_SSLMODE=verify-full",
+                "DATABASE_SSLROOTCERT=/etc/django-app/rds-ca-bundle.pem",
+                "SECRET_KEY=inspection-only-not-the-app-secret",
+                "WSGI_APPLICATION=mysite.wsgi:application",
+                "STATIC_ROOT=/srv/static",
+                "STATIC_URL=/static/",
+                "",
+            ].join("\n"));
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
     describe("git credential helper (run with a fake aws CLI)", function () {
         let dir: string;
         let helper: string;

@@ -353,6 +353,50 @@ describe("remote commands", function () {
         });
     });
 
+    it("the health poll reads the release from the X-Release header first, the JSON body's release field second", async function () {
+        this.timeout(10000);
+        // [status, X-Release header or null, body] answered in turn; the last one repeats.
+        let answers: [number, string | null, string][] = [];
+        let calls = 0;
+        const server = http.createServer((req, res) => {
+            const [status, header, body] = answers[Math.min(calls++, answers.length - 1)];
+            res.writeHead(status, header === null ? {} : { "X-Release": header }).end(body);
+        });
+        await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+        const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/health/`;
+        const poll = (version: string, limit: string) =>
+            new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+                const { spawn } = require("child_process") as typeof import("child_process");
+                const p = spawn("python3", ["-c", c.HEALTH_SCRIPT, url, version, limit]);
+                let out = "";
+                let err = "";
+                p.stdout.on("data", (d: Buffer) => (out += d));
+                p.stderr.on("data", (d: Buffer) => (err += d));
+                p.on("close", (code) => resolve({ code, out, err }));
+            });
+        try {
+            // A health view whose JSON names no release: the header alone tells v1 from v2.
+            answers = [[200, "v1", '{"status": "ok"}'], [200, "v1", '{"status": "ok"}'], [200, "v2", '{"status": "ok"}']];
+            const ok = await poll("v2", "5");
+            assert.equal(ok.code, 0, ok.err);
+            assert.equal(ok.out, `healthy: 200 {"status": "ok"}\n`);
+            assert.equal(calls, 3, "waited while the header said v1");
+            const stale = await poll("v7", "0.3");
+            assert.equal(stale.code, 1);
+            assert.match(stale.err, /health check of .* failed after 0\.3s: still serving release v2/);
+            // The header wins over the body.
+            calls = 0;
+            answers = [[200, "v3", '{"status": "ok", "release": "v2"}']];
+            assert.match((await poll("v2", "0.3")).err, /still serving release v3/);
+            assert.equal((await poll("v3", "5")).code, 0);
+            // A failure with the header: the status and body are what the error shows.
+            answers = [[503, "v3", '{"status": "error"}']];
+            assert.match((await poll("v3", "0.3")).err, /failed after 0\.3s: 503 \{"status": "error"\}/);
+        } finally {
+            server.close();
+        }
+    });
+
     it("parseKeyValues reads key=value lines only", function () {
         assert.deepEqual(c.parseKeyValues("noise\ncurrent=v1\ncommit=abc\n  changed-static-paths=[\"/static/a.js\"]\nx y=z\n"), {
             current: "v1",

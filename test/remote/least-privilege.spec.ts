@@ -57,8 +57,7 @@ except OSError as _e:
     _r["appEnv"] = type(_e).__name__
 try:
     import psycopg2 as _pg
-    _d = DATABASES["default"]  # as django_fleet.configure() set it from the inspection's environment
-    _c = _pg.connect(host=_d["HOST"], port=_d["PORT"], dbname=_d["NAME"], user=_d["USER"], password=_d["PASSWORD"])
+    _c = _pg.connect(**{_k: _os.environ["DATABASE_" + _v] for _k, _v in [("host", "HOST"), ("port", "PORT"), ("dbname", "NAME"), ("user", "USER"), ("password", "PASSWORD")]})
     _cur = _c.cursor(); _cur.execute("SELECT count(*) FROM django_migrations"); _r["dbRead"] = _cur.fetchone()[0]
     _cur.execute("INSERT INTO catalog_product (name) VALUES ('PWNED')"); _c.commit(); _r["db"] = "written"
 except Exception as _e:
@@ -88,7 +87,7 @@ with open(${JSON.stringify(marker)}, "a") as _f:
             assert.equal(r.static, "PermissionError");
             assert.equal(r.current, "PermissionError");
             assert.equal(r.appEnv, "PermissionError", "the app's settings (secrets) are not readable");
-            assert.ok(r.dbRead >= 1, `applied migrations are readable: ${JSON.stringify(r)}`);
+            assert.ok(r.dbRead >= 1, "applied migrations are readable");
             assert.equal(r.db, "InsufficientPrivilege");
         }
         assert.ok(!fs.existsSync(path.join(site.appDir, "releases", "PWNED")));

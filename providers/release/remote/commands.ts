@@ -342,6 +342,11 @@ export function restart(cfg: ResolvedRemoteSettings): string {
 }
 
 /** Python run by healthCheck: polls the URL until 200 (and, when the body names a release, the right one). */
+/**
+ * Polls the health URL until it answers 200 from `version`: the release is the X-Release header
+ * (django_fleet.release.ReleaseHeaderMiddleware), else the JSON body's "release" field; an
+ * answer naming neither counts as the version (an app without the marker).
+ */
 export const HEALTH_SCRIPT = [
     `import json, sys, time, urllib.error, urllib.request`,
     `url, version, limit = sys.argv[1], sys.argv[2], float(sys.argv[3])`,
@@ -349,12 +354,13 @@ export const HEALTH_SCRIPT = [
     `deadline, last = time.time() + limit, ""`,
     `while True:`,
     `    try:`,
-    `        with opener.open(url, timeout=5) as r: status, body = r.status, r.read(2000).decode("utf-8", "replace")`,
-    `    except urllib.error.HTTPError as e: status, body = e.code, e.read(2000).decode("utf-8", "replace")`,
-    `    except Exception as e: status, body = None, str(e)`,
-    `    release = None`,
-    `    try: release = json.loads(body).get("release")`,
-    `    except Exception: pass`,
+    `        with opener.open(url, timeout=5) as r: status, headers, body = r.status, r.headers, r.read(2000).decode("utf-8", "replace")`,
+    `    except urllib.error.HTTPError as e: status, headers, body = e.code, e.headers, e.read(2000).decode("utf-8", "replace")`,
+    `    except Exception as e: status, headers, body = None, {}, str(e)`,
+    `    release = headers.get("X-Release")`,
+    `    if release is None:`,
+    `        try: release = json.loads(body).get("release")`,
+    `        except Exception: pass`,
     `    if status == 200 and release in (None, version):`,
     `        print("healthy: %s %s" % (status, body.strip())); sys.exit(0)`,
     `    last = "%s %s" % (status, body.strip()[:500]) if status != 200 else "still serving release %s" % release`,
