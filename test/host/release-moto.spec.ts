@@ -9,7 +9,11 @@
  * Check, Diff and Update v1 -> v2 (a ramp of 3 instances, maxSurge 1), an Update that fails
  * and returns its partial state, Read (refresh) and Delete. After each, the end state is read
  * back from moto with separate SDK clients. Check, Diff and Read are also asked of the same
- * provider in this process, on the same world: the answers must be equal.
+ * provider in this process, on the same world: the answers must be equal. Create and Update
+ * change the world, so the in-process provider runs them at the same time on a twin world (the
+ * same moto, another region; a second example site): the answers must be equal once each
+ * world's own ids, instance and image ids and times are replaced by placeholders (and the
+ * `remote` settings, which name each site's sshd and directories, are left out).
  */
 import { strict as assert } from "assert";
 import { DescribeAutoScalingGroupsCommand } from "@aws-sdk/client-auto-scaling";
@@ -24,6 +28,17 @@ import { ExampleSite, startExampleSite } from "../../testkit/site";
 const URN = releaseUrn("staging");
 const TEMPLATE_VERSION_TAG = "aws:ec2launchtemplate:version";
 
+/** What differs between two worlds: their ids, the region, generated instance and image ids, times. */
+function normalized(v: any, w: MotoWorld): any {
+    let text = JSON.stringify(v, (k, x) => (k === "remote" || k === "readAt" ? "(site)" : x));
+    const ids = Object.entries(w.release).filter(([, x]) => typeof x === "string") as [string, string][];
+    for (const [k, x] of ids.sort((a, b) => b[1].length - a[1].length)) text = text.split(x).join(`<${k}>`);
+    text = text.split(w.launchTemplateName).join("<template>");
+    text = text.replace(/\bami-[0-9a-f]{8,17}\b/g, "ami-*").replace(/\bi-[0-9a-f]{8,17}\b/g, "i-*");
+    text = text.replace(/\d{4}-\d{2}-\d{2}T\d{2}[:-]\d{2}[:-]\d{2}(\.|-)\d{3}Z/g, "<time>");
+    return JSON.parse(text);
+}
+
 /** Drops what differs between two identical calls made a moment apart. */
 function stable(v: any): any {
     return JSON.parse(JSON.stringify(v, (k, x) => (k === "readAt" ? "(time)" : x)));
@@ -34,6 +49,10 @@ describe("host tier: releases through the real host against moto, remote phase o
 
     let moto: Moto;
     let world: MotoWorld;
+    let twin: MotoWorld;
+    let twinSite: ExampleSite;
+    let twinV1State: Record<string, any>;
+    let twinV2State: Record<string, any>;
     let sdk: MotoClients;
     let site: ExampleSite;
     let host: ProviderHost;
@@ -45,6 +64,14 @@ describe("host tier: releases through the real host against moto, remote phase o
     let id: string;
 
     const inputsFor = (version: string) => ({ ...v1Inputs, version });
+    /** The same inputs pointed at the twin world and its site. */
+    function onTwin(v: Record<string, any>): Record<string, any> {
+        let text = JSON.stringify({ ...v, remote: undefined });
+        for (const [k, x] of Object.entries(world.release)) if (typeof x === "string") text = text.split(x).join(String((twin.release as any)[k]));
+        const out = JSON.parse(text);
+        out.remote = { ...v.remote, ...twinSite.settings, region: twin.release.region, instanceId: v.remote.instanceId === world.release.managementInstanceId ? twin.release.managementInstanceId : v.remote.instanceId };
+        return out;
+    }
 
     async function group() {
         const g = await sdk.asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [world.release.autoScalingGroupName] }));
@@ -70,8 +97,11 @@ describe("host tier: releases through the real host against moto, remote phase o
     }
 
     before(async function () {
-        [moto, site] = await Promise.all([startMoto(), startExampleSite({ keepReleases: 3 })]);
-        world = await buildMotoWorld(moto.endpoint, { deregistrationDelayS: 1, healthCheckIntervalS: 5, healthyThreshold: 2 });
+        [moto, site, twinSite] = await Promise.all([startMoto(), startExampleSite({ keepReleases: 3 }), startExampleSite({ keepReleases: 3 })]);
+        const timings = { deregistrationDelayS: 1, healthCheckIntervalS: 5, healthyThreshold: 2 };
+        // One after the other: moto answers two concurrent CreateDistribution calls with a 500.
+        world = await buildMotoWorld(moto.endpoint, timings);
+        twin = await buildMotoWorld(moto.endpoint, timings);
         sdk = motoClients(moto.endpoint, world.release.region);
         restoreEnv = withEnv(motoEnv(moto));
         // The Release's inputs as the real program registers them (index.ts, Pulumi.staging.yaml),
@@ -95,6 +125,7 @@ describe("host tier: releases through the real host against moto, remote phase o
         await host?.stop();
         restoreEnv?.();
         await site?.stop();
+        await twinSite?.stop();
         await moto?.stop();
     });
 
@@ -110,8 +141,10 @@ describe("host tier: releases through the real host against moto, remote phase o
     });
 
     it("Create: the first release bakes, makes the template version the default, brings the group from 0 to 3", async function () {
-        const got = await host.create(URN, v1Inputs);
+        const [got, here] = await Promise.all([host.create(URN, v1Inputs), local.create(URN, onTwin(v1Inputs))]);
         assert.ok(got.ok, JSON.stringify(got));
+        assert.deepEqual(normalized(got, world), normalized(here, twin), "the host's answer is the in-process provider's (twin world)");
+        twinV1State = (here as any).value.properties;
         id = got.value.id;
         v1State = got.value.properties;
         assert.equal(id, `${world.release.autoScalingGroupName}/release`);
@@ -149,8 +182,11 @@ describe("host tier: releases through the real host against moto, remote phase o
 
     it("Update v1 -> v2: every instance replaced, one wave at a time; sizes, processes and tags as found; the invalidation", async function () {
         const before = await fleet();
-        const got = await host.update(URN, id, v1State, v2Checked);
+        const twinId = id.replace(world.release.autoScalingGroupName, twin.release.autoScalingGroupName);
+        const [got, here] = await Promise.all([host.update(URN, id, v1State, v2Checked), local.update(URN, twinId, twinV1State, onTwin(v2Checked))]);
         assert.ok(got.ok, JSON.stringify(got));
+        assert.deepEqual(normalized(got, world), normalized(here, twin), "the host's answer is the in-process provider's (twin world)");
+        twinV2State = (here as any).value.properties;
         v2State = got.value.properties;
         assert.equal(v2State.status.state, "succeeded", JSON.stringify(v2State.status));
         const lt = await defaultTemplateVersion();
@@ -179,8 +215,10 @@ describe("host tier: releases through the real host against moto, remote phase o
         const news: Record<string, any> = { ...v2Checked, version: "v1", managementInstanceId: gone, remote: { ...v2Checked.remote, instanceId: gone }, plan: "release v2 -> v1" };
         const before = await fleet();
         const ltBefore = await defaultTemplateVersion();
-        const got = await host.update(URN, id, v2State, news);
+        const twinId = id.replace(world.release.autoScalingGroupName, twin.release.autoScalingGroupName);
+        const [got, here] = await Promise.all([host.update(URN, id, v2State, news), local.update(URN, twinId, twinV2State, onTwin(news))]);
         assert.ok(!got.ok, JSON.stringify(got));
+        assert.deepEqual(normalized(got, world), normalized(here, twin), "the host's answer is the in-process provider's (twin world)");
         assert.ok(got.error.initFailed, `no partial state: ${JSON.stringify(got.error)}`);
         const partial = got.error.initFailed.properties;
         assert.equal(got.error.initFailed.id, id);
