@@ -44,7 +44,7 @@ describe("remote commands", function () {
             for (const url of ["https://bot:ghp_SeCrEt123@github.com/acme/shop.git", "https://ghp_SeCrEt123@github.com/acme/shop.git", "ssh://git:ghp_SeCrEt123@git.example.com/shop.git"]) {
                 assert.throws(() => c.resolveSettings({ transport: "ssm", repositoryUrl: url }), (e: Error) => {
                     assert.match(e.message, /\[repositoryUrl\] \((https|ssh):\/\/\*\*\*@[a-z.]+\/.*\) carries a credential: remove it from the URL/);
-                    assert.match(e.message, /SSM Parameter Store as the SecureString <parameter prefix>\/REPOSITORY_TOKEN \(e\.g\. an aws\.ssm\.Parameter made from a Pulumi secret\)/);
+                    assert.match(e.message, /pulumi config set --secret repositoryToken <token>\): the stack keeps it in SSM Parameter Store as the SecureString <parameter prefix>\/REPOSITORY_TOKEN/);
                     assert.match(e.message, /git credential helper reads it at each fetch/);
                     assert.ok(!e.message.includes("ghp_SeCrEt123"), e.message);
                     return true;

@@ -87,7 +87,7 @@ export function repositoryUrlCredentialProblem(url: string): string | null {
     const shown = url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, "$1***@");
     return (
         `(${shown}) carries a credential: remove it from the URL (it would sit in the resource's inputs, in SSM command parameters and in the repository's config). ` +
-        `Keep the token in SSM Parameter Store as the SecureString <parameter prefix>/REPOSITORY_TOKEN (e.g. an aws.ssm.Parameter made from a Pulumi secret): the management instance's git credential helper reads it at each fetch and stores nothing`
+        `Set it as a Pulumi secret instead (pulumi config set --secret repositoryToken <token>): the stack keeps it in SSM Parameter Store as the SecureString <parameter prefix>/REPOSITORY_TOKEN, and the management instance's git credential helper reads it at each fetch and stores nothing`
     );
 }
 
