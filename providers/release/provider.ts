@@ -64,7 +64,7 @@ import { createRemotePhase } from "./remote";
 import { Redactor } from "./redact";
 
 /** The engine's marker for a value not known during preview (pulumi/sdk/nodejs/runtime/rpc). */
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 const HISTORY_LIMIT = 20;
 /** How the plan shows a value the engine does not know yet (a new stack's first preview). */
 export const UNKNOWN_TEXT = "(known after the stack's resources exist)";

@@ -7,11 +7,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { installVirtualClock, VirtualClock } from "../../testkit/sim-aws/clock";
 import { providerArgs, providerWorld, releaseFailure } from "../../testkit/provider-world";
 import { SimAws } from "../../testkit/sim-aws";
-import { ReleaseProvider } from "../../providers/release/provider";
+import { ReleaseProvider, UNKNOWN } from "../../providers/release/provider";
 import { BREAKING, FakeRemotePhase } from "../../testkit/fakes";
 import { LOCK_TAG } from "../../providers/release/executor";
 
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 describe("Release provider", () => {
     let vc: VirtualClock, sim: SimAws, remote: FakeRemotePhase, lines: string[], provider: ReleaseProvider;

@@ -10,6 +10,19 @@ import * as c from "../../providers/release/remote/commands";
 const cfg = c.resolveSettings({ transport: "ssh", repositoryUrl: "https://git.example.com/shop.git", settingsModule: "shop.settings.prod" });
 const q = c.shq;
 
+
+/** Runs the remote phase's health poll (HEALTH_SCRIPT) against `url` with python3, as the instance does. */
+function runHealthScript(url: string, version: string, limit: string): Promise<{ code: number | null; out: string; err: string }> {
+    return new Promise((resolve) => {
+        const { spawn } = require("child_process") as typeof import("child_process");
+        const p = spawn("python3", ["-c", c.HEALTH_SCRIPT, url, version, limit]);
+        let out = "";
+        let err = "";
+        p.stdout.on("data", (d: Buffer) => (out += d));
+        p.stderr.on("data", (d: Buffer) => (err += d));
+        p.on("close", (code) => resolve({ code, out, err }));
+    });
+}
 describe("remote commands", function () {
     describe("resolveSettings", function () {
         it("applies the documented defaults", function () {
@@ -329,16 +342,7 @@ describe("remote commands", function () {
             });
             await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
             const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/health/`;
-            const runAsync = (version: string, limit: string) =>
-                new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-                    const { spawn } = require("child_process") as typeof import("child_process");
-                    const p = spawn("python3", ["-c", c.HEALTH_SCRIPT, url, version, limit]);
-                    let out = "";
-                    let err = "";
-                    p.stdout.on("data", (d: Buffer) => (out += d));
-                    p.stderr.on("data", (d: Buffer) => (err += d));
-                    p.on("close", (code) => resolve({ code, out, err }));
-                });
+            const runAsync = (version: string, limit: string) => runHealthScript(url, version, limit);
             try {
                 const ok = await runAsync("v2", "5");
                 assert.equal(ok.code, 0);
@@ -364,16 +368,7 @@ describe("remote commands", function () {
         });
         await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
         const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/health/`;
-        const poll = (version: string, limit: string) =>
-            new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-                const { spawn } = require("child_process") as typeof import("child_process");
-                const p = spawn("python3", ["-c", c.HEALTH_SCRIPT, url, version, limit]);
-                let out = "";
-                let err = "";
-                p.stdout.on("data", (d: Buffer) => (out += d));
-                p.stderr.on("data", (d: Buffer) => (err += d));
-                p.on("close", (code) => resolve({ code, out, err }));
-            });
+        const poll = (version: string, limit: string) => runHealthScript(url, version, limit);
         try {
             // A health view whose JSON names no release: the header alone tells v1 from v2.
             answers = [[200, "v1", '{"status": "ok"}'], [200, "v1", '{"status": "ok"}'], [200, "v2", '{"status": "ok"}']];

@@ -32,8 +32,9 @@ const engrpc = P("engine_grpc_pb");
 const engproto = P("engine_pb");
 const statusproto = P("status_pb");
 
-/** The engine's marker for a value not known during preview (sdk/go/common/resource/plugin/rpc.go). */
-export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+/** The engine's marker for a value not known during preview, as the provider knows it. */
+import { UNKNOWN } from "../../providers/release/provider";
+export { UNKNOWN };
 export const HOST_ENTRY = path.join(ROOT, "node_modules/@pulumi/pulumi/cmd/dynamic-provider");
 
 /** A failed call as the engine sees it. */
