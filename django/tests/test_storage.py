@@ -54,3 +54,58 @@ class LocalManifestStorageTests(SimpleTestCase):
         storage = LocalManifestStaticFilesStorage(manifest_location="/tmp/somewhere")
         self.assertEqual(storage.manifest_location, "/tmp/somewhere")
         self.assertIsNone(storage.read_manifest())
+
+
+class SharedRootNeverMissingTests(SimpleTestCase):
+    """A running version serves the shared root while a new release's collectstatic writes to it."""
+
+    def setUp(self):
+        shutil.rmtree(settings.STATIC_ROOT, ignore_errors=True)
+        shutil.rmtree(settings.FLEET_MANIFEST_DIR, ignore_errors=True)
+        self.assets = os.path.join(settings.BASE_DIR, "assets-big")
+        os.makedirs(self.assets, exist_ok=True)
+        # Big enough that WhiteNoise writes a compressed copy, with a url() so the CSS is rewritten.
+        with open(os.path.join(self.assets, "big.css"), "w") as handle:
+            handle.write("".join(".c%d { color: #%06x; }\n" % (i, i) for i in range(4000)))
+            handle.write('.logo { background: url("logo.txt"); }\n')
+        with open(os.path.join(self.assets, "logo.txt"), "w") as handle:
+            handle.write("logo\n")
+
+    def test_files_a_running_version_serves_are_never_missing_or_partial(self):
+        import threading
+
+        with override_settings(STATICFILES_DIRS=[self.assets]):
+            staticfiles_storage._wrapped = empty
+            call_command("collectstatic", interactive=False, verbosity=0)
+            served = {}
+            for name in os.listdir(settings.STATIC_ROOT):
+                path = os.path.join(settings.STATIC_ROOT, name)
+                if name.startswith("big.") and name != "big.css":
+                    with open(path, "rb") as handle:
+                        served[path] = handle.read()
+            self.assertEqual(len(served), 3, sorted(os.listdir(settings.STATIC_ROOT)))  # .css, .css.gz, .css.br
+            misses = []
+            stop = threading.Event()
+
+            def serve():
+                # What WhiteNoise does per request for a file it found at start-up: open and read it.
+                while not stop.is_set():
+                    for path, data in served.items():
+                        try:
+                            with open(path, "rb") as handle:
+                                if handle.read() != data:
+                                    misses.append("partial " + os.path.basename(path))
+                        except FileNotFoundError:
+                            misses.append("missing " + os.path.basename(path))
+
+            reader = threading.Thread(target=serve)
+            reader.start()
+            try:
+                for _ in range(5):
+                    call_command("collectstatic", interactive=False, verbosity=0)
+            finally:
+                stop.set()
+                reader.join()
+            staticfiles_storage._wrapped = empty
+        self.assertEqual(misses, [])
+        self.assertFalse([n for n in os.listdir(settings.STATIC_ROOT) if n.endswith(".tmp")], "no temporary file left")
