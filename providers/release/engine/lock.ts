@@ -39,9 +39,9 @@ export class DeployLock {
         const { rs } = this;
         const { cloud, clock } = rs.c;
         const p = rs.p;
-        // Always a fresh read, right before the write: a lock written by another run since this
-        // run first looked at the group (e.g. during the remote inspection) is seen.
-        const g = await cloud.describeGroup(rs.group);
+        // A fresh read right before the write (at most FENCE_FRESH_MS old): a lock written by
+        // another run since this run first looked at the group is seen.
+        const g = await rs.freshGroup();
         const cur = parseLock(g.tags[LOCK_TAG]);
         const now = clock.now();
         if (cur && cur.runId !== p.runId && cur.done) {
@@ -105,11 +105,12 @@ export class DeployLock {
     }
 
     /**
-     * The fence: before a mutating step, the lock must still be this run's (read fresh unless the
-     * caller just read the group). Otherwise the run stops at once, touching nothing more.
+     * The fence: before a mutating step, the lock must still be this run's (on the caller's read,
+     * or a read at most FENCE_FRESH_MS old, or a new one). Otherwise the run stops at once,
+     * touching nothing more.
      */
     async verify(g?: GroupState) {
-        const why = this.lost ?? this.whyNotMine(g ?? (await this.rs.c.cloud.describeGroup(this.rs.group)));
+        const why = this.lost ?? this.whyNotMine(g ?? (await this.rs.freshGroup()));
         if (!why) return;
         this.held = false;
         this.stopHeartbeat();
@@ -222,7 +223,7 @@ export class DeployLock {
         const { rs } = this;
         this.stopHeartbeat();
         this.held = false;
-        const why = this.whyNotMine(g ?? (await rs.c.cloud.describeGroup(rs.group)));
+        const why = this.whyNotMine(g ?? (await rs.freshGroup()));
         if (why) {
             rs.log(`lock not released: ${why}`);
             return;

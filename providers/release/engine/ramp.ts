@@ -75,7 +75,7 @@ export class Ramp {
     async forward() {
         const { rs } = this;
         const { cloud } = rs.c;
-        const g = await cloud.describeGroup(rs.group);
+        const g = await rs.freshGroup();
         // The fence check of the ramp step, on the read it starts from (before its first write).
         await this.lock.verify(g);
         const saved = await this.saveGroup(g);

@@ -2,17 +2,58 @@
  * One run's state: its context, its progress (the only mutable record of the release, saved
  * after every step) and the remote phase, opened on first use.
  */
-import type { RemotePhase } from "../ports";
+import type { Cloud, GroupState, RemotePhase } from "../ports";
 import type { ReleaseInputs } from "../planner";
 import { ExecContext, Progress, StepError } from "./types";
 
+/**
+ * How old a read of the group may be and still serve as the lock's fence check (or as the fresh
+ * read before acquiring it): a read is never atomic with the writes it guards, and a few seconds
+ * of writes after a read is the window every fence check has anyway. Reads older than this are
+ * repeated.
+ */
+export const FENCE_FRESH_MS = 5000;
+
+/** The Cloud calls that change what DescribeAutoScalingGroups answers. */
+const GROUP_WRITES = new Set<PropertyKey>(["setGroupTag", "deleteGroupTag", "deleteGroupTags", "updateGroupSize", "suspendProcesses", "resumeProcesses", "terminateInstance"] satisfies (keyof Cloud)[]);
+
 export class RunState {
     readonly i: ReleaseInputs;
+    readonly c: ExecContext;
     p!: Progress;
     private phase: RemotePhase | null = null;
+    /** The last DescribeAutoScalingGroups answer of this run, and when it arrived. */
+    private lastGroupRead: { g: GroupState; at: number } | null = null;
 
-    constructor(readonly c: ExecContext) {
+    constructor(c: ExecContext) {
         this.i = c.inputs;
+        // Every read of the group is noted: a step's fence check reuses one made a moment ago.
+        const describeGroup = async (name: string) => {
+            const g = await c.cloud.describeGroup(name);
+            if (name === this.i.autoScalingGroupName) this.lastGroupRead = { g, at: c.clock.now() };
+            return g;
+        };
+        const cloud = new Proxy(c.cloud, {
+            get: (target, key) => {
+                if (key === "describeGroup") return describeGroup;
+                const v = (target as any)[key];
+                if (typeof v !== "function") return v;
+                if (!GROUP_WRITES.has(key)) return v.bind(target);
+                // A write to the group makes the noted read stale.
+                return (...args: unknown[]) => {
+                    this.lastGroupRead = null;
+                    return v.apply(target, args);
+                };
+            },
+        }) as Cloud;
+        this.c = { ...c, cloud };
+    }
+
+    /** The group as read at most FENCE_FRESH_MS ago, or a new read. */
+    async freshGroup(): Promise<GroupState> {
+        const r = this.lastGroupRead;
+        if (r && this.c.clock.now() - r.at <= FENCE_FRESH_MS) return r.g;
+        return this.c.cloud.describeGroup(this.group);
     }
 
     get group(): string {

@@ -1,0 +1,76 @@
+/**
+ * RunState.freshGroup: the fence check reuses a read of the group made a moment ago, never one
+ * older than FENCE_FRESH_MS, and never one made before this run changed the group.
+ */
+import * as assert from "node:assert/strict";
+import { installVirtualClock, VirtualClock } from "../../testkit/sim-aws/clock";
+import { FENCE_FRESH_MS, RunState } from "../../providers/release/engine/run-state";
+import { realClock } from "../../providers/release/ports";
+import { FakeRemotePhase, inputs } from "../../testkit/fakes";
+import { runningFleet } from "../../testkit/world";
+
+describe("fence check on a fresh read of the group", () => {
+    let vc: VirtualClock;
+    beforeEach(() => (vc = installVirtualClock()));
+    afterEach(() => vc.uninstall());
+
+    function runState() {
+        const w = runningFleet(2);
+        const rs = new RunState({
+            cloud: w.sim.cloud(),
+            remotePhase: async () => new FakeRemotePhase("v1.0.0"),
+            clock: realClock,
+            log: () => undefined,
+            inputs: inputs(w.sim, { version: "v1.1.0" }),
+            deployed: w.deployed,
+            owner: "shop/prod/web-release",
+        });
+        const reads = () => w.sim.apiCalls((c) => c.command === "DescribeAutoScalingGroups").length;
+        return { w, rs, reads };
+    }
+
+    it("reuses a read made within FENCE_FRESH_MS, reads again after it", async () => {
+        const { rs, reads } = runState();
+        await vc.drive(rs.c.cloud.describeGroup(rs.group));
+        assert.equal(reads(), 1);
+        await vc.drive(new Promise((r) => setTimeout(r, FENCE_FRESH_MS)));
+        await vc.drive(rs.freshGroup());
+        assert.equal(reads(), 1, "a read FENCE_FRESH_MS old is reused");
+        await vc.drive(new Promise((r) => setTimeout(r, 1)));
+        await vc.drive(rs.freshGroup());
+        assert.equal(reads(), 2, "an older one is not");
+    });
+
+    it("a write to the group (a tag, a size, a process, a termination) makes the read stale", async () => {
+        const { rs, reads } = runState();
+        const writes: Array<() => Promise<unknown>> = [
+            () => rs.c.cloud.setGroupTag(rs.group, "k", "v"),
+            () => rs.c.cloud.deleteGroupTags(rs.group, ["k"]),
+            () => rs.c.cloud.updateGroupSize(rs.group, { maxSize: 3 }),
+            () => rs.c.cloud.suspendProcesses(rs.group, ["AZRebalance"]),
+            () => rs.c.cloud.resumeProcesses(rs.group, ["AZRebalance"]),
+        ];
+        for (const [n, write] of writes.entries()) {
+            const g = await vc.drive(rs.freshGroup());
+            assert.equal(await vc.drive(rs.freshGroup()), g, "reused while nothing changed");
+            const before = reads();
+            await vc.drive(write());
+            const after = await vc.drive(rs.freshGroup());
+            assert.equal(reads(), before + 1, `read again after write ${n}`);
+            assert.notEqual(after, g);
+        }
+        const g = await vc.drive(rs.freshGroup());
+        const before = reads();
+        await vc.drive(rs.c.cloud.terminateInstance(g.instances[0].instanceId, false));
+        await vc.drive(rs.freshGroup());
+        assert.equal(reads(), before + 1, "read again after a termination");
+    });
+
+    it("reads of another group are not taken for this group's", async () => {
+        const { rs, reads } = runState();
+        await vc.drive(rs.c.cloud.describeGroup("some-other-group").catch(() => undefined));
+        const before = reads();
+        await vc.drive(rs.freshGroup());
+        assert.equal(reads(), before + 1);
+    });
+});
