@@ -19,7 +19,11 @@
  *              the load balancer does not yet route to
  *   healthCheck  the target group's interval x healthy threshold ("30x3" the seed's, "10x3" faster)
  *   API calls  successful AWS API calls of the whole release divided by the replaced instances
- *              (goal <= 10); includes the fixed per-release calls (lock, bake, template, ...)
+ *              (goal <= 10); includes the fixed per-release calls (lock, bake, template, ...).
+ *              Each row is a release after the first: the state says how long the last bake took
+ *              (a first release looks at its image 3 more times). The remote phase takes no time
+ *              here, so the fence checks of the remote and bake steps reuse the lock's read-back;
+ *              on AWS each is a read of its own (2 more calls).
  *   fixed / marginal  the split: a least-squares fit over all rows of
  *              calls = fixed + perWave x waves + perInstance x N; "fixed" is the per-release part,
  *              "marginal" = (calls - fixed) / N the calls each replaced instance adds (its waves included)
@@ -98,7 +102,8 @@ async function one(n: number, maxSurge: number | string, TIMINGS: Timings): Prom
                 clock: realClock,
                 log: () => undefined,
                 inputs,
-                deployed: { version: "v1.0.0", amiId: ami, baseLaunchTemplateVersion: 1, launchTemplateVersion: 2, capacity: inputs.capacity },
+                // A release after the first: the state records how long the last bake took.
+                deployed: { version: "v1.0.0", amiId: ami, baseLaunchTemplateVersion: 1, launchTemplateVersion: 2, capacity: inputs.capacity, bakeS: TIMINGS.amiCreationS },
                 owner: "bench/rollout",
             }),
         );

@@ -77,6 +77,8 @@ export interface Deployed {
     baseLaunchTemplateVersion: number;
     launchTemplateVersion: number;
     capacity: Capacity;
+    /** How long the last bake took (s), from CreateImage to available: when the next bake looks first. */
+    bakeS?: number;
 }
 
 /** The live cloud as the planner sees it; everything optional (preview may have no access). */
@@ -213,12 +215,20 @@ export const DEFAULT_ROLLOUT: RolloutOptions = {
     pollIntervalS: 10,
 };
 
+/** The first look at a new image comes at this share of the last bake's duration. */
+export const BAKE_FIRST_LOOK = 0.8;
+
 /**
  * The bake's time budget: no look at the image during its first quarter (at most 180 s: an
- * EBS-backed image takes minutes), then the image waiter gets the rest.
+ * EBS-backed image takes minutes), then the image waiter gets the rest. When the last bake took
+ * `lastBakeS`, the first look comes at BAKE_FIRST_LOOK of it instead (a bake much faster than the
+ * last one is seen that much later), leaving the waiter at least two polls.
  */
-export function bakeWaitSplit(bakeTimeoutS: number): { headS: number; waiterS: number } {
-    const headS = Math.min(180, bakeTimeoutS / 4);
+export function bakeWaitSplit(bakeTimeoutS: number, lastBakeS?: number): { headS: number; waiterS: number } {
+    let headS = Math.min(180, bakeTimeoutS / 4);
+    if (lastBakeS !== undefined && Number.isFinite(lastBakeS) && lastBakeS > 0) {
+        headS = Math.max(0, Math.min(Math.round(BAKE_FIRST_LOOK * lastBakeS), bakeTimeoutS - 2 * WAITER_POLL_S.image));
+    }
     return { headS, waiterS: bakeTimeoutS - headS };
 }
 

@@ -68,6 +68,48 @@ describe("release executor: polling and API calls", () => {
         assert.equal(w.sim.apiCalls().length, 42);
     });
 
+    it("the next release looks at its image first at 80 % of the last bake's duration, which the state records", async () => {
+        const w = runningFleet(2, { timings: REALISTIC, max: 2 });
+        const first = await release(w);
+        assert.equal(first.r.deployed.bakeS, 300, "the bake's duration is in the state");
+        w.deployed = first.r.deployed;
+        const t1 = Date.now();
+        const second = await vc.drive(
+            runRelease({
+                cloud: w.sim.cloud(),
+                remotePhase: async () => new FakeRemotePhase("v1.1.0"),
+                clock: realClock,
+                log: () => undefined,
+                inputs: inputs(w.sim, { version: "v1.2.0", baseLaunchTemplateVersion: w.deployed.baseLaunchTemplateVersion, capacity: w.deployed.capacity }),
+                deployed: w.deployed,
+                owner: "shop/prod/web-release",
+            }),
+        );
+        assert.equal(second.outcome, "succeeded");
+        const created = w.sim.apiCalls((c) => c.command === "CreateImage" && c.t >= t1)[0].t;
+        const looks = w.sim.apiCalls((c) => c.command === "DescribeImages" && c.t >= t1 && c.input.ImageIds).map((c) => Math.round((c.t - created) / 1000));
+        assert.deepEqual(looks, [240, 260, 280, 300], "4 looks instead of 7");
+        assert.equal(second.deployed.bakeS, 300);
+        // A bake much slower than the last one still gets the whole bakeTimeoutS.
+        w.sim.t.amiCreationS = 900;
+        const t2 = Date.now();
+        const third = await vc.drive(
+            runRelease({
+                cloud: w.sim.cloud(),
+                remotePhase: async () => new FakeRemotePhase("v1.2.0"),
+                clock: realClock,
+                log: () => undefined,
+                inputs: inputs(w.sim, { version: "v1.3.0", baseLaunchTemplateVersion: second.deployed.baseLaunchTemplateVersion, capacity: w.deployed.capacity, rollout: { bakeTimeoutS: 1000 } }),
+                deployed: second.deployed,
+                owner: "shop/prod/web-release",
+            }),
+        );
+        assert.equal(third.outcome, "succeeded", third.reason);
+        assert.equal(third.deployed.bakeS, 900);
+        const created3 = w.sim.apiCalls((c) => c.command === "CreateImage" && c.t >= t2)[0].t;
+        assert.equal(Math.round((w.sim.apiCalls((c) => c.command === "DescribeImages" && c.t >= t2 && c.input.ImageIds)[0].t - created3) / 1000), 240);
+    });
+
     it("instances slower than expected: polled at the health-check interval until healthy (an observed state), no failure", async () => {
         const w = runningFleet(2, { timings: { ...REALISTIC, bootS: 200 }, max: 2 });
         const { r, at } = await release(w);

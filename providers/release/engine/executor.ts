@@ -181,6 +181,7 @@ export class Executor {
             baseLaunchTemplateVersion: rs.i.baseLaunchTemplateVersion,
             launchTemplateVersion: rs.p.launchTemplateVersion ?? d?.launchTemplateVersion ?? 0,
             capacity: { ...rs.i.capacity },
+            ...((rs.p.bakeS ?? d?.bakeS) !== undefined ? { bakeS: rs.p.bakeS ?? d?.bakeS } : {}),
         };
     }
 

@@ -56,6 +56,8 @@ export interface Progress {
         applied?: string[];
     };
     amiId?: string;
+    /** How long this run's bake took (s), recorded in the state for the next release's first look. */
+    bakeS?: number;
     launchTemplateVersion?: number;
     previousLaunchTemplateVersion?: number;
     group?: SavedGroup;

@@ -57,11 +57,13 @@ export async function bake(rs: RunState, lock: DeployLock) {
     }
     try {
         // An EBS-backed image (with the reboot CreateImage does) takes minutes: no point polling
-        // during the first three; then the adapter's waiter polls at a fixed, modest period.
-        const { headS, waiterS } = bakeWaitSplit(i.rollout.bakeTimeoutS);
+        // during the first three, or most of the last bake's duration; then the adapter's waiter
+        // polls at a fixed, modest period.
+        const { headS, waiterS } = bakeWaitSplit(i.rollout.bakeTimeoutS, rs.c.deployed?.bakeS);
         const left = startedMs + headS * 1000 - clock.now();
         if (left > 0) await clock.sleep(left);
         await cloud.waitForImage(p.amiId!, waiterS);
+        p.bakeS = Math.round((clock.now() - startedMs) / 1000);
     } catch (e) {
         const ami = p.amiId!;
         p.amiId = undefined;
