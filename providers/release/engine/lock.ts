@@ -190,8 +190,8 @@ export class DeployLock {
             this.heartbeat = setTimeout(async () => {
                 if (!this.held) return;
                 try {
-                    // Never refresh a lock another run holds now: check, then write.
-                    const why = this.whyNotMine(await this.rs.c.cloud.describeGroup(this.rs.group));
+                    // Never refresh a lock another run holds now: check (on a fresh read), then write.
+                    const why = this.whyNotMine(await this.rs.freshGroup());
                     if (why) {
                         this.lost = why;
                         this.rs.log(`lock refresh: ${why}; this run stops at its next step`);
