@@ -3,19 +3,40 @@
  * account's metadata fence and read-only database settings, and the deploy account's git
  * credential helper. Pure text builders, included by renderUserData (userData.ts).
  */
-import { DEPLOY_USER, INSPECT_ENV_FILE, INSPECT_USER } from "../providers/release/remote/accounts";
+import { DEPLOY_USER, INSPECT_ENV_FILE, INSPECT_USER, INSPECT_WRAPPER } from "../providers/release/remote/accounts";
 import { sh } from "./userData";
 
 /** Optional SSM parameters (under the prefix) the release's accounts read at run time. */
 export const REPOSITORY_TOKEN_PARAMETER = "REPOSITORY_TOKEN";
 export const INSPECT_DATABASE_PARAMETER = "INSPECT_DATABASE_URL";
 
-/** The release's sudo rules: exactly the app unit's reload/restart, and commands as the (less privileged) inspection account. */
+/** The release's sudo rules: exactly the app unit's reload/restart, and commands as the (less privileged) inspection account, through its wrapper. */
 export function sudoers(): string {
     return [
         `${DEPLOY_USER} ALL=(root) NOPASSWD: /usr/bin/systemctl reload django-app, /usr/bin/systemctl restart django-app, /usr/bin/systemctl reload django-app.service, /usr/bin/systemctl restart django-app.service`,
-        `${DEPLOY_USER} ALL=(${INSPECT_USER}) NOPASSWD: ALL`,
+        `${DEPLOY_USER} ALL=(root) NOPASSWD: ${INSPECT_WRAPPER}`,
     ].join("\n");
+}
+
+/**
+ * INSPECT_WRAPPER: runs its arguments as `user` (all groups of it, a reset environment, no
+ * capabilities, no new privileges) in a private mount namespace where `staticRoot` is covered by
+ * an empty read-only tmpfs. Through the EFS access point the kernel would let any local account
+ * write the static root as the app user, and a candidate version's code (a pull request in a CI
+ * preview) must not change the files every visitor is served. Root runs nothing of the arguments.
+ */
+export function renderInspectWrapper(o: { readonly user: string; readonly staticRoot: string }): string {
+    if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(o.user)) throw new Error(`renderInspectWrapper: user "${o.user}" is not an account name`);
+    if (!/^\/[A-Za-z0-9._\/-]+$/.test(o.staticRoot)) throw new Error(`renderInspectWrapper: staticRoot "${o.staticRoot}" is not a plain absolute path`);
+    return `#!/bin/bash
+# Runs a command as ${o.user} with ${o.staticRoot} hidden (an empty read-only directory).
+set -euo pipefail
+[ "\${1:-}" = -- ] && shift
+[ $# -gt 0 ] || { echo "usage: $0 [--] command [args...]" >&2; exit 2; }
+exec unshare --mount --propagation private -- /bin/bash -c '
+set -euo pipefail
+if [ -d "$0" ]; then mount -t tmpfs -o ro,nosuid,nodev,noexec,size=4k,mode=0555 django-fleet-no-static "$0"; fi
+exec setpriv --reuid=${o.user} --regid="$(id -g ${o.user})" --init-groups --reset-env --no-new-privs --inh-caps=-all --bounding-set=-all -- "$@"' ${o.staticRoot} "$@"`;
 }
 
 /**
@@ -33,7 +54,12 @@ export function releaseAccountsScript(o: {
 }): string {
     const region = sh(o.region);
     const envDir = INSPECT_ENV_FILE.replace(/\/[^/]+$/, "");
-    return `cat > /usr/local/sbin/django-fleet-inspect-fence <<'FENCE'
+    return `cat > ${INSPECT_WRAPPER} <<'ASINSPECT'
+${renderInspectWrapper({ user: INSPECT_USER, staticRoot: o.staticRoot })}
+ASINSPECT
+chown root:root ${INSPECT_WRAPPER}
+chmod 0755 ${INSPECT_WRAPPER}
+cat > /usr/local/sbin/django-fleet-inspect-fence <<'FENCE'
 #!/bin/bash
 # ${INSPECT_USER} may not reach the instance metadata service (IPv4 and IPv6).
 set -euo pipefail

@@ -16,6 +16,7 @@ import { Clock, RemotePhase } from "../providers/release/ports";
 import { LocalCloud } from "./local/cloud";
 import { killMentioning, RUN_MARKER_ENV } from "./local/procs";
 import { freePort } from "../testkit/services";
+import { writeInspectWrapper } from "../testkit/site";
 import { createRemotePhase, RemotePhaseSettings } from "../providers/release/remote";
 import { LocalRemote } from "../providers/release/remote/local";
 import { checkVersions, settingsModuleOf, sqliteSettings } from "./app";
@@ -133,7 +134,8 @@ export class Site {
             keepReleases: 3,
             commandTimeoutS: 300,
             healthTimeoutS: 30,
-            inspectAs: "setpriv --reuid=65534 --regid=65534 --clear-groups --",
+            // The boot script's wrapper: the candidate's code runs as nobody with the static root hidden.
+            inspectAs: writeInspectWrapper(work, staticRoot),
             inspectDir,
             inspectEnvFile,
         };

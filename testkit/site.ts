@@ -6,10 +6,12 @@
  * The management instance's app server is a gunicorn started by the phase's restartCommand
  * from <appDir>/current (HUPed when it already runs: "systemctl reload-or-restart").
  *
- * The inspection account (what runs the candidate's code in `inspect`) is uid/gid 65534
- * (nobody), reached with setpriv (the tests run as root; on an instance it is
- * `sudo -u fleet-inspect`); its workspace is <work>/inspect and its environment
- * <appDir>/shared/inspect.env, with a read-only PostgreSQL role (SELECT on the app's tables).
+ * The inspection account (what runs the candidate's code in `inspect`) is nobody (uid 65534),
+ * reached through the boot script's own wrapper (components/releaseAccounts.ts: a private mount
+ * namespace hiding the static root, then setpriv), run directly since the tests run as root (on
+ * an instance, `sudo -n django-fleet-as-inspect`); its workspace is <work>/inspect and its
+ * environment <appDir>/shared/inspect.env, with a read-only PostgreSQL role (SELECT on the app's
+ * tables).
  */
 import * as fs from "fs";
 import * as http from "http";
@@ -17,6 +19,7 @@ import * as os from "os";
 import * as path from "path";
 import { randomBytes } from "crypto";
 import { buildExampleRepo, ExampleRepo } from "../example/build-repo";
+import { renderInspectWrapper } from "../components/releaseAccounts";
 import type { RemotePhaseSettings } from "../providers/release/remote";
 import { freePort, gunicornArgs, PostgresService, releaseVenvSettings, SshdService, startPostgres, startSshd, stopByPidFile } from "./services";
 
@@ -42,7 +45,14 @@ export function httpGet(port: number, urlPath: string, host = "www.example.com")
 
 /** The inspection account of the tests: nobody, without a passwd lookup or supplementary groups. */
 export const INSPECT_UID = 65534;
-export const INSPECT_AS = `setpriv --reuid=${INSPECT_UID} --regid=${INSPECT_UID} --clear-groups --`;
+export const INSPECT_ACCOUNT = "nobody";
+
+/** Writes the boot script's inspection wrapper for `staticRoot` into `dir`; returns the `inspectAs` prefix that runs it. */
+export function writeInspectWrapper(dir: string, staticRoot: string): string {
+    const file = path.join(dir, "as-inspect");
+    fs.writeFileSync(file, renderInspectWrapper({ user: INSPECT_ACCOUNT, staticRoot }) + "\n", { mode: 0o755 });
+    return `bash ${file} --`;
+}
 
 export interface ExampleSite {
     work: string;
@@ -125,7 +135,7 @@ export async function startExampleSite(options: { keepReleases?: number } = {}):
             keepReleases: options.keepReleases ?? 2,
             commandTimeoutS: 120,
             healthTimeoutS: 20,
-            inspectAs: INSPECT_AS,
+            inspectAs: writeInspectWrapper(work, staticRoot),
             inspectDir,
             inspectEnvFile,
         };

@@ -72,7 +72,13 @@ for (const [title, stack, overrides, secretKeys] of VARIANTS) {
             assert.deepStrictEqual(ap.inputs.posixUser, { uid: APP_UID, gid: APP_GID });
             assert.ok(mountScript.includes(`then want=rw opts=tls,iam,accesspoint=${ap.id},noresvport; else want=ro opts=tls,iam,accesspoint=${ap.id},noresvport,ro; fi`));
             const fsId = run.resources.one(T.efs).id;
-            assert.deepStrictEqual(userData.split("\n").filter((l) => /\bmount -t\b/.test(l)), [`mount -t efs -o "$opts" ${fsId}:/ /srv/static`], "the boot script mounts only through the mount script");
+            // The file system only through the mount script; the one other mount is the inspection
+            // wrapper's read-only tmpfs over the static root, in the inspection's own namespace.
+            assert.deepStrictEqual(
+                userData.split("\n").filter((l) => /\bmount -t\b/.test(l)),
+                [`mount -t efs -o "$opts" ${fsId}:/ /srv/static`, `if [ -d "$0" ]; then mount -t tmpfs -o ro,nosuid,nodev,noexec,size=4k,mode=0555 django-fleet-no-static "$0"; fi`],
+                "the boot script mounts only through the mount script",
+            );
             assert.ok(!/-t nfs/.test(userData));
             assert.ok(!/(chown|chmod)[^\n]*STATIC_ROOT/.test(userData), "nothing chowns the file system's root as root");
 
@@ -231,7 +237,7 @@ for (const [title, stack, overrides, secretKeys] of VARIANTS) {
         it("release path (issue 10): deploy owns the release directories, sudo is narrow, the inspection account is fenced, git reads its token from SSM", () => {
             assert.ok(userData.includes(`install -d -m 0755 -o deploy -g deploy "$APP_DIR" "$APP_DIR/releases"`));
             assert.ok(!/install -d -m 2775 [^\n]*releases/.test(userData), "releases/ not writable by the app group");
-            assert.match(userData, /cat > \/etc\/sudoers\.d\/django-fleet <<'SUDO'\ndeploy ALL=\(root\) NOPASSWD: \/usr\/bin\/systemctl reload django-app, \/usr\/bin\/systemctl restart django-app, \/usr\/bin\/systemctl reload django-app\.service, \/usr\/bin\/systemctl restart django-app\.service\ndeploy ALL=\(fleet-inspect\) NOPASSWD: ALL\nSUDO\n/);
+            assert.match(userData, /cat > \/etc\/sudoers\.d\/django-fleet <<'SUDO'\ndeploy ALL=\(root\) NOPASSWD: \/usr\/bin\/systemctl reload django-app, \/usr\/bin\/systemctl restart django-app, \/usr\/bin\/systemctl reload django-app\.service, \/usr\/bin\/systemctl restart django-app\.service\ndeploy ALL=\(root\) NOPASSWD: \/usr\/local\/sbin\/django-fleet-as-inspect\nSUDO\n/);
             assert.match(userData, /meta skuid fleet-inspect ip daddr 169\.254\.169\.254 reject/);
             assert.ok(userData.includes(`--name "/django-fleet/${stack}/REPOSITORY_TOKEN"`), "the token comes from the stack's own parameters at fetch time");
             assert.ok(userData.includes(`rm -rf "$APP_DIR/repo.git"`));

@@ -265,7 +265,7 @@ describe("component: user data (the boot script)", () => {
         assert.strictEqual(
             sudoers,
             "deploy ALL=(root) NOPASSWD: /usr/bin/systemctl reload django-app, /usr/bin/systemctl restart django-app, /usr/bin/systemctl reload django-app.service, /usr/bin/systemctl restart django-app.service\n" +
-                "deploy ALL=(fleet-inspect) NOPASSWD: ALL",
+                "deploy ALL=(root) NOPASSWD: /usr/local/sbin/django-fleet-as-inspect",
         );
         assert.ok(script.includes("visudo -cf /etc/sudoers.d/django-fleet"));
     });

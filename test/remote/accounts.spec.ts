@@ -10,7 +10,8 @@ import * as os from "os";
 import * as path from "path";
 import { ConfigError, parseConfig } from "../../config";
 import { renderUserData, sudoers, UserDataOptions } from "../../components/userData";
-import { DEPLOY_USER, INSPECT_DIR, INSPECT_ENV_FILE, INSPECT_USER } from "../../providers/release/remote/accounts";
+import { renderInspectWrapper } from "../../components/releaseAccounts";
+import { DEPLOY_USER, INSPECT_DIR, INSPECT_ENV_FILE, INSPECT_USER, INSPECT_WRAPPER } from "../../providers/release/remote/accounts";
 import { resolveSettings } from "../../providers/release/remote/commands";
 
 const OPTS: UserDataOptions = {
@@ -37,7 +38,7 @@ describe("the release's accounts on the instance (issue 10, findings 2 and 3)", 
 
     it("the remote phase's defaults are the accounts the boot script creates (one source)", function () {
         const cfg = resolveSettings({ transport: "ssm", repositoryUrl: "https://git.example.com/shop.git" });
-        assert.equal(cfg.inspectAs, `sudo -n -u ${INSPECT_USER} --`);
+        assert.equal(cfg.inspectAs, `sudo -n ${INSPECT_WRAPPER} --`);
         assert.equal(cfg.inspectDir, INSPECT_DIR);
         assert.equal(cfg.inspectEnvFile, INSPECT_ENV_FILE);
         assert.ok(script.includes(`useradd --create-home --shell /bin/bash --groups "$APP_USER" ${DEPLOY_USER}`));
@@ -61,7 +62,7 @@ describe("the release's accounts on the instance (issue 10, findings 2 and 3)", 
             sudoers(),
             [
                 "deploy ALL=(root) NOPASSWD: /usr/bin/systemctl reload django-app, /usr/bin/systemctl restart django-app, /usr/bin/systemctl reload django-app.service, /usr/bin/systemctl restart django-app.service",
-                "deploy ALL=(fleet-inspect) NOPASSWD: ALL",
+                "deploy ALL=(root) NOPASSWD: /usr/local/sbin/django-fleet-as-inspect",
             ].join("\n"),
         );
     });
@@ -142,6 +143,65 @@ describe("the release's accounts on the instance (issue 10, findings 2 and 3)", 
 
         it("is the deploy account's helper", function () {
             assert.ok(script.includes("runuser -u deploy -- git config --global credential.helper /usr/local/bin/django-fleet-git-credential"));
+        });
+    });
+
+    describe("the inspection wrapper (the candidate's code cannot change the static root, which the EFS access point lets every local account write)", function () {
+        // Run for real, as root, for the account nobody and a static root every account may write
+        // (as every account may through the access point).
+        let dir: string;
+        let staticRoot: string;
+        let wrapper: string;
+        before(function () {
+            dir = fs.mkdtempSync(path.join(os.tmpdir(), "as-inspect-"));
+            fs.chmodSync(dir, 0o755);
+            staticRoot = path.join(dir, "static");
+            fs.mkdirSync(staticRoot);
+            fs.chmodSync(staticRoot, 0o777);
+            fs.writeFileSync(path.join(staticRoot, "app.0123456789ab.js"), "served();\n");
+            wrapper = path.join(dir, "as-inspect");
+            fs.writeFileSync(wrapper, renderInspectWrapper({ user: "nobody", staticRoot }), { mode: 0o755 });
+        });
+        after(() => fs.rmSync(dir, { recursive: true, force: true }));
+        const asInspect = (...args: string[]) => spawnSync("bash", [wrapper, "--", ...args], { encoding: "utf8" });
+
+        it("is the boot script's, for the inspection account and the static root, owned by root; sudo runs exactly it", function () {
+            assert.equal(heredoc(script, INSPECT_WRAPPER), renderInspectWrapper({ user: INSPECT_USER, staticRoot: OPTS.staticRoot }));
+            assert.ok(script.includes(`chown root:root ${INSPECT_WRAPPER}\nchmod 0755 ${INSPECT_WRAPPER}`));
+            assert.throws(() => renderInspectWrapper({ user: "x; rm -rf /", staticRoot: "/srv/static" }), /user "x; rm -rf \/" is not an account name/);
+            assert.throws(() => renderInspectWrapper({ user: "fleet-inspect", staticRoot: "/srv/$(id)" }), /staticRoot "\/srv\/\$\(id\)" is not a plain absolute path/);
+        });
+
+        it("control: without it, the account writes the static root", function () {
+            const r = spawnSync("setpriv", ["--reuid=nobody", "--regid=65534", "--clear-groups", "--", "touch", path.join(staticRoot, "control")], { encoding: "utf8" });
+            assert.equal(r.status, 0, r.stderr);
+            fs.unlinkSync(path.join(staticRoot, "control"));
+        });
+
+        it("runs the command as the account, without capabilities or new privileges, in a reset environment", function () {
+            const r = asInspect("bash", "-c", 'id -un; grep -E "^(CapEff|CapBnd|NoNewPrivs):" /proc/self/status; echo "HOME=$HOME"');
+            assert.equal(r.status, 0, r.stderr);
+            assert.deepEqual(r.stdout.trim().split("\n"), ["nobody", "CapEff:\t0000000000000000", "CapBnd:\t0000000000000000", "NoNewPrivs:\t1", "HOME=/nonexistent"]);
+        });
+
+        it("the static root is an empty read-only directory for it; the served files and the machine's mounts are untouched", function () {
+            const mounts = fs.readFileSync("/proc/self/mountinfo", "utf8");
+            const r = asInspect("bash", "-c", `ls -A ${staticRoot}; touch ${staticRoot}/PWNED; echo "touch: $?"; rm -f ${staticRoot}/app.0123456789ab.js; echo "rm: $?"`);
+            assert.equal(r.stdout, "touch: 1\nrm: 0\n", r.stderr);
+            assert.match(r.stderr, /Read-only file system/);
+            assert.deepEqual(fs.readdirSync(staticRoot), ["app.0123456789ab.js"]);
+            assert.equal(fs.readFileSync("/proc/self/mountinfo", "utf8"), mounts, "the tmpfs lives in the command's own mount namespace only");
+        });
+
+        it("root interprets none of the arguments, and a call without a command is refused", function () {
+            const marker = path.join(dir, "PWNED-as-root");
+            const r = asInspect("echo", `$(touch ${marker})`, "`touch " + marker + "`");
+            assert.equal(r.status, 0, r.stderr);
+            assert.equal(r.stdout, `$(touch ${marker}) \`touch ${marker}\`\n`);
+            assert.ok(!fs.existsSync(marker));
+            const none = spawnSync("bash", [wrapper], { encoding: "utf8" });
+            assert.equal(none.status, 2);
+            assert.match(none.stderr, /usage: .* \[--\] command \[args\.\.\.\]/);
         });
     });
 

@@ -40,7 +40,7 @@ describe("remote commands", function () {
                 keepReleases: 5,
                 commandTimeoutS: 900,
                 healthTimeoutS: 60,
-                inspectAs: "sudo -n -u fleet-inspect --",
+                inspectAs: "sudo -n /usr/local/sbin/django-fleet-as-inspect --",
                 inspectDir: "/var/lib/fleet-inspect",
                 inspectEnvFile: "/run/fleet-inspect/env",
             });
@@ -121,20 +121,20 @@ describe("remote commands", function () {
             c.inspectCheckout(cfg, "v2"),
             [
                 `set -euo pipefail`,
-                `(cd / && sudo -n -u fleet-inspect -- true) || { echo 'the inspection account is not set up on this instance (sudo -n -u fleet-inspect -- true failed): the boot script of this version creates it' >&2; exit 3; }`,
+                `(cd / && sudo -n /usr/local/sbin/django-fleet-as-inspect -- true) || { echo 'the inspection account is not set up on this instance (sudo -n /usr/local/sbin/django-fleet-as-inspect -- true failed): the boot script of this version creates it' >&2; exit 3; }`,
                 ...fetchLines("v2"),
-                `git -C "$mirror" archive "$commit" | (cd / && sudo -n -u fleet-inspect -- bash -c 'rm -rf /var/lib/fleet-inspect/v2 && mkdir -p /var/lib/fleet-inspect/v2 && tar -x -m -C /var/lib/fleet-inspect/v2')`,
+                `git -C "$mirror" archive "$commit" | (cd / && sudo -n /usr/local/sbin/django-fleet-as-inspect -- bash -c 'rm -rf /var/lib/fleet-inspect/v2 && mkdir -p /var/lib/fleet-inspect/v2 && tar -x -m -C /var/lib/fleet-inspect/v2')`,
                 `echo 'checked out v2 for inspection at' "$commit"`,
             ].join("\n"),
         );
         const env = `env -i HOME=/var/lib/fleet-inspect/v2 PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 FLEET_ENV_FILE=/run/fleet-inspect/env STATIC_ROOT=/srv/static STATIC_URL=/static/ DJANGO_SETTINGS_MODULE=shop.settings.prod`;
         assert.equal(
             c.inspectInstall(cfg, "v2"),
-            `cd / && sudo -n -u fleet-inspect -- ${env} bash -c ${q(["set -euo pipefail", "cd /var/lib/fleet-inspect/v2", "if [ ! -f venv/.fleet-ready ]; then rm -rf venv && python3 -m venv venv && touch venv/.fleet-ready; fi", "venv/bin/pip install -r requirements.txt"].join("\n"))}`,
+            `cd / && sudo -n /usr/local/sbin/django-fleet-as-inspect -- ${env} bash -c ${q(["set -euo pipefail", "cd /var/lib/fleet-inspect/v2", "if [ ! -f venv/.fleet-ready ]; then rm -rf venv && python3 -m venv venv && touch venv/.fleet-ready; fi", "venv/bin/pip install -r requirements.txt"].join("\n"))}`,
         );
         assert.equal(
             c.inspectPlan(cfg, "v2"),
-            `cd / && sudo -n -u fleet-inspect -- ${env} bash -c ${q(
+            `cd / && sudo -n /usr/local/sbin/django-fleet-as-inspect -- ${env} bash -c ${q(
                 [
                     "set -euo pipefail",
                     "cd /var/lib/fleet-inspect/v2",

@@ -2,8 +2,9 @@
  * Issue 10, findings 1 to 3, proven with the real remote phase over the tests' own sshd,
  * PostgreSQL and the example repository:
  *  1. an inspection (`pulumi preview`) runs the candidate's code as the inspection account, which
- *     cannot write the release directories, the static root or the database, nor read the app's
- *     settings; only heads and tags are fetched, and a commit reachable from neither is refused;
+ *     cannot write the release directories, the static root (even one every account may write,
+ *     as through the EFS access point) or the database, nor read the app's settings; only heads
+ *     and tags are fetched, and a commit reachable from neither is refused;
  *  2. a `current` link whose name carries shell syntax, with a failed restart, runs nothing;
  *  3. no repository (repo.git, temporary fetch) is left on the instance after a release.
  */
@@ -76,7 +77,11 @@ with open(${JSON.stringify(marker)}, "a") as _f:
         const marker = path.join(markerDir, "candidate.jsonl");
         tagCandidate("candidate", marker);
         const products = site.pg.psql("SELECT count(*) FROM catalog_product");
-        const inspection = await phase.inspect("candidate");
+        // Through the EFS access point every local account writes the static root as the app
+        // user: here, a static root every account may write. The inspection wrapper hides it.
+        const mode = fs.statSync(site.staticRoot).mode & 0o7777;
+        fs.chmodSync(site.staticRoot, 0o777);
+        const inspection = await phase.inspect("candidate").finally(() => fs.chmodSync(site.staticRoot, mode));
         assert.equal(inspection.currentVersion, "v1");
         const runs = fs.readFileSync(marker, "utf8").trim().split("\n").map((l) => JSON.parse(l));
         assert.ok(runs.length >= 1, "the candidate's code ran");
@@ -84,7 +89,7 @@ with open(${JSON.stringify(marker)}, "a") as _f:
             assert.equal(r.uid, INSPECT_UID, r.id);
             assert.match(r.id, /^uid=65534\(nobody\)/);
             assert.equal(r.release, "PermissionError");
-            assert.equal(r.static, "PermissionError");
+            assert.equal(r.static, "OSError", "the static root is read-only for it (EROFS), although every account may write it");
             assert.equal(r.current, "PermissionError");
             assert.equal(r.appEnv, "PermissionError", "the app's settings (secrets) are not readable");
             assert.ok(r.dbRead >= 1, "applied migrations are readable");

@@ -240,7 +240,7 @@ describe("remote phase sequencing", function () {
     });
 
     it("inspect on an instance without the inspection account rejects with InspectionUnavailableError", async function () {
-        const stderr = "the inspection account is not set up on this instance (sudo -n -u fleet-inspect -- true failed): the boot script of this version creates it\n";
+        const stderr = "the inspection account is not set up on this instance (sudo -n /usr/local/sbin/django-fleet-as-inspect -- true failed): the boot script of this version creates it\n";
         const remote = new ScriptedRemote(script("v2", { [c.inspectCheckout(cfg, "v2")]: { exitCode: 3, stderr } }));
         const e = await rejection(new RemoteReleasePhase(cfg, remote).inspect("v2"));
         assert.ok(e instanceof InspectionUnavailableError);
