@@ -180,6 +180,10 @@ export async function startSshd(options: { port?: number } = {}): Promise<SshdSe
             `UsePAM no`,
             `MaxSessions 50`,
             `LogLevel ERROR`,
+            // bash started by sshd sources ~/.bashrc only as a top-level shell (SHLVL < 2): this
+            // machine's root ~/.bashrc (a pyenv set-up that rehashes, and may complain on stderr,
+            // when sessions run at the same time) is not part of what the tests run.
+            `SetEnv SHLVL=1`,
         ].join("\n");
         fs.writeFileSync(path.join(dir, "sshd_config"), `${config}\n`);
         fs.mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
