@@ -113,7 +113,7 @@ describe("host tier: releases through the real host against moto, remote phase o
             version: "v1",
             capacity: { minSize: 3, maxSize: 4, desiredCapacity: 3 },
             remote: { ...captured.remote, settingsModule: undefined, ...site.settings, region: world.release.region, instanceId: world.release.managementInstanceId },
-            rollout: { maxSurge: 1, pollIntervalS: 1, healthyTimeoutS: 120, drainTimeoutS: 30, bakeTimeoutS: 120 },
+            rollout: { maxSurge: 1, pollIntervalS: 1, healthyTimeoutS: 120, drainTimeoutS: 30, bakeTimeoutS: 60 },
             migrationPolicy: "refuse",
         };
         host = await ProviderHost.start({ env: motoEnv(moto) });
