@@ -12,6 +12,7 @@ import { ReleaseSecrets } from "./releaseSecrets";
 import { SecurityGroups, type SecurityGroupsArgs } from "./securityGroups";
 import { StaticFiles } from "./staticFiles";
 import { APP_DIR, renderUserData } from "./userData";
+import { PROJECT_DEFAULTS } from "../settings/schema";
 import { WebFleet } from "./webFleet";
 
 /** The header CloudFront adds to origin requests when the load balancer takes only CloudFront traffic. */
@@ -73,6 +74,8 @@ export interface DjangoStackArgs {
     /** Accept plain HTTP between CloudFront and the load balancer (required when certificateArn is unset). @default false */
     readonly plainHttpOrigin?: boolean;
     readonly albIngress: NonNullable<SecurityGroupsArgs["albIngress"]>;
+    /** Whether the app account on the management instance may reach the instance metadata service. @default "block" (settings/schema.ts) */
+    readonly managementAppMetadata?: "block" | "allow";
     /** @default - the CloudFront domain */
     readonly domainName?: string;
     /** Required with domainName. */
@@ -282,6 +285,7 @@ export class DjangoStack extends pulumi.ComponentResource {
             appPort: args.appPort,
             wsgiApplication: args.wsgiApplication,
             workers: args.gunicornWorkers,
+            managementAppMetadata: args.managementAppMetadata ?? (PROJECT_DEFAULTS.managementAppMetadata as "block" | "allow"),
             djangoSettingsModule: args.djangoSettingsModule,
             celeryApp: args.celeryApp,
         }));

@@ -4,7 +4,7 @@
  * credential helper. Pure text builders, included by renderUserData (userData.ts).
  */
 import { DEPLOY_USER, INSPECT_ENV_FILE, INSPECT_USER, INSPECT_WRAPPER } from "../providers/release/remote/accounts";
-import { sh } from "./userData";
+import { APP_USER, sh } from "./userData";
 
 /** Optional SSM parameters (under the prefix) the release's accounts read at run time. */
 export const REPOSITORY_TOKEN_PARAMETER = "REPOSITORY_TOKEN";
@@ -51,6 +51,8 @@ export function releaseAccountsScript(o: {
     readonly wsgiApplication: string;
     readonly staticRoot: string;
     readonly staticUrl: string;
+    /** The app account's access to the instance metadata service on the management instance (managementAppMetadata). @default "block" */
+    readonly managementAppMetadata?: "block" | "allow";
 }): string {
     const region = sh(o.region);
     const envDir = INSPECT_ENV_FILE.replace(/\/[^/]+$/, "");
@@ -72,7 +74,13 @@ table inet django_fleet_inspect {
     meta skuid ${INSPECT_USER} ip6 daddr fd00:ec2::254 reject
   }
 }
-NFT
+NFT${(o.managementAppMetadata ?? "block") === "block" ? `
+# managementAppMetadata block: nor may the app account on the management instance (its role reads
+# the master database URL and the release's secrets).
+if [ "$(cat "\${DJANGO_FLEET_ROLE_FILE:-/etc/django-app/role}" 2>/dev/null || echo web)" = management ]; then
+  nft add rule inet django_fleet_inspect output meta skuid ${APP_USER} ip daddr 169.254.169.254 reject
+  nft add rule inet django_fleet_inspect output meta skuid ${APP_USER} ip6 daddr fd00:ec2::254 reject
+fi` : ""}
 FENCE
 cat > /usr/local/sbin/django-fleet-inspect-env <<'INSPECTENV'
 #!/bin/bash
@@ -115,9 +123,10 @@ chmod 0750 /usr/local/sbin/django-fleet-inspect-fence /usr/local/sbin/django-fle
 chmod 0755 /usr/local/bin/django-fleet-git-credential
 cat > /etc/systemd/system/django-fleet-inspect.service <<'UNIT'
 [Unit]
-Description=The release's inspection account: metadata fence and read-only database settings
-After=network-online.target
-Wants=network-online.target
+Description=The release's inspection account (and the management app account): metadata fence; read-only database settings
+After=network-online.target django-fleet-role.service
+Wants=network-online.target django-fleet-role.service
+Before=django-app.service cron.service
 
 [Service]
 Type=oneshot

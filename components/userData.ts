@@ -80,6 +80,8 @@ export interface UserDataOptions {
     readonly workers: number;
     readonly djangoSettingsModule?: string;
     readonly celeryApp?: string;
+    /** The app account's access to the instance metadata service on the management instance. @default "block" */
+    readonly managementAppMetadata?: "block" | "allow";
 }
 
 const shellWord = /^[A-Za-z0-9_./:@%+=,-]+$/;

@@ -101,6 +101,15 @@ export const PROJECT_SETTINGS = {
         },
         description: "Who may reach the load balancer",
     },
+    managementAppMetadata: {
+        type: "string",
+        default: "block",
+        enum: {
+            block: "an nftables rule rejects the app account's packets to 169.254.169.254 and fd00:ec2::254 on the management instance, as it does the inspection account's",
+            allow: "the app account there may use the instance role, for cron jobs or tasks that call AWS with it (grant the role what they need)",
+        },
+        description: "Whether the app account (django: gunicorn, cron, celery beat) on the management instance may reach the instance metadata service, hence the management role's credentials, which read the management-only parameters (the database master URL) and the release's repositoryToken and inspectDatabaseUrl. Web instances are unaffected: their role reads only the settings the app already has.",
+    },
     domainName: { type: "string", description: "Public host name of the site (CloudFront alias); requires cdnCertificateArn. The CloudFront domain is used when unset." },
     cdnCertificateArn: { type: "string", description: "ACM certificate in us-east-1 covering domainName, for CloudFront." },
     cdnPriceClass: { type: "string", default: "PriceClass_100", enum: { PriceClass_100: "", PriceClass_200: "", PriceClass_All: "" }, description: "CloudFront price class" },

@@ -71,6 +71,7 @@ const CASES: [title: string, settings: Record<string, string | undefined>, expec
     ["plainHttpOrigin false without a certificate", { plainHttpOrigin: "false" }, ["certificateArn is required"]],
     ["plainHttpOrigin together with a certificate", { certificateArn: "arn:aws:acm:eu-west-1:123456789012:certificate/abc-1", domainName: "www.example.com", cdnCertificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/abc-2" }, ["plainHttpOrigin true contradicts certificateArn arn:aws:acm:eu-west-1:123456789012:certificate/abc-1"]],
     ["an unknown ALB ingress mode", { albIngress: "everyone" }, ["albIngress \"everyone\" must be one of cloudfront, internet"]],
+    ["an unknown metadata mode for the management app account", { managementAppMetadata: "maybe" }, ["managementAppMetadata \"maybe\" must be one of block, allow"]],
     ["a domain name without a CloudFront certificate", { domainName: "www.example.com" }, ["cdnCertificateArn is required when domainName (www.example.com) is set"]],
     ["a malformed domain name", { domainName: "not a host", cdnCertificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/abc-1" }, ["domainName \"not a host\" is not a host name"]],
     ["a CloudFront certificate outside us-east-1", { domainName: "www.example.com", cdnCertificateArn: "arn:aws:acm:eu-west-1:123456789012:certificate/abc-1" }, ["is in eu-west-1: CloudFront only uses certificates from us-east-1"]],

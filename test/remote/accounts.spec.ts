@@ -76,6 +76,46 @@ describe("the release's accounts on the instance (issue 10, findings 2 and 3)", 
         assert.ok(script.includes("systemctl enable django-fleet-inspect.service"));
     });
 
+    it("the fence (run with a fake nft): on the management instance the app account is fenced too, unless managementAppMetadata is allow; web instances fence the inspection account only", function () {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-fence-"));
+        try {
+            fs.mkdirSync(path.join(dir, "bin"));
+            // The fake nft records its arguments and the rule set it is given on stdin.
+            fs.writeFileSync(path.join(dir, "bin", "nft"), `#!/bin/bash\necho "nft $*" >> ${dir}/calls\nif [ "$1" = -f ]; then cat >> ${dir}/calls; fi\n`, { mode: 0o755 });
+            const runFence = (userData: string, role: string | null) => {
+                fs.writeFileSync(path.join(dir, "fence"), heredoc(userData, "/usr/local/sbin/django-fleet-inspect-fence"));
+                fs.rmSync(path.join(dir, "calls"), { force: true });
+                const roleFile = path.join(dir, "role");
+                if (role === null) fs.rmSync(roleFile, { force: true });
+                else fs.writeFileSync(roleFile, `${role}\n`);
+                const r = spawnSync("bash", [path.join(dir, "fence")], { encoding: "utf8", env: { ...process.env, PATH: `${dir}/bin:${process.env.PATH}`, DJANGO_FLEET_ROLE_FILE: roleFile } });
+                assert.equal(r.status, 0, r.stderr);
+                return fs.readFileSync(path.join(dir, "calls"), "utf8");
+            };
+            const appRules = [
+                "nft add rule inet django_fleet_inspect output meta skuid django ip daddr 169.254.169.254 reject",
+                "nft add rule inet django_fleet_inspect output meta skuid django ip6 daddr fd00:ec2::254 reject",
+            ];
+            const inspectTable = /nft -f -\ntable inet django_fleet_inspect \{\n  chain output \{\n    type filter hook output priority 0; policy accept;\n    meta skuid fleet-inspect ip daddr 169\.254\.169\.254 reject\n    meta skuid fleet-inspect ip6 daddr fd00:ec2::254 reject\n  \}\n\}\n/;
+            const management = runFence(script, "management");
+            assert.match(management, inspectTable);
+            assert.ok(management.trimEnd().endsWith(appRules.join("\n")), management);
+            for (const role of ["web", null]) {
+                const web = runFence(script, role);
+                assert.match(web, inspectTable);
+                assert.ok(!web.includes("skuid django"), `role ${role}: ${web}`);
+            }
+            const allowed = runFence(renderUserData({ ...OPTS, managementAppMetadata: "allow" }), "management");
+            assert.match(allowed, inspectTable);
+            assert.ok(!allowed.includes("skuid django"), allowed);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+        // The role is known, and the rules are in place, before the app, cron or the inspection start.
+        const unit = heredoc(script, "/etc/systemd/system/django-fleet-inspect.service");
+        assert.match(unit, /After=network-online\.target django-fleet-role\.service\nWants=network-online\.target django-fleet-role\.service\nBefore=django-app\.service cron\.service\n/);
+    });
+
     it("the inspection's env file (run with a fake aws CLI): the read-only URL, its parts and TLS, and the app's layout, so the candidate's checks see what gunicorn serves", function () {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-inspectenv-"));
         try {
