@@ -239,6 +239,10 @@ for (const [title, stack, overrides, secretKeys] of VARIANTS) {
             assert.ok(!/install -d -m 2775 [^\n]*releases/.test(userData), "releases/ not writable by the app group");
             assert.match(userData, /cat > \/etc\/sudoers\.d\/django-fleet <<'SUDO'\ndeploy ALL=\(root\) NOPASSWD: \/usr\/bin\/systemctl reload django-app, \/usr\/bin\/systemctl restart django-app, \/usr\/bin\/systemctl reload django-app\.service, \/usr\/bin\/systemctl restart django-app\.service\ndeploy ALL=\(root\) NOPASSWD: \/usr\/local\/sbin\/django-fleet-as-inspect\nSUDO\n/);
             assert.match(userData, /meta skuid fleet-inspect ip daddr 169\.254\.169\.254 reject/);
+            // The app account on the management instance too (managementAppMetadata's default).
+            assert.match(userData, /= management \]; then\n  nft add rule inet django_fleet_inspect output meta skuid django ip daddr 169\.254\.169\.254 reject\n  nft add rule inet django_fleet_inspect output meta skuid django ip6 daddr fd00:ec2::254 reject\nfi\n/);
+            // The candidate's code reaches the inspection account only through the wrapper that hides the static root.
+            assert.ok(userData.includes("exec unshare --mount --propagation private --"));
             assert.ok(userData.includes(`--name "/django-fleet/${stack}/REPOSITORY_TOKEN"`), "the token comes from the stack's own parameters at fetch time");
             assert.ok(userData.includes(`rm -rf "$APP_DIR/repo.git"`));
         });
