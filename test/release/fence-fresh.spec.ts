@@ -66,6 +66,16 @@ describe("fence check on a fresh read of the group", () => {
         assert.equal(reads(), before + 1, "read again after a termination");
     });
 
+    it("a read that overlaps a write to the group is not kept", async () => {
+        const { rs, reads } = runState();
+        const read = rs.c.cloud.describeGroup(rs.group); // answered after the write below has started
+        const write = rs.c.cloud.setGroupTag(rs.group, "k", "v");
+        await vc.drive(Promise.all([read, write]));
+        const before = reads();
+        await vc.drive(rs.freshGroup());
+        assert.equal(reads(), before + 1, "read again");
+    });
+
     it("reads of another group are not taken for this group's", async () => {
         const { rs, reads } = runState();
         await vc.drive(rs.c.cloud.describeGroup("some-other-group").catch(() => undefined));

@@ -24,13 +24,16 @@ export class RunState {
     private phase: RemotePhase | null = null;
     /** The last DescribeAutoScalingGroups answer of this run, and when it arrived. */
     private lastGroupRead: { g: GroupState; at: number } | null = null;
+    /** Bumped when a write to the group starts and when it ends: a read overlapping one is not kept. */
+    private groupWrites = 0;
 
     constructor(c: ExecContext) {
         this.i = c.inputs;
         // Every read of the group is noted: a step's fence check reuses one made a moment ago.
         const describeGroup = async (name: string) => {
+            const before = this.groupWrites;
             const g = await c.cloud.describeGroup(name);
-            if (name === this.i.autoScalingGroupName) this.lastGroupRead = { g, at: c.clock.now() };
+            if (name === this.i.autoScalingGroupName && before === this.groupWrites) this.lastGroupRead = { g, at: c.clock.now() };
             return g;
         };
         const cloud = new Proxy(c.cloud, {
@@ -40,9 +43,14 @@ export class RunState {
                 if (typeof v !== "function") return v;
                 if (!GROUP_WRITES.has(key)) return v.bind(target);
                 // A write to the group makes the noted read stale.
-                return (...args: unknown[]) => {
+                return async (...args: unknown[]) => {
+                    this.groupWrites++;
                     this.lastGroupRead = null;
-                    return v.apply(target, args);
+                    try {
+                        return await v.apply(target, args);
+                    } finally {
+                        this.groupWrites++;
+                    }
                 };
             },
         }) as Cloud;
