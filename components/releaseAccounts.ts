@@ -4,7 +4,11 @@
  * credential helper. Pure text builders, included by renderUserData (userData.ts).
  */
 import { DEPLOY_USER, INSPECT_ENV_FILE, INSPECT_USER, INSPECT_WRAPPER } from "../providers/release/remote/accounts";
+import { PROJECT_DEFAULTS } from "../settings/schema";
 import { APP_USER, sh } from "./userData";
+
+/** amazon-efs-utils' local TLS tunnel ports (efs-utils.conf port_range_lower_bound-upper_bound defaults). */
+export const EFS_TLS_PORTS = "20049-21049";
 
 /** Optional SSM parameters (under the prefix) the release's accounts read at run time. */
 export const REPOSITORY_TOKEN_PARAMETER = "REPOSITORY_TOKEN";
@@ -31,11 +35,14 @@ export function renderInspectWrapper(o: { readonly user: string; readonly static
     return `#!/bin/bash
 # Runs a command as ${o.user} with ${o.staticRoot} hidden (an empty read-only directory).
 set -euo pipefail
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 [ "\${1:-}" = -- ] && shift
 [ $# -gt 0 ] || { echo "usage: $0 [--] command [args...]" >&2; exit 2; }
+[ -d ${o.staticRoot} ] || { echo "$0: ${o.staticRoot} is not a directory: refusing to run without hiding it" >&2; exit 1; }
+cd /
 exec unshare --mount --propagation private -- /bin/bash -c '
 set -euo pipefail
-if [ -d "$0" ]; then mount -t tmpfs -o ro,nosuid,nodev,noexec,size=4k,mode=0555 django-fleet-no-static "$0"; fi
+mount -t tmpfs -o ro,nosuid,nodev,noexec,size=4k,mode=0555 django-fleet-no-static "$0"
 exec setpriv --reuid=${o.user} --regid="$(id -g ${o.user})" --init-groups --reset-env --no-new-privs --inh-caps=-all --bounding-set=-all -- "$@"' ${o.staticRoot} "$@"`;
 }
 
@@ -51,7 +58,7 @@ export function releaseAccountsScript(o: {
     readonly wsgiApplication: string;
     readonly staticRoot: string;
     readonly staticUrl: string;
-    /** The app account's access to the instance metadata service on the management instance (managementAppMetadata). @default "block" */
+    /** The app account's access to the instance metadata service on the management instance (managementAppMetadata). @default the setting's */
     readonly managementAppMetadata?: "block" | "allow";
 }): string {
     const region = sh(o.region);
@@ -63,7 +70,9 @@ chown root:root ${INSPECT_WRAPPER}
 chmod 0755 ${INSPECT_WRAPPER}
 cat > /usr/local/sbin/django-fleet-inspect-fence <<'FENCE'
 #!/bin/bash
-# ${INSPECT_USER} may not reach the instance metadata service (IPv4 and IPv6).
+# ${INSPECT_USER} may not reach the instance metadata service (IPv4 and IPv6), nor the local
+# end of the static root's TLS tunnel (amazon-efs-utils' stunnel on 127.0.0.1, ports ${EFS_TLS_PORTS}
+# by its efs-utils.conf defaults), which speaks NFS to EFS as the management role.
 set -euo pipefail
 nft delete table inet django_fleet_inspect 2>/dev/null || true
 nft -f - <<NFT
@@ -72,9 +81,11 @@ table inet django_fleet_inspect {
     type filter hook output priority 0; policy accept;
     meta skuid ${INSPECT_USER} ip daddr 169.254.169.254 reject
     meta skuid ${INSPECT_USER} ip6 daddr fd00:ec2::254 reject
+    meta skuid ${INSPECT_USER} ip daddr 127.0.0.0/8 tcp dport { 2049, ${EFS_TLS_PORTS} } reject
+    meta skuid ${INSPECT_USER} ip6 daddr ::1 tcp dport { 2049, ${EFS_TLS_PORTS} } reject
   }
 }
-NFT${(o.managementAppMetadata ?? "block") === "block" ? `
+NFT${(o.managementAppMetadata ?? PROJECT_DEFAULTS.managementAppMetadata) === "block" ? `
 # managementAppMetadata block: nor may the app account on the management instance (its role reads
 # the master database URL and the release's secrets).
 if [ "$(cat "\${DJANGO_FLEET_ROLE_FILE:-/etc/django-app/role}" 2>/dev/null || echo web)" = management ]; then
@@ -139,7 +150,7 @@ WantedBy=multi-user.target
 UNIT
 systemctl daemon-reload
 systemctl enable django-fleet-inspect.service
-systemctl start django-fleet-inspect.service
+systemctl restart django-fleet-inspect.service
 runuser -u ${DEPLOY_USER} -- git config --global credential.helper /usr/local/bin/django-fleet-git-credential
 runuser -u ${DEPLOY_USER} -- git config --global credential.useHttpPath true`;
 }

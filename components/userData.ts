@@ -339,6 +339,15 @@ DBUSER
 chmod 0700 ${DB_USER_SCRIPT}
 [ "$ROLE" != management ] || ${DB_USER_SCRIPT}
 
+# --- the release's accounts: sudo, metadata fence, inspection settings, git credentials -----
+# (before the app and cron start: the fence covers the app account on the management instance)
+cat > /etc/sudoers.d/django-fleet <<'SUDO'
+${sudoers()}
+SUDO
+chmod 0440 /etc/sudoers.d/django-fleet
+visudo -cf /etc/sudoers.d/django-fleet
+${releaseAccountsScript(o)}
+
 # --- the app server ---------------------------------------------------------------------
 cat > /etc/systemd/system/django-app.service <<'UNIT'
 [Unit]
@@ -380,13 +389,6 @@ ${o.celeryApp ? "  systemctl enable django-app-beat.service\n  if [ -e \"$APP_DI
   systemctl disable --now cron || true
 ${o.celeryApp ? "  systemctl disable --now django-app-beat.service || true\n" : ""}fi
 
-# --- the release's accounts: sudo, metadata fence, inspection settings, git credentials -----
-cat > /etc/sudoers.d/django-fleet <<'SUDO'
-${sudoers()}
-SUDO
-chmod 0440 /etc/sudoers.d/django-fleet
-visudo -cf /etc/sudoers.d/django-fleet
-${releaseAccountsScript(o)}
 # The EC2 key pair (keyName) lands with Debian's default user; the deploy user accepts it too.
 if [ -s /home/admin/.ssh/authorized_keys ]; then
   install -d -m 0700 -o ${DEPLOY_USER} -g ${DEPLOY_USER} /home/${DEPLOY_USER}/.ssh

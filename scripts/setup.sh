@@ -19,6 +19,8 @@ DEBIAN_PACKAGES=(
   openssh-server
   openssh-client
   haproxy
+  # nft -c checks the boot script's nftables rules (test/remote/accounts.spec.ts); nothing is applied
+  nftables
   # moto 5.2.3 (AWS API emulator, test/support/moto.ts) runs on Debian's Python libraries:
   python3-boto3
   python3-botocore

@@ -76,7 +76,7 @@ for (const [title, stack, overrides, secretKeys] of VARIANTS) {
             // wrapper's read-only tmpfs over the static root, in the inspection's own namespace.
             assert.deepStrictEqual(
                 userData.split("\n").filter((l) => /\bmount -t\b/.test(l)),
-                [`mount -t efs -o "$opts" ${fsId}:/ /srv/static`, `if [ -d "$0" ]; then mount -t tmpfs -o ro,nosuid,nodev,noexec,size=4k,mode=0555 django-fleet-no-static "$0"; fi`],
+                [`mount -t efs -o "$opts" ${fsId}:/ /srv/static`, `mount -t tmpfs -o ro,nosuid,nodev,noexec,size=4k,mode=0555 django-fleet-no-static "$0"`],
                 "the boot script mounts only through the mount script",
             );
             assert.ok(!/-t nfs/.test(userData));

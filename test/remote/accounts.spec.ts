@@ -96,7 +96,8 @@ describe("the release's accounts on the instance (issue 10, findings 2 and 3)", 
                 "nft add rule inet django_fleet_inspect output meta skuid django ip daddr 169.254.169.254 reject",
                 "nft add rule inet django_fleet_inspect output meta skuid django ip6 daddr fd00:ec2::254 reject",
             ];
-            const inspectTable = /nft -f -\ntable inet django_fleet_inspect \{\n  chain output \{\n    type filter hook output priority 0; policy accept;\n    meta skuid fleet-inspect ip daddr 169\.254\.169\.254 reject\n    meta skuid fleet-inspect ip6 daddr fd00:ec2::254 reject\n  \}\n\}\n/;
+            const inspectTable =
+                /nft -f -\ntable inet django_fleet_inspect \{\n  chain output \{\n    type filter hook output priority 0; policy accept;\n    meta skuid fleet-inspect ip daddr 169\.254\.169\.254 reject\n    meta skuid fleet-inspect ip6 daddr fd00:ec2::254 reject\n    meta skuid fleet-inspect ip daddr 127\.0\.0\.0\/8 tcp dport \{ 2049, 20049-21049 \} reject\n    meta skuid fleet-inspect ip6 daddr ::1 tcp dport \{ 2049, 20049-21049 \} reject\n  \}\n\}\n/;
             const management = runFence(script, "management");
             assert.match(management, inspectTable);
             assert.ok(management.trimEnd().endsWith(appRules.join("\n")), management);
@@ -108,6 +109,15 @@ describe("the release's accounts on the instance (issue 10, findings 2 and 3)", 
             const allowed = runFence(renderUserData({ ...OPTS, managementAppMetadata: "allow" }), "management");
             assert.match(allowed, inspectTable);
             assert.ok(!allowed.includes("skuid django"), allowed);
+            // The rules as nftables itself reads them (a check, nothing applied; this machine has
+            // neither account, so nobody stands in for both).
+            const ruleset = management
+                .split("\n")
+                .filter((l) => !/^nft (delete|-f -)/.test(l))
+                .map((l) => l.replace(/^nft /, "").replace(/skuid (fleet-inspect|django)/, "skuid nobody"))
+                .join("\n");
+            const check = spawnSync("nft", ["-c", "-f", "-"], { input: ruleset, encoding: "utf8" });
+            assert.equal(check.status, 0, `nft -c: ${check.stderr}\n${ruleset}`);
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
@@ -231,6 +241,26 @@ describe("the release's accounts on the instance (issue 10, findings 2 and 3)", 
             assert.match(r.stderr, /Read-only file system/);
             assert.deepEqual(fs.readdirSync(staticRoot), ["app.0123456789ab.js"]);
             assert.equal(fs.readFileSync("/proc/self/mountinfo", "utf8"), mounts, "the tmpfs lives in the command's own mount namespace only");
+        });
+
+        it("starts the command in /, so a relative path from inside the static root does not reach it", function () {
+            const r = spawnSync("bash", [wrapper, "--", "touch", "./from-inside"], { cwd: staticRoot, encoding: "utf8" });
+            assert.notEqual(r.status, 0);
+            assert.deepEqual(fs.readdirSync(staticRoot), ["app.0123456789ab.js"]);
+            assert.ok(!fs.existsSync("/from-inside"));
+        });
+
+        it("refuses to run when the static root is not a directory (nothing could be hidden)", function () {
+            const missing = path.join(dir, "missing-wrapper");
+            fs.writeFileSync(missing, renderInspectWrapper({ user: "nobody", staticRoot: path.join(dir, "no-such-root") }), { mode: 0o755 });
+            const open = path.join(dir, "open");
+            fs.mkdirSync(open, { mode: 0o777 });
+            fs.chmodSync(open, 0o777);
+            const marker = path.join(open, "ran"); // the account could write it, had the command run
+            const r = spawnSync("bash", [missing, "--", "touch", marker], { encoding: "utf8" });
+            assert.equal(r.status, 1);
+            assert.match(r.stderr, /no-such-root is not a directory: refusing to run without hiding it/);
+            assert.ok(!fs.existsSync(marker));
         });
 
         it("root interprets none of the arguments, and a call without a command is refused", function () {
