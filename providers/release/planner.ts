@@ -221,13 +221,15 @@ export const BAKE_FIRST_LOOK = 0.8;
 /**
  * The bake's time budget: no look at the image during its first quarter (at most 180 s: an
  * EBS-backed image takes minutes), then the image waiter gets the rest. When the last bake took
- * `lastBakeS`, the first look comes at BAKE_FIRST_LOOK of it instead (a bake much faster than the
- * last one is seen that much later), leaving the waiter at least two polls.
+ * `lastBakeS`, the first look comes at BAKE_FIRST_LOOK of it instead, but never later than twice
+ * that default (a bake much faster than the last one is seen at most that much later), and
+ * leaving the waiter at least two polls.
  */
 export function bakeWaitSplit(bakeTimeoutS: number, lastBakeS?: number): { headS: number; waiterS: number } {
-    let headS = Math.min(180, bakeTimeoutS / 4);
+    const defaultHeadS = Math.min(180, bakeTimeoutS / 4);
+    let headS = defaultHeadS;
     if (lastBakeS !== undefined && Number.isFinite(lastBakeS) && lastBakeS > 0) {
-        headS = Math.max(0, Math.min(Math.round(BAKE_FIRST_LOOK * lastBakeS), bakeTimeoutS - 2 * WAITER_POLL_S.image));
+        headS = Math.max(0, Math.min(Math.round(BAKE_FIRST_LOOK * lastBakeS), 2 * defaultHeadS, bakeTimeoutS - 2 * WAITER_POLL_S.image));
     }
     return { headS, waiterS: bakeTimeoutS - headS };
 }

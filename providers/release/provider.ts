@@ -494,8 +494,11 @@ export class ReleaseProvider implements pulumi.dynamic.ResourceProvider {
                           baseLaunchTemplateVersion: inputs.baseLaunchTemplateVersion,
                           launchTemplateVersion: e.progress.launchTemplateVersion ?? deployed?.launchTemplateVersion ?? 0,
                           capacity: { ...inputs.capacity },
+                          ...((e.progress.bakeS ?? deployed?.bakeS) !== undefined ? { bakeS: e.progress.bakeS ?? deployed?.bakeS } : {}),
                       }
-                    : deployed;
+                    : deployed && e.progress.bakeS !== undefined
+                      ? { ...deployed, bakeS: e.progress.bakeS } // how long a bake takes here, whatever the outcome
+                      : deployed;
                 const props = base({ state, reason: e.message, at: now }, now_deployed, e.progress, h, onFleet ? e.progress.previousLaunchTemplateVersion : undefined);
                 throw new ReleaseFailed(e.message, id, { ...props, __provider: news.__provider });
             }

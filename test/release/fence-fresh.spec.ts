@@ -4,7 +4,7 @@
  */
 import * as assert from "node:assert/strict";
 import { installVirtualClock, VirtualClock } from "../../testkit/sim-aws/clock";
-import { FENCE_FRESH_MS, RunState } from "../../providers/release/engine/run-state";
+import { FENCE_FRESH_MS, RunState, TAG_WRITE_FRESH_MS } from "../../providers/release/engine/run-state";
 import { realClock } from "../../providers/release/ports";
 import { FakeRemotePhase, inputs } from "../../testkit/fakes";
 import { runningFleet } from "../../testkit/world";
@@ -74,6 +74,38 @@ describe("fence check on a fresh read of the group", () => {
         const before = reads();
         await vc.drive(rs.freshGroup());
         assert.equal(reads(), before + 1, "read again");
+    });
+
+    it("a read that starts and ends while a write to the group is under way is not kept either", async () => {
+        const { w, rs, reads } = runState();
+        // A Cloud whose size change takes a while (answered when the test says).
+        let finish!: () => void;
+        const slow = { ...w.sim.cloud() } as any;
+        const real = w.sim.cloud();
+        slow.describeGroup = (n: string) => real.describeGroup(n);
+        slow.updateGroupSize = async (n: string, size: any) => {
+            await new Promise<void>((r) => (finish = r));
+            return real.updateGroupSize(n, size);
+        };
+        const rs2 = new RunState({ ...rs.c, cloud: slow });
+        const write = rs2.c.cloud.updateGroupSize(rs2.group, { maxSize: 3 });
+        await vc.drive(rs2.c.cloud.describeGroup(rs2.group)); // during the write
+        finish();
+        await vc.drive(write);
+        const before = reads();
+        const g = await vc.drive(rs2.freshGroup());
+        assert.equal(reads(), before + 1, "read again after the write");
+        assert.equal(g.maxSize, 3);
+    });
+
+    it("a write to the lock tag needs a read at most TAG_WRITE_FRESH_MS old", async () => {
+        const { rs, reads } = runState();
+        await vc.drive(rs.c.cloud.describeGroup(rs.group));
+        await vc.drive(new Promise((r) => setTimeout(r, TAG_WRITE_FRESH_MS + 1)));
+        await vc.drive(rs.freshGroup());
+        assert.equal(reads(), 1, "fresh enough for a step's fence check");
+        await vc.drive(rs.freshGroup(TAG_WRITE_FRESH_MS));
+        assert.equal(reads(), 2, "not for a write to the lock tag");
     });
 
     it("reads of another group are not taken for this group's", async () => {

@@ -37,7 +37,7 @@ describe("release executor: polling and API calls", () => {
         return { r, lines, at, t0 };
     }
 
-    it("N=2, maxSurge 1: the waves are looked at when ready, the AMI after 3 min; 42 calls in all (8 of them reads of the group)", async () => {
+    it("N=2, maxSurge 1: the waves are looked at when ready, the AMI after 3 min; 43 calls in all (9 of them reads of the group)", async () => {
         const w = runningFleet(2, { timings: REALISTIC, max: 2 });
         const { r, at } = await release(w);
         assert.equal(r.outcome, "succeeded");
@@ -56,16 +56,18 @@ describe("release executor: polling and API calls", () => {
         assert.equal(at("DescribeLaunchTemplates").length, 0, "the previous version comes from the last release");
         assert.equal(at("DeleteTags").length, 1, "lock and progress tags removed together");
         // The fenced lock checks the group before each step that changes something, on a read at
-        // most FENCE_FRESH_MS old made since this run last changed the group: the first look serves
-        // the acquisition; the read-back the remote and bake steps (the fake remote phase takes no
-        // time); the template step's read the ramp's start; the restore's settling read the
-        // invalidate and prune steps and the unlock. Then the waves', the restore's and the heartbeat's own looks.
-        assert.equal(at("DescribeAutoScalingGroups").length, 8);
+        // most FENCE_FRESH_MS old made since this run last changed the group (TAG_WRITE_FRESH_MS
+        // before a write to the lock tag): the first look serves the acquisition; the read-back
+        // the remote and bake steps (the fake remote phase takes no time); the template step's
+        // check stands alone; the ramp reads anew (the sizes it saves are restored at the end);
+        // the settling read serves the invalidate and prune steps and the unlock. Then the waves',
+        // the restore's and the heartbeat's own reads.
+        assert.equal(at("DescribeAutoScalingGroups").length, 9);
         // A new run looks once for a maintenance page an earlier release left on (DescribeRules).
         assert.equal(at("DescribeRules").length, 1);
         // Under the lock, one DescribeLaunchTemplateVersions ($Default): was this release already made by another run?
         assert.equal(at("DescribeLaunchTemplateVersions").length, 2);
-        assert.equal(w.sim.apiCalls().length, 42);
+        assert.equal(w.sim.apiCalls().length, 43);
     });
 
     it("the next release looks at its image first at 80 % of the last bake's duration, which the state records", async () => {
@@ -108,6 +110,38 @@ describe("release executor: polling and API calls", () => {
         assert.equal(third.deployed.bakeS, 900);
         const created3 = w.sim.apiCalls((c) => c.command === "CreateImage" && c.t >= t2)[0].t;
         assert.equal(Math.round((w.sim.apiCalls((c) => c.command === "DescribeImages" && c.t >= t2 && c.input.ImageIds)[0].t - created3) / 1000), 240);
+    });
+
+    it("what the state records of a bake: 80 % of it when the image was ready at the first look; a slow bake's record delays the next first look by 360 s at most", async () => {
+        const w = runningFleet(2, { timings: REALISTIC, max: 2 });
+        let deployed = { ...w.deployed, capacity: { minSize: w.before.min, maxSize: w.before.max, desiredCapacity: w.before.desired } };
+        let n = 1;
+        const next = async (amiCreationS: number, lastBakeS: number) => {
+            w.sim.t.amiCreationS = amiCreationS;
+            const t0 = Date.now();
+            const r = await vc.drive(
+                runRelease({
+                    cloud: w.sim.cloud(),
+                    remotePhase: async () => new FakeRemotePhase(deployed.version),
+                    clock: realClock,
+                    log: () => undefined,
+                    inputs: inputs(w.sim, { version: `v2.${n++}.0`, baseLaunchTemplateVersion: deployed.baseLaunchTemplateVersion, capacity: deployed.capacity }),
+                    deployed: { ...deployed, bakeS: lastBakeS },
+                    owner: "shop/prod/web-release",
+                }),
+            );
+            assert.equal(r.outcome, "succeeded", r.reason);
+            deployed = r.deployed;
+            const created = w.sim.apiCalls((c) => c.command === "CreateImage" && c.t >= t0)[0].t;
+            const looks = w.sim.apiCalls((c) => c.command === "DescribeImages" && c.t >= t0 && c.input.ImageIds?.[0] === r.deployed.amiId).map((c) => Math.round((c.t - created) / 1000));
+            return { looks, bakeS: r.deployed.bakeS };
+        };
+        // Ready at 100 s, first look at 240 s (80 % of 300): it took at most 240 s; 192 is recorded.
+        assert.deepEqual(await next(100, 300), { looks: [240], bakeS: 192 });
+        // The next looks earlier: 154 s.
+        assert.deepEqual((await next(100, 192)).looks, [154]);
+        // After a 3000 s bake, a 300 s one is looked at first at 360 s (twice the default 180 s), not 2400 s.
+        assert.deepEqual(await next(300, 3000), { looks: [360], bakeS: 288 });
     });
 
     it("instances slower than expected: polled at the health-check interval until healthy (an observed state), no failure", async () => {

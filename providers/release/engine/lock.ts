@@ -5,7 +5,7 @@
  */
 import type { GroupState } from "../ports";
 import type { StepName } from "../planner";
-import type { RunState } from "./run-state";
+import { TAG_WRITE_FRESH_MS, type RunState } from "./run-state";
 import { LOCK_TAG, PROGRESS_TAG, PROC_BY_PREFIX, TagProgress, decodeTagProgress, encodeTagProgress, formatLock, parseLock } from "./tags";
 import { Progress, ReleaseError, errText } from "./types";
 import { retrying } from "./retry";
@@ -39,9 +39,9 @@ export class DeployLock {
         const { rs } = this;
         const { cloud, clock } = rs.c;
         const p = rs.p;
-        // A fresh read right before the write (at most FENCE_FRESH_MS old): a lock written by
-        // another run since this run first looked at the group is seen.
-        const g = await rs.freshGroup();
+        // A fresh read right before the write (at most TAG_WRITE_FRESH_MS old: the executor's
+        // first look, made just before, serves): a lock written by another run is seen.
+        const g = await rs.freshGroup(TAG_WRITE_FRESH_MS);
         const cur = parseLock(g.tags[LOCK_TAG]);
         const now = clock.now();
         if (cur && cur.runId !== p.runId && cur.done) {
@@ -190,8 +190,8 @@ export class DeployLock {
             this.heartbeat = setTimeout(async () => {
                 if (!this.held) return;
                 try {
-                    // Never refresh a lock another run holds now: check (on a fresh read), then write.
-                    const why = this.whyNotMine(await this.rs.freshGroup());
+                    // Never refresh a lock another run holds now: check (on a new read), then write.
+                    const why = this.whyNotMine(await this.rs.c.cloud.describeGroup(this.rs.group));
                     if (why) {
                         this.lost = why;
                         this.rs.log(`lock refresh: ${why}; this run stops at its next step`);
@@ -223,7 +223,7 @@ export class DeployLock {
         const { rs } = this;
         this.stopHeartbeat();
         this.held = false;
-        const why = this.whyNotMine(g ?? (await rs.freshGroup()));
+        const why = this.whyNotMine(g ?? (await rs.freshGroup(TAG_WRITE_FRESH_MS)));
         if (why) {
             rs.log(`lock not released: ${why}`);
             return;

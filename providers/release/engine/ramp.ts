@@ -75,7 +75,8 @@ export class Ramp {
     async forward() {
         const { rs } = this;
         const { cloud } = rs.c;
-        const g = await rs.freshGroup();
+        // A new read: the sizes saved here are the ones restored at the end.
+        const g = await cloud.describeGroup(rs.group);
         // The fence check of the ramp step, on the read it starts from (before its first write).
         await this.lock.verify(g);
         const saved = await this.saveGroup(g);

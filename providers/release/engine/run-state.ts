@@ -7,12 +7,13 @@ import type { ReleaseInputs } from "../planner";
 import { ExecContext, Progress, StepError } from "./types";
 
 /**
- * How old a read of the group may be and still serve as the lock's fence check (or as the fresh
- * read before acquiring it): a read is never atomic with the writes it guards, and a few seconds
- * of writes after a read is the window every fence check has anyway. Reads older than this are
- * repeated.
+ * How old a read of the group may be and still serve as a step's fence check: the check then
+ * says the lock was this run's at most this long before the step's first write (a read is never
+ * atomic with the writes it guards). Reads older than this are repeated.
  */
 export const FENCE_FRESH_MS = 5000;
+/** The same before a write to the lock tag itself (acquire, release): about one API round trip. */
+export const TAG_WRITE_FRESH_MS = 1000;
 
 /** The Cloud calls that change what DescribeAutoScalingGroups answers. */
 const GROUP_WRITES = new Set<PropertyKey>(["setGroupTag", "deleteGroupTag", "deleteGroupTags", "updateGroupSize", "suspendProcesses", "resumeProcesses", "terminateInstance"] satisfies (keyof Cloud)[]);
@@ -24,16 +25,18 @@ export class RunState {
     private phase: RemotePhase | null = null;
     /** The last DescribeAutoScalingGroups answer of this run, and when it arrived. */
     private lastGroupRead: { g: GroupState; at: number } | null = null;
-    /** Bumped when a write to the group starts and when it ends: a read overlapping one is not kept. */
-    private groupWrites = 0;
+    /** Writes to the group under way, and a count bumped when one starts or ends: a read overlapping one is not kept. */
+    private writesInFlight = 0;
+    private writeEpoch = 0;
 
     constructor(c: ExecContext) {
         this.i = c.inputs;
         // Every read of the group is noted: a step's fence check reuses one made a moment ago.
         const describeGroup = async (name: string) => {
-            const before = this.groupWrites;
+            const idle = this.writesInFlight === 0;
+            const epoch = this.writeEpoch;
             const g = await c.cloud.describeGroup(name);
-            if (name === this.i.autoScalingGroupName && before === this.groupWrites) this.lastGroupRead = { g, at: c.clock.now() };
+            if (name === this.i.autoScalingGroupName && idle && epoch === this.writeEpoch) this.lastGroupRead = { g, at: c.clock.now() };
             return g;
         };
         const cloud = new Proxy(c.cloud, {
@@ -44,12 +47,15 @@ export class RunState {
                 if (!GROUP_WRITES.has(key)) return v.bind(target);
                 // A write to the group makes the noted read stale.
                 return async (...args: unknown[]) => {
-                    this.groupWrites++;
+                    this.writesInFlight++;
+                    this.writeEpoch++;
                     this.lastGroupRead = null;
                     try {
                         return await v.apply(target, args);
                     } finally {
-                        this.groupWrites++;
+                        this.writesInFlight--;
+                        this.writeEpoch++;
+                        this.lastGroupRead = null;
                     }
                 };
             },
@@ -57,10 +63,10 @@ export class RunState {
         this.c = { ...c, cloud };
     }
 
-    /** The group as read at most FENCE_FRESH_MS ago, or a new read. */
-    async freshGroup(): Promise<GroupState> {
+    /** The group as read at most `maxAgeMs` ago (and since this run last wrote to it), or a new read. */
+    async freshGroup(maxAgeMs: number = FENCE_FRESH_MS): Promise<GroupState> {
         const r = this.lastGroupRead;
-        if (r && this.c.clock.now() - r.at <= FENCE_FRESH_MS) return r.g;
+        if (r && this.c.clock.now() - r.at <= maxAgeMs) return r.g;
         return this.c.cloud.describeGroup(this.group);
     }
 

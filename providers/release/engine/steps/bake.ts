@@ -1,5 +1,6 @@
 /** Step bake: an AMI of the management instance, resumed when an interrupted run left one pending. */
-import { bakeWaitSplit } from "../../planner";
+import { BAKE_FIRST_LOOK, bakeWaitSplit } from "../../planner";
+import { WAITER_POLL_S } from "../../ports";
 import type { DeployLock } from "../lock";
 import type { RunState } from "../run-state";
 import { StepError, errText } from "../types";
@@ -31,6 +32,8 @@ export async function bake(rs: RunState, lock: DeployLock) {
             startedMs = Math.min(startedMs, Date.parse(orphan.creationDate ?? "") || startedMs);
         }
     }
+    // This run's CreateImage (not an image an earlier run made): its whole bake was seen here.
+    let createdHere = false;
     if (!p.amiId) {
         // The name is the run's (EC2 refuses a second image of the same name): a run resumed after
         // a kill right after CreateImage finds its image instead of baking a second one.
@@ -44,6 +47,7 @@ export async function bake(rs: RunState, lock: DeployLock) {
                 "release:run": p.runId,
                 Name: name,
             });
+            createdHere = true;
         } catch (e) {
             if (!/InvalidAMIName\.Duplicate/.test(errText(e))) throw e;
             const [mine] = (await cloud.describeImages({ tags: { "release:run": p.runId, "release:group": rs.group } })).filter((im) => im.name === name);
@@ -62,8 +66,16 @@ export async function bake(rs: RunState, lock: DeployLock) {
         const { headS, waiterS } = bakeWaitSplit(i.rollout.bakeTimeoutS, rs.c.deployed?.bakeS);
         const left = startedMs + headS * 1000 - clock.now();
         if (left > 0) await clock.sleep(left);
+        const lookedAt = clock.now();
         await cloud.waitForImage(p.amiId!, waiterS);
-        p.bakeS = Math.round((clock.now() - startedMs) / 1000);
+        // How long a bake takes, for the next release's first look: measured when the image was
+        // still pending at the first look; when it was available already (the waiter's first poll
+        // answered), the bake took at most that long: the next release looks earlier still. An
+        // image of an earlier run found available says nothing of how long a bake takes.
+        const tookS = Math.round((clock.now() - startedMs) / 1000);
+        const atFirstLook = clock.now() - lookedAt < WAITER_POLL_S.image * 1000;
+        if (!atFirstLook) p.bakeS = tookS;
+        else if (createdHere) p.bakeS = Math.round(BAKE_FIRST_LOOK * tookS);
     } catch (e) {
         const ami = p.amiId!;
         p.amiId = undefined;
