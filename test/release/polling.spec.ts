@@ -6,6 +6,7 @@
 import * as assert from "node:assert/strict";
 import { installVirtualClock, VirtualClock } from "../../testkit/sim-aws/clock";
 import { Progress, runRelease } from "../../providers/release/executor";
+import type { Deployed } from "../../providers/release/planner";
 import { realClock } from "../../providers/release/ports";
 import { FakeRemotePhase, inputs } from "../../testkit/fakes";
 import { expectKnownGood, runningFleet } from "../../testkit/world";
@@ -70,78 +71,52 @@ describe("release executor: polling and API calls", () => {
         assert.equal(w.sim.apiCalls().length, 43);
     });
 
+    /** A release after `deployed` with a bake of `amiCreationS`: the looks at its image (s after CreateImage) and what the state records. */
+    async function bakeAfter(w: ReturnType<typeof runningFleet>, deployed: Deployed, version: string, amiCreationS: number, rollout: Record<string, number> = {}) {
+        w.sim.t.amiCreationS = amiCreationS;
+        const t0 = Date.now();
+        const r = await vc.drive(
+            runRelease({
+                cloud: w.sim.cloud(),
+                remotePhase: async () => new FakeRemotePhase(deployed.version),
+                clock: realClock,
+                log: () => undefined,
+                inputs: inputs(w.sim, { version, baseLaunchTemplateVersion: deployed.baseLaunchTemplateVersion, capacity: deployed.capacity, rollout }),
+                deployed,
+                owner: "shop/prod/web-release",
+            }),
+        );
+        assert.equal(r.outcome, "succeeded", r.reason);
+        const created = w.sim.apiCalls((c) => c.command === "CreateImage" && c.t >= t0)[0].t;
+        const looks = w.sim.apiCalls((c) => c.command === "DescribeImages" && c.t >= t0 && c.input.ImageIds?.[0] === r.deployed.amiId).map((c) => Math.round((c.t - created) / 1000));
+        return { looks, bakeS: r.deployed.bakeS, deployed: r.deployed };
+    }
+
     it("the next release looks at its image first at 80 % of the last bake's duration, which the state records", async () => {
         const w = runningFleet(2, { timings: REALISTIC, max: 2 });
         const first = await release(w);
         assert.equal(first.r.deployed.bakeS, 300, "the bake's duration is in the state");
-        w.deployed = first.r.deployed;
-        const t1 = Date.now();
-        const second = await vc.drive(
-            runRelease({
-                cloud: w.sim.cloud(),
-                remotePhase: async () => new FakeRemotePhase("v1.1.0"),
-                clock: realClock,
-                log: () => undefined,
-                inputs: inputs(w.sim, { version: "v1.2.0", baseLaunchTemplateVersion: w.deployed.baseLaunchTemplateVersion, capacity: w.deployed.capacity }),
-                deployed: w.deployed,
-                owner: "shop/prod/web-release",
-            }),
-        );
-        assert.equal(second.outcome, "succeeded");
-        const created = w.sim.apiCalls((c) => c.command === "CreateImage" && c.t >= t1)[0].t;
-        const looks = w.sim.apiCalls((c) => c.command === "DescribeImages" && c.t >= t1 && c.input.ImageIds).map((c) => Math.round((c.t - created) / 1000));
-        assert.deepEqual(looks, [240, 260, 280, 300], "4 looks instead of 7");
-        assert.equal(second.deployed.bakeS, 300);
+        const second = await bakeAfter(w, first.r.deployed, "v1.2.0", 300);
+        assert.deepEqual(second.looks, [240, 260, 280, 300], "4 looks instead of 7");
+        assert.equal(second.bakeS, 300);
         // A bake much slower than the last one still gets the whole bakeTimeoutS.
-        w.sim.t.amiCreationS = 900;
-        const t2 = Date.now();
-        const third = await vc.drive(
-            runRelease({
-                cloud: w.sim.cloud(),
-                remotePhase: async () => new FakeRemotePhase("v1.2.0"),
-                clock: realClock,
-                log: () => undefined,
-                inputs: inputs(w.sim, { version: "v1.3.0", baseLaunchTemplateVersion: second.deployed.baseLaunchTemplateVersion, capacity: w.deployed.capacity, rollout: { bakeTimeoutS: 1000 } }),
-                deployed: second.deployed,
-                owner: "shop/prod/web-release",
-            }),
-        );
-        assert.equal(third.outcome, "succeeded", third.reason);
-        assert.equal(third.deployed.bakeS, 900);
-        const created3 = w.sim.apiCalls((c) => c.command === "CreateImage" && c.t >= t2)[0].t;
-        assert.equal(Math.round((w.sim.apiCalls((c) => c.command === "DescribeImages" && c.t >= t2 && c.input.ImageIds)[0].t - created3) / 1000), 240);
+        const third = await bakeAfter(w, second.deployed, "v1.3.0", 900, { bakeTimeoutS: 1000 });
+        assert.equal(third.looks[0], 240);
+        assert.equal(third.bakeS, 900);
     });
 
     it("what the state records of a bake: 80 % of it when the image was ready at the first look; a slow bake's record delays the next first look by 360 s at most", async () => {
         const w = runningFleet(2, { timings: REALISTIC, max: 2 });
-        let deployed = { ...w.deployed, capacity: { minSize: w.before.min, maxSize: w.before.max, desiredCapacity: w.before.desired } };
-        let n = 1;
-        const next = async (amiCreationS: number, lastBakeS: number) => {
-            w.sim.t.amiCreationS = amiCreationS;
-            const t0 = Date.now();
-            const r = await vc.drive(
-                runRelease({
-                    cloud: w.sim.cloud(),
-                    remotePhase: async () => new FakeRemotePhase(deployed.version),
-                    clock: realClock,
-                    log: () => undefined,
-                    inputs: inputs(w.sim, { version: `v2.${n++}.0`, baseLaunchTemplateVersion: deployed.baseLaunchTemplateVersion, capacity: deployed.capacity }),
-                    deployed: { ...deployed, bakeS: lastBakeS },
-                    owner: "shop/prod/web-release",
-                }),
-            );
-            assert.equal(r.outcome, "succeeded", r.reason);
-            deployed = r.deployed;
-            const created = w.sim.apiCalls((c) => c.command === "CreateImage" && c.t >= t0)[0].t;
-            const looks = w.sim.apiCalls((c) => c.command === "DescribeImages" && c.t >= t0 && c.input.ImageIds?.[0] === r.deployed.amiId).map((c) => Math.round((c.t - created) / 1000));
-            return { looks, bakeS: r.deployed.bakeS };
-        };
+        const deployed = { ...w.deployed, capacity: { minSize: w.before.min, maxSize: w.before.max, desiredCapacity: w.before.desired } };
         // Ready at 100 s, first look at 240 s (80 % of 300): it took at most 240 s; 192 is recorded.
-        assert.deepEqual(await next(100, 300), { looks: [240], bakeS: 192 });
+        const a = await bakeAfter(w, { ...deployed, bakeS: 300 }, "v2.1.0", 100);
+        assert.deepEqual([a.looks, a.bakeS], [[240], 192]);
         // The next looks earlier: 154 s.
-        assert.deepEqual((await next(100, 192)).looks, [154]);
+        const b = await bakeAfter(w, a.deployed, "v2.2.0", 100);
+        assert.deepEqual(b.looks, [154]);
         // After a 3000 s bake, a 300 s one is looked at first at 360 s (twice the default 180 s), not 2400 s.
-        assert.deepEqual(await next(300, 3000), { looks: [360], bakeS: 288 });
+        const c = await bakeAfter(w, { ...b.deployed, bakeS: 3000 }, "v2.3.0", 300);
+        assert.deepEqual([c.looks, c.bakeS], [[360], 288]);
     });
 
     it("instances slower than expected: polled at the health-check interval until healthy (an observed state), no failure", async () => {
