@@ -87,6 +87,8 @@ export async function startExampleSite(options: { keepReleases?: number } = {}):
         [pg, sshd] = await Promise.all([startPostgres(), startSshd()]);
         const repo = buildExampleRepo(path.join(work, "repo"));
         const staticRoot = path.join(work, "static");
+        // The mount point exists before the first release, as the boot script creates it.
+        fs.mkdirSync(staticRoot, { recursive: true });
         const mgmtPort = await freePort();
         fs.mkdirSync(path.join(appDir, "shared"), { recursive: true });
         fs.mkdirSync(runDir, { recursive: true });
