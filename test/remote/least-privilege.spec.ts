@@ -45,13 +45,13 @@ describe("least privilege on the release path (issue 10, findings 1-3)", functio
         const original = fs.readFileSync(settings, "utf8");
         git("checkout", "-q", "v1");
         const probe = `
-import json as _json, os as _os, subprocess as _sp
+import errno as _errno, json as _json, os as _os, subprocess as _sp
 _r = {"id": _sp.run(["id"], capture_output=True, text=True).stdout.strip(), "uid": _os.getuid()}
 for _name, _p in [("release", ${JSON.stringify(path.join(site.appDir, "releases", "PWNED"))}), ("static", ${JSON.stringify(path.join(site.staticRoot, "PWNED"))}), ("current", ${JSON.stringify(path.join(site.appDir, "PWNED"))})]:
     try:
         open(_p, "w").write("x"); _r[_name] = "written"
     except OSError as _e:
-        _r[_name] = type(_e).__name__
+        _r[_name] = type(_e).__name__ + ":" + _errno.errorcode.get(_e.errno, "?")
 try:
     open(${JSON.stringify(path.join(site.appDir, "shared", "env"))}).read(); _r["appEnv"] = "read"
 except OSError as _e:
@@ -88,9 +88,9 @@ with open(${JSON.stringify(marker)}, "a") as _f:
         for (const r of runs) {
             assert.equal(r.uid, INSPECT_UID, r.id);
             assert.match(r.id, /^uid=65534\(nobody\)/);
-            assert.equal(r.release, "PermissionError");
-            assert.equal(r.static, "OSError", "the static root is read-only for it (EROFS), although every account may write it");
-            assert.equal(r.current, "PermissionError");
+            assert.equal(r.release, "PermissionError:EACCES");
+            assert.equal(r.static, "OSError:EROFS", "the static root is read-only for it, although every account may write it");
+            assert.equal(r.current, "PermissionError:EACCES");
             assert.equal(r.appEnv, "PermissionError", "the app's settings (secrets) are not readable");
             assert.ok(r.dbRead >= 1, "applied migrations are readable");
             assert.equal(r.db, "InsufficientPrivilege");
