@@ -5,6 +5,7 @@
  */
 import { DEPLOY_USER, INSPECT_ENV_FILE, INSPECT_USER, INSPECT_WRAPPER } from "../providers/release/remote/accounts";
 import { PROJECT_DEFAULTS } from "../settings/schema";
+import { READ_ROLE } from "./staticMount";
 import { APP_USER, sh } from "./userData";
 
 /** amazon-efs-utils' local TLS tunnel ports (efs-utils.conf port_range_lower_bound-upper_bound defaults). */
@@ -88,7 +89,7 @@ table inet django_fleet_inspect {
 NFT${(o.managementAppMetadata ?? PROJECT_DEFAULTS.managementAppMetadata) === "block" ? `
 # managementAppMetadata block: nor may the app account on the management instance (its role reads
 # the master database URL and the release's secrets).
-if [ "$(cat "\${DJANGO_FLEET_ROLE_FILE:-/etc/django-app/role}" 2>/dev/null || echo web)" = management ]; then
+if [ "${READ_ROLE}" = management ]; then
   nft add rule inet django_fleet_inspect output meta skuid ${APP_USER} ip daddr 169.254.169.254 reject
   nft add rule inet django_fleet_inspect output meta skuid ${APP_USER} ip6 daddr fd00:ec2::254 reject
 fi` : ""}

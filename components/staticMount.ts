@@ -5,6 +5,11 @@
  * (django-fleet-static.service).
  */
 
+/** This instance's role (management or web), written at every boot from its Role tag. */
+export const ROLE_FILE = "/etc/django-app/role";
+/** A shell expression for the role: the file's (DJANGO_FLEET_ROLE_FILE in tests), web when unreadable. */
+export const READ_ROLE = `$(cat "\${DJANGO_FLEET_ROLE_FILE:-${ROLE_FILE}}" 2>/dev/null || echo web)`;
+
 /** Mounts the static root with the options of this instance's role, at every boot. */
 export const MOUNT_STATIC_SCRIPT = "/usr/local/sbin/django-fleet-mount-static";
 
@@ -24,7 +29,7 @@ export function renderMountStaticScript(o: { readonly fileSystemId: string; read
     if (!/^\/[A-Za-z0-9._\/-]+$/.test(o.staticRoot)) throw new Error(`renderMountStaticScript: staticRoot "${o.staticRoot}" is not a plain absolute path`);
     return `#!/bin/bash
 set -euo pipefail
-role=$(cat "\${DJANGO_FLEET_ROLE_FILE:-/etc/django-app/role}" 2>/dev/null || echo web)
+role=${READ_ROLE}
 if [ "$role" = management ]; then want=rw opts=${staticMountOptions(o.accessPointId, "management")}; else want=ro opts=${staticMountOptions(o.accessPointId, "web")}; fi
 if mountpoint -q ${o.staticRoot}; then
   case ",$(findmnt -n -o OPTIONS --mountpoint ${o.staticRoot})," in *,ro,*) have=ro ;; *) have=rw ;; esac

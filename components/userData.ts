@@ -42,7 +42,7 @@ import { DEPLOY_USER, INSPECT_DIR, INSPECT_USER } from "../providers/release/rem
 import { INSPECT_DATABASE_PARAMETER, releaseAccountsScript, REPOSITORY_TOKEN_PARAMETER, sudoers } from "./releaseAccounts";
 
 import { DB_USER_SCRIPT, RDS_CA_BUNDLE, RDS_CA_BUNDLE_URL, renderDbUserScript } from "./databaseUser";
-import { MOUNT_STATIC_SCRIPT, renderMountStaticScript } from "./staticMount";
+import { MOUNT_STATIC_SCRIPT, renderMountStaticScript, ROLE_FILE } from "./staticMount";
 
 export const APP_DIR = "/srv/app";
 /** On tmpfs: regenerated at boot, never baked into an AMI. */
@@ -125,7 +125,7 @@ WorkingDirectory=${APP_DIR}/current
 EnvironmentFile=${ENV_FILE}
 # A release AMI is baked from the management instance with this unit enabled: web instances
 # booted from it must not start it before their boot script runs.
-ExecCondition=/bin/grep -qx management /etc/django-app/role
+ExecCondition=/bin/grep -qx management ${ROLE_FILE}
 ExecStart=${APP_DIR}/current/venv/bin/celery -A ${o.celeryApp} beat --schedule /var/lib/django-app/celerybeat-schedule --loglevel INFO
 Restart=on-failure
 RestartSec=5
@@ -164,12 +164,12 @@ echo "django-fleet boot: role $ROLE"
 install -d -m 0755 /etc/django-app
 cat > /usr/local/sbin/django-fleet-role <<'ROLESCRIPT'
 #!/bin/bash
-# Writes this instance's Role tag (management or web; web when unreadable) to /etc/django-app/role.
+# Writes this instance's Role tag (management or web; web when unreadable) to ${ROLE_FILE}.
 set -uo pipefail
 token=$(curl -sS -m 5 -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 60" http://169.254.169.254/latest/api/token) || token=""
 role=$(curl -sS -f -m 5 -H "X-aws-ec2-metadata-token: $token" http://169.254.169.254/latest/meta-data/tags/instance/Role 2>/dev/null) || role=web
 [ "$role" = management ] || role=web
-echo "$role" > /etc/django-app/role.tmp && mv /etc/django-app/role.tmp /etc/django-app/role
+echo "$role" > ${ROLE_FILE}.tmp && mv ${ROLE_FILE}.tmp ${ROLE_FILE}
 ROLESCRIPT
 chmod 0755 /usr/local/sbin/django-fleet-role
 cat > /etc/systemd/system/django-fleet-role.service <<'UNIT'
@@ -194,11 +194,11 @@ Wants=django-fleet-role.service
 After=django-fleet-role.service
 
 [Service]
-ExecCondition=/bin/grep -qx management /etc/django-app/role
+ExecCondition=/bin/grep -qx management ${ROLE_FILE}
 UNIT
 systemctl daemon-reload
 systemctl enable django-fleet-role.service
-echo "$ROLE" > /etc/django-app/role
+echo "$ROLE" > ${ROLE_FILE}
 
 # --- packages (a release AMI already has them) ------------------------------------------
 export DEBIAN_FRONTEND=noninteractive
@@ -290,7 +290,7 @@ done
 cat >> "$tmp" <<'PLAIN'
 ${plainEnv.map(([k, v]) => `${k}=${v}`).join("\n")}
 PLAIN
-printf 'FLEET_ROLE=%s\\n' "$(cat /etc/django-app/role)" >> "$tmp"
+printf 'FLEET_ROLE=%s\\n' "$(cat ${ROLE_FILE})" >> "$tmp"
 if grep -q '^DATABASE_URL=' "$tmp"; then
   python3 - "$tmp" <<'PY'
 import sys
@@ -312,7 +312,7 @@ mv "$tmp" ${ENV_FILE}
 trap - EXIT
 LOADER
 chmod 0750 /usr/local/sbin/django-fleet-env
-echo "$ROLE" > /etc/django-app/role
+echo "$ROLE" > ${ROLE_FILE}
 ln -sfn ${ENV_FILE} ${SHARED_ENV_LINK}
 cat > /etc/systemd/system/django-fleet-env.service <<'UNIT'
 [Unit]

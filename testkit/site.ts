@@ -43,9 +43,9 @@ export function httpGet(port: number, urlPath: string, host = "www.example.com")
     });
 }
 
-/** The inspection account of the tests: nobody, without a passwd lookup or supplementary groups. */
-export const INSPECT_UID = 65534;
+/** The inspection account of the tests (the wrapper drops to it by name, with its groups), and its uid. */
 export const INSPECT_ACCOUNT = "nobody";
+export const INSPECT_UID = 65534;
 
 /** Writes the boot script's inspection wrapper for `staticRoot` into `dir`; returns the `inspectAs` prefix that runs it. */
 export function writeInspectWrapper(dir: string, staticRoot: string): string {
