@@ -38,7 +38,7 @@ describe("release executor: polling and API calls", () => {
         return { r, lines, at, t0 };
     }
 
-    it("N=2, maxSurge 1: the waves are looked at when ready, the AMI after 3 min; 43 calls in all (9 of them reads of the group)", async () => {
+    it("N=2, maxSurge 1: the waves are looked at when ready, the AMI after 3 min; 40 calls in all (7 of them reads of the group)", async () => {
         const w = runningFleet(2, { timings: REALISTIC, max: 2 });
         const { r, at } = await release(w);
         assert.equal(r.outcome, "succeeded");
@@ -48,10 +48,11 @@ describe("release executor: polling and API calls", () => {
         // Waiter: first look 180 s after CreateImage, then every 20 s, until available at 300 s; then prune.
         assert.deepEqual(images.slice(0, -1).map((t) => Math.round(t - created)), [180, 200, 220, 240, 260, 280, 300]);
         // Target health: one look per wave when it is healthy (boot + 3 x 30 s; wave 2 launched when
-        // wave 1's batch was deregistered, so 150 s after it), one after the last drain, one to settle.
+        // wave 1's batch was deregistered, so 150 s after it), one after the last drain, which also
+        // serves the settling check after the restore (made a moment later: at most FENCE_FRESH_MS).
         const th = at("DescribeTargetHealth");
-        assert.deepEqual(th.map((t) => Math.round(t - th[0])), [0, 150, 180, 180], `DescribeTargetHealth at ${th.join(", ")}`);
-        assert.equal(th.length, 4, `DescribeTargetHealth at ${th.join(", ")}`);
+        assert.deepEqual(th.map((t) => Math.round(t - th[0])), [0, 150, 180], `DescribeTargetHealth at ${th.join(", ")}`);
+        assert.equal(th.length, 3, `DescribeTargetHealth at ${th.join(", ")}`);
         assert.equal(at("DescribeTargetGroups").length, 1, "timings read once");
         assert.equal(at("DescribeTargetGroupAttributes").length, 1, "deregistration delay read once");
         assert.equal(at("DescribeLaunchTemplates").length, 0, "the previous version comes from the last release");
@@ -60,15 +61,16 @@ describe("release executor: polling and API calls", () => {
         // most FENCE_FRESH_MS old made since this run last changed the group (TAG_WRITE_FRESH_MS
         // before a write to the lock tag): the first look serves the acquisition; the read-back
         // the remote and bake steps (the fake remote phase takes no time); the template step's
-        // check stands alone; the ramp reads anew (the sizes it saves are restored at the end);
-        // the settling read serves the invalidate and prune steps and the unlock. Then the waves',
-        // the restore's and the heartbeat's own reads.
-        assert.equal(at("DescribeAutoScalingGroups").length, 9);
+        // check also gives the ramp the sizes it saves (a read at most TAG_WRITE_FRESH_MS old, the
+        // template's writes being to the launch template); the restore sets back the max it raised
+        // without reading first; the settling read serves the invalidate and prune steps and the
+        // unlock. Then the waves' and the heartbeat's own reads.
+        assert.equal(at("DescribeAutoScalingGroups").length, 7);
         // A new run looks once for a maintenance page an earlier release left on (DescribeRules).
         assert.equal(at("DescribeRules").length, 1);
         // Under the lock, one DescribeLaunchTemplateVersions ($Default): was this release already made by another run?
         assert.equal(at("DescribeLaunchTemplateVersions").length, 2);
-        assert.equal(w.sim.apiCalls().length, 43);
+        assert.equal(w.sim.apiCalls().length, 40);
     });
 
     /** A release after `deployed` with a bake of `amiCreationS`: the looks at its image (s after CreateImage) and what the state records. */
@@ -88,20 +90,35 @@ describe("release executor: polling and API calls", () => {
         );
         assert.equal(r.outcome, "succeeded", r.reason);
         const created = w.sim.apiCalls((c) => c.command === "CreateImage" && c.t >= t0)[0].t;
-        const looks = w.sim.apiCalls((c) => c.command === "DescribeImages" && c.t >= t0 && c.input.ImageIds?.[0] === r.deployed.amiId).map((c) => Math.round((c.t - created) / 1000));
-        return { looks, bakeS: r.deployed.bakeS, deployed: r.deployed };
+        // A look: the waiter's DescribeImages of the image, or the bake's own listing of the group's
+        // images (the last of which the prune step reuses: no listing after the ramp).
+        const listing = (c: any) => !c.input.ImageIds && c.input.Filters?.some((f: any) => f.Name === "tag:release:group");
+        const bakeDone = w.sim.apiCalls((c) => c.command === "CreateLaunchTemplateVersion" && c.t >= t0)[0].t;
+        const looks = w.sim
+            .apiCalls((c) => c.command === "DescribeImages" && c.t >= created && c.t <= bakeDone && (c.input.ImageIds?.[0] === r.deployed.amiId || listing(c)))
+            .map((c) => Math.round((c.t - created) / 1000));
+        const prunes = w.sim.apiCalls((c) => c.command === "DescribeImages" && c.t > bakeDone && listing(c)).length;
+        return { looks, bakeS: r.deployed.bakeS, deployed: r.deployed, prunes };
     }
 
-    it("the next release looks at its image first at 80 % of the last bake's duration, which the state records", async () => {
+    it("the next release looks at its image first at 80 % of the last bake's duration, then when the last bake ended; the state records the duration", async () => {
         const w = runningFleet(2, { timings: REALISTIC, max: 2 });
         const first = await release(w);
         assert.equal(first.r.deployed.bakeS, 300, "the bake's duration is in the state");
         const second = await bakeAfter(w, first.r.deployed, "v1.2.0", 300);
-        assert.deepEqual(second.looks, [240, 260, 280, 300], "4 looks instead of 7");
+        assert.deepEqual(second.looks, [240, 300], "2 looks instead of 7");
         assert.equal(second.bakeS, 300);
+        assert.equal(second.prunes, 0, "the prune step works from the last look's listing");
+        // A bake a little faster than the last is seen at the second look (the trade-off), and records it as that long.
+        const faster = await bakeAfter(w, second.deployed, "v1.2.1", 270);
+        assert.deepEqual([faster.looks, faster.bakeS], [[240, 300], 300]);
+        // A little slower: the waiter polls every 20 s after the second look.
+        const slower = await bakeAfter(w, faster.deployed, "v1.2.2", 330);
+        assert.deepEqual([slower.looks, slower.bakeS], [[240, 300, 320, 340], 340]);
+        assert.equal(slower.prunes, 1, "the waiter's look lists nothing: the prune step lists");
         // A bake much slower than the last one still gets the whole bakeTimeoutS.
-        const third = await bakeAfter(w, second.deployed, "v1.3.0", 900, { bakeTimeoutS: 1000 });
-        assert.equal(third.looks[0], 240);
+        const third = await bakeAfter(w, { ...second.deployed, bakeS: 300 }, "v1.3.0", 900, { bakeTimeoutS: 1000 });
+        assert.deepEqual(third.looks.slice(0, 3), [240, 300, 320]);
         assert.equal(third.bakeS, 900);
     });
 
@@ -129,8 +146,8 @@ describe("release executor: polling and API calls", () => {
         // Wave 1: 150 s (expected), then every 30 s until the instance is healthy at 290 s; wave 2 learned 290 s.
         assert.ok(gaps.filter((g) => g > 0 && g < 30).length <= 2, `no poll closer than the 30 s interval except after drain: ${gaps.join(", ")}`);
         // 150, 180, ..., 300 (6 looks), wave 2 (launched at wave 1's deregistration) at the learned
-        // 300 s, its batch drained, settle.
-        assert.equal(th.length, 9, `DescribeTargetHealth at ${th.join(", ")}`);
+        // 300 s, its batch drained (that look also serves the settling check).
+        assert.equal(th.length, 8, `DescribeTargetHealth at ${th.join(", ")}`);
     });
 
     it("a wave that never gets healthy still ends at its deadline (rolled back)", async () => {

@@ -15,7 +15,7 @@ import type { GroupInstance, GroupState } from "../ports";
 import { liveInstances, resolveSurge } from "../planner";
 import { DeployLock, LockLostError } from "./lock";
 import { retrying } from "./retry";
-import type { RunState } from "./run-state";
+import { TAG_WRITE_FRESH_MS, type RunState } from "./run-state";
 import { SUSPENDED_PROCESSES, SavedGroup, StepError, errText, sec } from "./types";
 import type { Waits } from "./waits";
 
@@ -75,8 +75,10 @@ export class Ramp {
     async forward() {
         const { rs } = this;
         const { cloud } = rs.c;
-        // A new read: the sizes saved here are the ones restored at the end.
-        const g = await cloud.describeGroup(rs.group);
+        // The sizes saved here are the ones restored at the end: a read at most TAG_WRITE_FRESH_MS
+        // old (the template step's fence check, made just before: its writes are to the launch
+        // template, not the group), else a new one.
+        const g = await rs.freshGroup(TAG_WRITE_FRESH_MS);
         // The fence check of the ramp step, on the read it starts from (before its first write).
         await this.lock.verify(g);
         const saved = await this.saveGroup(g);
@@ -112,15 +114,21 @@ export class Ramp {
     async restore(saved: SavedGroup) {
         const { rs } = this;
         const { cloud } = rs.c;
-        const g = await cloud.describeGroup(rs.group);
-        let seen: GroupState | undefined = g;
-        if (g.desiredCapacity !== saved.desired || g.maxSize !== saved.max || g.minSize !== saved.min) {
+        let seen: GroupState | undefined;
+        // Sizes this run changed are set back without a read first (it knows what it changed);
+        // otherwise a read shows whether anything needs restoring, and serves the settling check.
+        const changed = saved.maxRaised || saved.lastDesired !== saved.desired || saved.pending !== undefined;
+        const g = changed ? null : await cloud.describeGroup(rs.group);
+        if (!g || g.desiredCapacity !== saved.desired || g.maxSize !== saved.max || g.minSize !== saved.min) {
             saved.pending = saved.desired; // a run resumed after this call does not take it for an outside change
             await cloud.updateGroupSize(rs.group, { minSize: saved.min, desiredCapacity: saved.desired, maxSize: saved.max });
             saved.lastDesired = saved.desired;
             saved.pending = undefined;
+            saved.maxRaised = false;
             // Only max/min changed: the instances are as just seen; a new desired needs a fresh look.
-            seen = g.desiredCapacity === saved.desired ? { ...g, minSize: saved.min, maxSize: saved.max } : undefined;
+            seen = g && g.desiredCapacity === saved.desired ? { ...g, minSize: saved.min, maxSize: saved.max } : undefined;
+        } else {
+            seen = g;
         }
         if (saved.suspendedByUs.length) await cloud.resumeProcesses(rs.group, saved.suspendedByUs);
         await this.waits.settled("restore", seen);
@@ -274,8 +282,10 @@ export class Ramp {
         const { rs } = this;
         saved.pending = want;
         await rs.save();
-        if (want > g.maxSize) await rs.c.cloud.updateGroupSize(rs.group, { maxSize: want, desiredCapacity: want });
-        else await rs.c.cloud.updateGroupSize(rs.group, { desiredCapacity: want });
+        if (want > g.maxSize) {
+            saved.maxRaised = true;
+            await rs.c.cloud.updateGroupSize(rs.group, { maxSize: want, desiredCapacity: want });
+        } else await rs.c.cloud.updateGroupSize(rs.group, { desiredCapacity: want });
         saved.lastDesired = want;
         saved.pending = undefined;
     }

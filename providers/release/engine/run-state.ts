@@ -2,7 +2,7 @@
  * One run's state: its context, its progress (the only mutable record of the release, saved
  * after every step) and the remote phase, opened on first use.
  */
-import type { Cloud, GroupState, RemotePhase } from "../ports";
+import type { Cloud, GroupState, ImageState, RemotePhase } from "../ports";
 import type { ReleaseInputs } from "../planner";
 import { ExecContext, Progress, StepError } from "./types";
 
@@ -23,6 +23,12 @@ export class RunState {
     readonly c: ExecContext;
     p!: Progress;
     private phase: RemotePhase | null = null;
+    /**
+     * The group's release images as the bake's last look listed them (its image available): the
+     * prune step works from this list instead of listing again. Only this run creates release
+     * images of the group while it holds the lock.
+     */
+    groupImages: ImageState[] | null = null;
     /** The last DescribeAutoScalingGroups answer of this run, and when it arrived. */
     private lastGroupRead: { g: GroupState; at: number } | null = null;
     /** Writes to the group under way, and a count bumped when one starts or ends: a read overlapping one is not kept. */

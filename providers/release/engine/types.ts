@@ -27,6 +27,8 @@ export interface SavedGroup {
      * after a kill right after that call finds it and does not take it for an outside change.
      */
     pending?: number;
+    /** This release raised the max size (to make room for the surge): the restore sets it back without reading first. */
+    maxRaised?: boolean;
 }
 
 export interface StepFailure {

@@ -5,7 +5,7 @@
  */
 import type { GroupState, TargetGroupTimings } from "../ports";
 import { ESTIMATES, liveInstances } from "../planner";
-import type { RunState } from "./run-state";
+import { FENCE_FRESH_MS, type RunState } from "./run-state";
 import { StepError, errText } from "./types";
 
 /** ELB's default deregistration_delay.timeout_seconds. */
@@ -16,6 +16,8 @@ export class Waits {
     private delayS: number | null = null;
     private tgTimings: TargetGroupTimings | null | undefined = undefined;
     private seen: { at: number; states: Record<string, string> } | null = null;
+    /** The last DescribeTargetHealth answer of any wait, with when it was read. */
+    private lastHealth: { at: number; states: Record<string, string> } | null = null;
 
     constructor(private readonly rs: RunState) {}
 
@@ -32,6 +34,13 @@ export class Waits {
             this.rs.log(`${what} failed (looking again at the next poll): ${errText(e)}`);
             return null;
         }
+    }
+
+    /** DescribeTargetHealth inside a wait (a failure is a missed look), noted for settled(). */
+    private async targetHealth(deadline: number): Promise<Record<string, string> | null> {
+        const th = await this.look("DescribeTargetHealth", () => this.rs.c.cloud.describeTargetHealth(this.rs.i.targetGroupArn), deadline);
+        if (th) this.lastHealth = { at: this.rs.c.clock.now(), states: th };
+        return th;
     }
 
     /** The last DescribeTargetHealth answer of a health wait, with when it was read. */
@@ -118,7 +127,7 @@ export class Waits {
         for (;;) {
             const now = clock.now();
             if (next > now) await clock.sleep(Math.min(next, deadline) - now);
-            const th = await this.look("DescribeTargetHealth", () => cloud.describeTargetHealth(i.targetGroupArn), deadline);
+            const th = await this.targetHealth(deadline);
             if (!th) {
                 next = clock.now() + poll;
                 continue;
@@ -165,6 +174,10 @@ export class Waits {
         const { cloud, clock } = this.rs.c;
         const i = this.rs.i;
         const deadline = clock.now() + i.rollout.healthyTimeoutS * 1000;
+        // The first check may use target health read at most FENCE_FRESH_MS ago (the last drain
+        // check's, made just before the terminations and the restore: they change no other
+        // target's health): one DescribeTargetHealth fewer. Later checks read anew.
+        let health = this.lastHealth && clock.now() - this.lastHealth.at <= FENCE_FRESH_MS ? this.lastHealth.states : null;
         for (;;) {
             // `seen`: the group as the caller just read it (one DescribeAutoScalingGroups fewer).
             const g = seen ?? (await this.look("DescribeAutoScalingGroups", () => cloud.describeGroup(this.rs.group), deadline));
@@ -172,9 +185,10 @@ export class Waits {
             const live = g ? liveInstances(g).filter((x) => x.lifecycleState !== "Standby") : [];
             let ok = !!g && live.length === g.desiredCapacity && live.every((x) => x.lifecycleState === "InService");
             if (ok && live.length) {
-                const th = await this.look("DescribeTargetHealth", () => cloud.describeTargetHealth(i.targetGroupArn), deadline);
+                const th = health ?? (await this.targetHealth(deadline));
                 ok = !!th && live.every((x) => th[x.instanceId] === "healthy");
             }
+            health = null;
             if (ok) return;
             if (clock.now() >= deadline) {
                 this.rs.p.warnings.push(`${step}: the group had not settled at desired ${g?.desiredCapacity ?? "?"} after ${i.rollout.healthyTimeoutS} s`);
@@ -197,7 +211,7 @@ export class Waits {
         const until = from + delay * 1000;
         if (until > clock.now()) await clock.sleep(until - clock.now());
         for (;;) {
-            const th = await this.look("DescribeTargetHealth", () => cloud.describeTargetHealth(i.targetGroupArn), deadline);
+            const th = await this.targetHealth(deadline);
             const still = th ? ids.filter((id) => th[id] === "draining") : ids;
             if (still.length === 0) return;
             if (clock.now() >= deadline) {

@@ -60,21 +60,27 @@ export async function bake(rs: RunState, lock: DeployLock) {
         await lock.writeProgress();
     }
     try {
-        // An EBS-backed image (with the reboot CreateImage does) takes minutes: no point polling
-        // during the first three, or most of the last bake's duration; then the adapter's waiter
-        // polls at a fixed, modest period.
-        const { headS, waiterS } = bakeWaitSplit(i.rollout.bakeTimeoutS, rs.c.deployed?.bakeS);
-        const left = startedMs + headS * 1000 - clock.now();
-        if (left > 0) await clock.sleep(left);
-        const lookedAt = clock.now();
-        await cloud.waitForImage(p.amiId!, waiterS);
+        // An EBS-backed image (with the reboot CreateImage does) takes minutes: no point looking
+        // during the first three, or most of the last bake's duration; a second look when the last
+        // bake ended; then the adapter's waiter polls at a fixed, modest period.
+        const { headS, secondS, waiterS } = bakeWaitSplit(i.rollout.bakeTimeoutS, rs.c.deployed?.bakeS);
+        const looks = secondS === undefined ? [headS] : [headS, secondS];
+        let seenAt = -1;
+        for (let k = 0; k < looks.length && seenAt < 0; k++) {
+            const left = startedMs + looks[k] * 1000 - clock.now();
+            if (left > 0) await clock.sleep(left);
+            if (await lookAtImage(rs, p.amiId!)) seenAt = k;
+        }
+        if (seenAt < 0) {
+            await clock.sleep(WAITER_POLL_S.image * 1000);
+            await cloud.waitForImage(p.amiId!, Math.max(WAITER_POLL_S.image + 1, waiterS - WAITER_POLL_S.image));
+        }
         // How long a bake takes, for the next release's first look: measured when the image was
-        // still pending at the first look; when it was available already (the waiter's first poll
-        // answered), the bake took at most that long: the next release looks earlier still. An
-        // image of an earlier run found available says nothing of how long a bake takes.
+        // still pending at the first look; when it was available already, the bake took at most
+        // that long: the next release looks earlier still. An image of an earlier run found
+        // available says nothing of how long a bake takes.
         const tookS = Math.round((clock.now() - startedMs) / 1000);
-        const atFirstLook = clock.now() - lookedAt < WAITER_POLL_S.image * 1000;
-        if (!atFirstLook) p.bakeS = tookS;
+        if (seenAt !== 0) p.bakeS = tookS;
         else if (createdHere) p.bakeS = Math.round(BAKE_FIRST_LOOK * tookS);
     } catch (e) {
         const ami = p.amiId!;
@@ -83,4 +89,26 @@ export async function bake(rs: RunState, lock: DeployLock) {
         throw new StepError("bake", `AMI ${ami} did not become available: ${errText(e)}`, i.managementInstanceId);
     }
     rs.log(`AMI ${p.amiId} available`);
+}
+
+/**
+ * One look at the new image: a listing of the group's release images (one DescribeImages), which
+ * the prune step reuses when the image is available in it. Resolves true when it is available,
+ * false while it is pending (or not listed yet, or the look failed: the next look decides); a
+ * failed image, or a denied permission, throws.
+ */
+async function lookAtImage(rs: RunState, amiId: string): Promise<boolean> {
+    let images;
+    try {
+        images = await rs.c.cloud.describeImages({ tags: { "release:group": rs.group } });
+    } catch (e) {
+        if (/AccessDenied|UnauthorizedOperation|not authorized/i.test(errText(e))) throw e;
+        rs.log(`DescribeImages failed (looking again): ${errText(e)}`);
+        return false;
+    }
+    const im = images.find((x) => x.imageId === amiId);
+    if (im && im.state !== "available" && im.state !== "pending") throw new Error(`image ${amiId} is ${im.state}`);
+    if (im?.state !== "available") return false;
+    rs.groupImages = images;
+    return true;
 }

@@ -1,14 +1,15 @@
 /** Step prune: deregisters release AMIs beyond the newest `keepImages`, never one in use. */
-import type { Cloud } from "../../ports";
+import type { Cloud, ImageState } from "../../ports";
 import type { RunState } from "../run-state";
 import { errText } from "../types";
 
 /**
  * Deregisters release AMIs of `group` beyond the newest `keep` (and their snapshots), never one in
- * `inUse`. Resolves with the removed image ids.
+ * `inUse`. Resolves with the removed image ids. `listed`: the group's images as this run last
+ * listed them (the bake's last look), instead of a new listing.
  */
-export async function pruneImages(cloud: Cloud, group: string, keep: number, inUse: (string | undefined)[], launchTemplateId?: string): Promise<string[]> {
-    const images = await cloud.describeImages({ tags: { "release:group": group } });
+export async function pruneImages(cloud: Cloud, group: string, keep: number, inUse: (string | undefined)[], launchTemplateId?: string, listed?: ImageState[] | null): Promise<string[]> {
+    const images = listed ?? (await cloud.describeImages({ tags: { "release:group": group } }));
     const sorted = images
         .filter((im) => im.state === "available" || im.state === "failed")
         .sort((a, b) => (b.creationDate ?? "").localeCompare(a.creationDate ?? ""));
@@ -31,7 +32,7 @@ export async function pruneImages(cloud: Cloud, group: string, keep: number, inU
 
 export async function prune(rs: RunState) {
     try {
-        const removed = await pruneImages(rs.c.cloud, rs.group, rs.i.keepImages, [rs.p.amiId, rs.c.deployed?.amiId], rs.i.baseLaunchTemplateId);
+        const removed = await pruneImages(rs.c.cloud, rs.group, rs.i.keepImages, [rs.p.amiId, rs.c.deployed?.amiId], rs.i.baseLaunchTemplateId, rs.groupImages);
         if (removed.length) rs.log(`pruned AMIs ${removed.join(", ")}`);
     } catch (e) {
         rs.p.warnings.push(`pruning old AMIs failed: ${errText(e)}`);
