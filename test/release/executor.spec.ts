@@ -341,6 +341,24 @@ describe("release executor on the simulated AWS", function () {
             expectKnownGood(w, { version: 3 });
         });
 
+        it("killed during the bake, no saved state: the run that takes over the expired lock finds the dead run's image by its tags and bakes no second one", async () => {
+            const w = runningFleet(2);
+            const first = await release(w, {
+                checkpoint: async (p) => {
+                    if (p.amiId && !p.done.includes("bake")) throw Object.assign(new Error("process killed"), { interrupted: true });
+                },
+            });
+            assert.equal(first.error?.interrupted, true, String(first.error));
+            assert.equal(calls(w.sim, "CreateImage").length, 1);
+            assert.equal(w.sim.group.tags.has(PROGRESS_TAG), false, "no progress tag before the ramp");
+            await vc.advance(1801_000);
+            const second = await release(w, { progress: null });
+            assert.equal(second.result?.outcome, "succeeded", second.error?.message);
+            assert.ok(second.lines.some((l) => /AMI ami-\w+ of the dead run \w+ is reused/.test(l)), second.lines.join("\n"));
+            assert.equal(calls(w.sim, "CreateImage").length, 1, "not baked twice");
+            expectKnownGood(w, { version: 3 });
+        });
+
         it("killed during a maintenance release: the next run takes the page off even though its migrations are applied", async () => {
             const w = runningFleet(2);
             const remote = new FakeRemotePhase("v1.0.0");

@@ -1,11 +1,10 @@
 /** Step bake: an AMI of the management instance, resumed when an interrupted run left one pending. */
 import { BAKE_FIRST_LOOK, bakeWaitSplit } from "../../planner";
 import { WAITER_POLL_S } from "../../ports";
-import type { DeployLock } from "../lock";
 import type { RunState } from "../run-state";
 import { StepError, errText } from "../types";
 
-export async function bake(rs: RunState, lock: DeployLock) {
+export async function bake(rs: RunState) {
     const { cloud, clock } = rs.c;
     const i = rs.i;
     const p = rs.p;
@@ -56,8 +55,10 @@ export async function bake(rs: RunState, lock: DeployLock) {
             p.amiId = mine.imageId;
             startedMs = Math.min(startedMs, Date.parse(mine.creationDate ?? "") || startedMs);
         }
+        // Saved in the run's progress only: the group's progress tag gets the AMI with the sizes
+        // the ramp saves (one CreateOrUpdateTags fewer). A run that takes over from one killed
+        // before that finds the image by its tags (release:run) and reuses it.
         await rs.save();
-        await lock.writeProgress();
     }
     try {
         // An EBS-backed image (with the reboot CreateImage does) takes minutes: no point looking

@@ -24,7 +24,7 @@ export const STEPS: Record<StepName, (x: Parts) => Promise<void>> = {
     lock: async () => undefined,
     "maintenance-on": (x) => maintenanceOn(x.rs),
     remote: (x) => remote(x.rs),
-    bake: (x) => bake(x.rs, x.lock),
+    bake: (x) => bake(x.rs),
     template: (x) => template(x.rs, x.lock),
     "scale-out": (x) => x.ramp.scaleOut(),
     ramp: (x) => x.ramp.forward(),
