@@ -11,6 +11,7 @@ import { plan } from "../../providers/release/planner";
 import { realClock } from "../../providers/release/ports";
 import { BREAKING, FakeRemotePhase, inputs } from "../../testkit/fakes";
 import { runningFleet, World } from "../../testkit/world";
+import { MAINTENANCE_TAG } from "../../providers/release/engine/tags";
 
 describe("point of no return (breaking migrations applied)", () => {
     let vc: VirtualClock;
@@ -55,7 +56,9 @@ describe("point of no return (breaking migrations applied)", () => {
             } else {
                 assert.equal(w.sim.rules.size, 0);
             }
-            assert.equal(w.sim.group.tags.size, 0, "lock and progress released: a fixed version can go out at once");
+            // Lock and progress released: a fixed version can go out at once. While the page stays on,
+            // so does the marker that makes the next run look for it.
+            assert.deepEqual([...w.sim.group.tags.keys()], policy === "maintenance" ? [MAINTENANCE_TAG] : [], "lock and progress released");
             assert.deepEqual([...w.sim.group.suspended], [], "processes resumed");
             assert.equal(w.sim.group.desired, 4, "desired restored");
         });
@@ -82,6 +85,7 @@ describe("point of no return (breaking migrations applied)", () => {
         );
         assert.equal(fixed.outcome, "succeeded");
         assert.equal(w.sim.rules.size, 0, "page off after the fixed release");
+        assert.deepEqual([...w.sim.group.tags.keys()], [], "and its marker removed with the lock");
         assert.deepEqual(w.sim.fleetVersions(), [w.sim.defaultVersion]);
     });
 

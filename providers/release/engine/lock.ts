@@ -6,7 +6,7 @@
 import type { GroupState } from "../ports";
 import type { StepName } from "../planner";
 import { TAG_WRITE_FRESH_MS, type RunState } from "./run-state";
-import { LOCK_TAG, PROGRESS_TAG, PROC_BY_PREFIX, TagProgress, decodeTagProgress, encodeTagProgress, formatLock, parseLock } from "./tags";
+import { LOCK_TAG, MAINTENANCE_TAG, PROGRESS_TAG, PROC_BY_PREFIX, TagProgress, decodeTagProgress, encodeTagProgress, formatLock, parseLock } from "./tags";
 import { Progress, ReleaseError, errText } from "./types";
 import { retrying } from "./retry";
 
@@ -76,8 +76,9 @@ export class DeployLock {
             // A tag progress without a lock: a run died between unlocking steps; inherit it too.
             this.inherit(decodeTagProgress(g.tags[PROGRESS_TAG]));
             // A maintenance page an earlier release left on (past its point of no return, or a
-            // failed removal) goes off when this release succeeds.
-            await this.adoptMaintenancePage();
+            // failed removal) goes off when this release succeeds. Such a run left its marker (or
+            // died with its progress tag on): without either, there is no page to look for.
+            if (g.tags[MAINTENANCE_TAG] !== undefined || g.tags[PROGRESS_TAG] !== undefined) await this.adoptMaintenancePage();
         }
         const first = !p.done.includes("lock");
         await cloud.setGroupTag(rs.group, LOCK_TAG, this.value());
@@ -223,14 +224,17 @@ export class DeployLock {
         const { rs } = this;
         this.stopHeartbeat();
         this.held = false;
-        const why = this.whyNotMine(g ?? (await rs.freshGroup(TAG_WRITE_FRESH_MS)));
+        const seen = g ?? (await rs.freshGroup(TAG_WRITE_FRESH_MS));
+        const why = this.whyNotMine(seen);
         if (why) {
             rs.log(`lock not released: ${why}`);
             return;
         }
-        // One DeleteTags call for both.
+        // One DeleteTags call for all; the maintenance marker stays while this run leaves the page on.
+        const keys = [PROGRESS_TAG, LOCK_TAG];
+        if (!rs.p.maintenanceRuleArn && seen.tags[MAINTENANCE_TAG] !== undefined) keys.push(MAINTENANCE_TAG);
         try {
-            await retrying(rs, "removing the lock and progress tags", () => rs.c.cloud.deleteGroupTags(rs.group, [PROGRESS_TAG, LOCK_TAG]));
+            await retrying(rs, "removing the lock and progress tags", () => rs.c.cloud.deleteGroupTags(rs.group, keys));
         } catch (e) {
             // Mark the lock as finished (expired, "done"): the next run takes it at once and inherits
             // nothing from the progress tag left beside it.

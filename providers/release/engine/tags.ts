@@ -1,11 +1,18 @@
 /**
- * The two tags a release writes on the group: the deploy lock ("<owner>;<run>;<expiry ISO>") and
- * the progress a killed run leaves for the next one (compact JSON, at most 256 characters).
+ * The tags a release writes on the group: the deploy lock ("<owner>;<run>;<expiry ISO>"), the
+ * progress a killed run leaves for the next one (compact JSON, at most 256 characters), and the
+ * maintenance marker (the run that turns the page on: "<run>"), which stays while a page may be on.
  */
 import type { Progress } from "./types";
 
 export const LOCK_TAG = "release:lock";
 export const PROGRESS_TAG = "release:progress";
+/**
+ * Written before a run turns the maintenance page on, removed with the lock once the page is off:
+ * a new run looks for a page an earlier one left on (DescribeRules) only when this tag, a lock or
+ * a progress tag is on the group.
+ */
+export const MAINTENANCE_TAG = "release:maintenance";
 
 export interface LockValue {
     owner: string;

@@ -1,6 +1,7 @@
 /** Steps maintenance-on / maintenance-off: the ALB's fixed-response 503 rule while a release with breaking migrations goes out. */
 import { MAINTENANCE_MARKER } from "../../ports";
 import { retrying } from "../retry";
+import { MAINTENANCE_TAG } from "../tags";
 import type { RunState } from "../run-state";
 
 export const MAINTENANCE_HTML =
@@ -9,6 +10,9 @@ export const MAINTENANCE_HTML =
 
 export async function maintenanceOn(rs: RunState) {
     rs.log(`maintenance page on (listener ${rs.i.listenerArn})`);
+    // The marker first: a run killed right after adding the rule leaves the marker that makes the
+    // next run look for the page (and take it off).
+    await rs.c.cloud.setGroupTag(rs.group, MAINTENANCE_TAG, rs.p.runId);
     rs.p.maintenanceRuleArn = await rs.c.cloud.addMaintenanceRule(rs.i.listenerArn, MAINTENANCE_HTML);
 }
 
