@@ -5,7 +5,7 @@
  */
 import * as assert from "node:assert/strict";
 import { installVirtualClock, VirtualClock } from "../../testkit/sim-aws/clock";
-import { Progress, runRelease } from "../../providers/release/executor";
+import { LOCK_TAG, Progress, runRelease } from "../../providers/release/executor";
 import type { Deployed } from "../../providers/release/planner";
 import { realClock } from "../../providers/release/ports";
 import { FakeRemotePhase, inputs } from "../../testkit/fakes";
@@ -38,7 +38,7 @@ describe("release executor: polling and API calls", () => {
         return { r, lines, at, t0 };
     }
 
-    it("N=2, maxSurge 1: the waves are looked at when ready, the AMI after 3 min; 38 calls in all (7 of them reads of the group)", async () => {
+    it("N=2, maxSurge 1: the waves are looked at when ready, the AMI after 3 min; 37 calls in all (6 of them reads of the group)", async () => {
         const w = runningFleet(2, { timings: REALISTIC, max: 2 });
         const { r, at } = await release(w);
         assert.equal(r.outcome, "succeeded");
@@ -64,14 +64,31 @@ describe("release executor: polling and API calls", () => {
         // check also gives the ramp the sizes it saves (a read at most TAG_WRITE_FRESH_MS old, the
         // template's writes being to the launch template); the restore sets back the max it raised
         // without reading first; the settling read serves the invalidate and prune steps and the
-        // unlock. Then the waves' and the heartbeat's own reads.
-        assert.equal(at("DescribeAutoScalingGroups").length, 7);
+        // unlock. Then the waves' own reads; the heartbeat, due before the next wave's, refreshes the
+        // lock on wave 2's read (no read of its own).
+        assert.equal(at("DescribeAutoScalingGroups").length, 6);
         // No lock, progress or maintenance marker on the group: no earlier release left a
         // maintenance page on, so none is looked for (no DescribeRules; see no-return.spec).
         assert.equal(at("DescribeRules").length, 0);
         // Under the lock, one DescribeLaunchTemplateVersions ($Default): was this release already made by another run?
         assert.equal(at("DescribeLaunchTemplateVersions").length, 2);
-        assert.equal(w.sim.apiCalls().length, 38);
+        assert.equal(w.sim.apiCalls().length, 37);
+    });
+
+    it("a long ramp: the lock's refresh rides on a wave's read when it falls due before the next wave; the lock never lapses", async () => {
+        const w = runningFleet(10, { timings: REALISTIC, max: 10 });
+        const { r, at, t0 } = await release(w, { rollout: { maxSurge: 1 } });
+        assert.equal(r.outcome, "succeeded", r.reason);
+        assert.equal(r.progress.replaced.length, 10);
+        const lockWrites = w.sim.apiCalls((c) => c.command === "CreateOrUpdateTags" && c.input.Tags?.some((t: any) => t.Key === LOCK_TAG)).map((c) => (c.t - t0) / 1000);
+        const end = at("DeleteTags")[0];
+        // Refreshed every third of the 1800 s TTL at the latest (from the read-back, 2 s after the write), or earlier on a wave's read: never near expiry.
+        const gaps = [...lockWrites.slice(1), end].map((t, k) => Math.round(t - lockWrites[k]));
+        assert.ok(lockWrites.length >= 4 && gaps.every((g) => g <= 605), `lock written at ${lockWrites.join(", ")}; gaps ${gaps.join(", ")}`);
+        // Every read of the group during the ramp is a wave's (10 waves): none of the heartbeat's own.
+        const rampStart = at("SuspendProcesses")[0];
+        const lastWave = at("DeregisterTargets").slice(-1)[0];
+        assert.equal(at("DescribeAutoScalingGroups").filter((t) => t > rampStart && t <= lastWave).length, 10);
     });
 
     /** A release after `deployed` with a bake of `amiCreationS`: the looks at its image (s after CreateImage) and what the state records. */

@@ -32,6 +32,9 @@ export class DeployLock {
     /** Set when a heartbeat found the lock taken: the next check stops the run. */
     private lost: string | null = null;
     private heartbeat: ReturnType<typeof setTimeout> | null = null;
+    /** When the heartbeat's timer fires next; set while a refresh is under way. */
+    private nextBeatAt = 0;
+    private beating = false;
 
     constructor(private readonly rs: RunState) {}
 
@@ -186,29 +189,59 @@ export class DeployLock {
 
     private startHeartbeat() {
         if (this.heartbeat) return;
+        this.schedule();
+    }
+
+    private schedule() {
         const every = (this.rs.i.rollout.lockTtlS * 1000) / 3;
-        const beat = () => {
-            this.heartbeat = setTimeout(async () => {
-                if (!this.held) return;
-                try {
-                    // Never refresh a lock another run holds now: check (on a new read), then write.
-                    const why = this.whyNotMine(await this.rs.c.cloud.describeGroup(this.rs.group));
-                    if (why) {
-                        this.lost = why;
-                        this.rs.log(`lock refresh: ${why}; this run stops at its next step`);
-                        return;
-                    }
-                    await this.rs.c.cloud.setGroupTag(this.rs.group, LOCK_TAG, this.value());
-                } catch (e) {
-                    this.rs.log(`lock refresh failed (will retry): ${errText(e)}`);
-                    // Named in the outcome: a lock that cannot be refreshed may expire while this run works.
-                    this.rs.warn(`the deploy lock could not be refreshed: ${errText(e)}`);
-                }
-                if (this.held) beat();
-            }, every);
-            (this.heartbeat as any)?.unref?.();
-        };
-        beat();
+        this.nextBeatAt = this.rs.c.clock.now() + every;
+        this.heartbeat = setTimeout(async () => {
+            if (!this.held || this.beating) return;
+            this.beating = true;
+            try {
+                // Never refresh a lock another run holds now: check (on a new read), then write.
+                await this.renew(() => this.rs.c.cloud.describeGroup(this.rs.group));
+            } finally {
+                this.beating = false;
+            }
+            if (this.held) this.schedule();
+        }, Math.max(0, this.nextBeatAt - this.rs.c.clock.now()));
+        (this.heartbeat as any)?.unref?.();
+    }
+
+    /** One refresh of the lock on `read`, a read of the group made just before: a lock another run holds is never written. */
+    private async renew(read: () => Promise<GroupState>) {
+        try {
+            const why = this.whyNotMine(await read());
+            if (why) {
+                this.lost = why;
+                this.rs.log(`lock refresh: ${why}; this run stops at its next step`);
+                return;
+            }
+            await this.rs.c.cloud.setGroupTag(this.rs.group, LOCK_TAG, this.value());
+        } catch (e) {
+            this.rs.log(`lock refresh failed (will retry): ${errText(e)}`);
+            // Named in the outcome: a lock that cannot be refreshed may expire while this run works.
+            this.rs.warn(`the deploy lock could not be refreshed: ${errText(e)}`);
+        }
+    }
+
+    /**
+     * The heartbeat on a read the caller just made (a wave's confirmation): when the timer would
+     * fire before the caller's next such read (`nextReadInMs`), the lock is refreshed now on that
+     * read (at most TAG_WRITE_FRESH_MS old), with no read of its own, and the timer starts again.
+     */
+    async renewOnRead(nextReadInMs: number) {
+        if (!this.held || this.lost || this.beating || !this.heartbeat) return;
+        if (this.nextBeatAt - this.rs.c.clock.now() > nextReadInMs) return;
+        this.beating = true;
+        try {
+            this.stopHeartbeat();
+            await this.renew(() => this.rs.freshGroup(TAG_WRITE_FRESH_MS));
+        } finally {
+            this.beating = false;
+        }
+        if (this.held) this.schedule();
     }
 
     stopHeartbeat() {

@@ -216,8 +216,10 @@ export class Ramp {
                 wave--;
                 continue;
             }
-            // The same DescribeAutoScalingGroups serves the wave's confirmation and the fence check.
+            // The same DescribeAutoScalingGroups serves the wave's confirmation and the fence check,
+            // and the lock's refresh when it falls due before the next wave's.
             await this.lock.verify(confirmed);
+            await this.lock.renewOnRead(this.waits.expectedWaveMs());
             // Take a batch of old instances out of service, least useful first.
             const batch = [...old].sort((a, b2) => rank(a) - rank(b2)).slice(0, b).map((x) => x.instanceId);
             const t1 = clock.now();

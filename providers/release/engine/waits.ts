@@ -43,6 +43,11 @@ export class Waits {
         return th;
     }
 
+    /** How long a wave is expected to take (learned from the last one; 0 before any). */
+    expectedWaveMs(): number {
+        return this.learnedWaveMs ?? 0;
+    }
+
     /** The last DescribeTargetHealth answer of a health wait, with when it was read. */
     lastTargetHealth() {
         return this.seen;
