@@ -200,6 +200,12 @@ export interface TargetGroupTimings {
  */
 export const WAITER_POLL_S = { image: 20, invalidation: 20 };
 
+/**
+ * A launch template version's full LaunchTemplateData, as DescribeLaunchTemplateVersions answers
+ * it (field names as in the EC2 API). Versions are immutable: a read stays exact.
+ */
+export type LaunchTemplateData = Record<string, unknown>;
+
 export interface TemplateVersionInfo {
     version: number;
     /** VersionDescription: a release writes "release <version> (base vN)". */
@@ -207,6 +213,8 @@ export interface TemplateVersionInfo {
     isDefault: boolean;
     /** The version's ImageId. */
     imageId: string | null;
+    /** The version's full data (its ImageId included). */
+    data: LaunchTemplateData;
 }
 
 /**
@@ -241,8 +249,10 @@ export interface Cloud {
     /**
      * A new version with the full data of baseVersion and only ImageId changed; resolves with its
      * number. `clientToken` makes it idempotent: a repeat with the same token returns the same version.
+     * `baseData`: baseVersion's data as this run already read it (describeTemplateVersions); versions
+     * are immutable, so it is used as is instead of being read again. Without it, it is read.
      */
-    createLaunchTemplateVersion(launchTemplateId: string, baseVersion: number, imageId: string, description: string, clientToken: string): Promise<number>;
+    createLaunchTemplateVersion(launchTemplateId: string, baseVersion: number, imageId: string, description: string, clientToken: string, baseData?: LaunchTemplateData): Promise<number>;
     setDefaultLaunchTemplateVersion(launchTemplateId: string, version: number): Promise<void>;
     /** Versions ("3", "$Default", "$Latest") with their descriptions, so the provider recognises its own. */
     describeTemplateVersions(launchTemplateId: string, versions: string[]): Promise<TemplateVersionInfo[]>;

@@ -409,7 +409,8 @@ export class LocalCloud implements Cloud {
             const n = v === "$Default" ? this.defaultVersion : v === "$Latest" ? latest : Number(v);
             const t = this.templates.find((x) => x.version === n);
             if (!t) throw new CloudError("InvalidLaunchTemplateId.VersionNotFound", `Could not find launch template version ${v} of ${launchTemplateId}`);
-            return { version: t.version, description: t.description, isDefault: t.version === this.defaultVersion, imageId: t.imageId };
+            // A local version's whole data is its image.
+            return { version: t.version, description: t.description, isDefault: t.version === this.defaultVersion, imageId: t.imageId, data: t.imageId ? { ImageId: t.imageId } : {} };
         });
     }
 

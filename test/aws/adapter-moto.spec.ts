@@ -250,7 +250,15 @@ describe("AWS adapter against moto (wire level)", function () {
 
     covers(["describeLaunchTemplate", "describeTemplateVersions", "defaultTemplateImageId"], "the base template as created; unknown template and version", async () => {
         assert.deepEqual(await cloud.describeLaunchTemplate(lt()), { id: lt(), defaultVersion: 1, latestVersion: 1 });
-        assert.deepEqual(await cloud.describeTemplateVersions(lt(), ["1"]), [{ version: 1, description: "base", isDefault: true, imageId: world.baseImageId }]);
+        const raw = await sdk.ec2.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: lt(), Versions: ["1"] }));
+        const data = raw.LaunchTemplateVersions![0].LaunchTemplateData!;
+        assert.equal(data.MetadataOptions?.HttpTokens, "required");
+        assert.deepEqual(await cloud.describeTemplateVersions(lt(), ["1"]), [{ version: 1, description: "base", isDefault: true, imageId: world.baseImageId, data }]);
+        // Two names for one version (the default is the base): moto answers an entry per name, the
+        // simulated AWS one per version; the engine tells them apart by number and DefaultVersion.
+        const both = await cloud.describeTemplateVersions(lt(), ["$Default", "1"]);
+        assert.ok(both.length >= 1);
+        for (const v of both) assert.deepEqual(v, { version: 1, description: "base", isDefault: true, imageId: world.baseImageId, data });
         assert.equal(await cloud.defaultTemplateImageId(lt()), world.baseImageId);
         await rejectsWith(cloud.describeLaunchTemplate(UNKNOWN_TEMPLATE), "Error", new RegExp(`^launch template ${UNKNOWN_TEMPLATE} not found$`));
         await rejectsWith(cloud.describeTemplateVersions(lt(), ["7"]), "InvalidLaunchTemplateId.VersionNotFound", /^DescribeLaunchTemplateVersions: .*version 7/);
@@ -269,7 +277,13 @@ describe("AWS adapter against moto (wire level)", function () {
         assert.equal(made.LaunchTemplateData?.BlockDeviceMappings?.[0]?.Ebs?.Encrypted, true);
         // The same request again (a retry, a resumed run) is the same version, not a new one.
         assert.equal(await cloud.createLaunchTemplateVersion(lt(), 1, image, "release v1 (base v1)"), 2);
-        assert.equal(await cloud.createLaunchTemplateVersion(lt(), 1, image, "release v1 (base v1)", "another-run"), 3);
+        // With the base's data as the caller read it (describeTemplateVersions): no read of the base, the same data.
+        const [b1] = await cloud.describeTemplateVersions(lt(), ["1"]);
+        const reads = calls("ec2:DescribeLaunchTemplateVersions");
+        assert.equal(await cloud.createLaunchTemplateVersion(lt(), 1, image, "release v1 (base v1)", "another-run", b1.data), 3);
+        assert.equal(calls("ec2:DescribeLaunchTemplateVersions"), reads, "the base is not read again");
+        const three = await sdk.ec2.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: lt(), Versions: ["3"] }));
+        assert.deepEqual(three.LaunchTemplateVersions![0].LaunchTemplateData, made.LaunchTemplateData);
         assert.deepEqual(await cloud.describeLaunchTemplate(lt()), { id: lt(), defaultVersion: 1, latestVersion: 3 });
         await rejectsWith(cloud.createLaunchTemplateVersion(lt(), 9, image, "x"), "InvalidLaunchTemplateId.VersionNotFound", new RegExp(`^DescribeLaunchTemplateVersions: .*version 9 .*${lt()}`));
         await rejectsWith(cloud.createLaunchTemplateVersion(UNKNOWN_TEMPLATE, 1, image, "x"), "InvalidLaunchTemplateId.NotFound", new RegExp(`^DescribeLaunchTemplateVersions: .*${UNKNOWN_TEMPLATE}`));
@@ -278,10 +292,13 @@ describe("AWS adapter against moto (wire level)", function () {
     covers(["setDefaultLaunchTemplateVersion"], "new instances launch on the new default, old ones keep theirs; errors", async () => {
         await cloud.setDefaultLaunchTemplateVersion(lt(), 2);
         assert.deepEqual(await cloud.describeLaunchTemplate(lt()), { id: lt(), defaultVersion: 2, latestVersion: 3 });
-        assert.deepEqual(await cloud.describeTemplateVersions(lt(), ["1", "2"]), [
-            { version: 1, description: "base", isDefault: false, imageId: world.baseImageId },
-            { version: 2, description: "release v1 (base v1)", isDefault: true, imageId: image },
-        ]);
+        assert.deepEqual(
+            (await cloud.describeTemplateVersions(lt(), ["1", "2"])).map(({ data, ...v }) => ({ ...v, dataImageId: data.ImageId })),
+            [
+                { version: 1, description: "base", isDefault: false, imageId: world.baseImageId, dataImageId: world.baseImageId },
+                { version: 2, description: "release v1 (base v1)", isDefault: true, imageId: image, dataImageId: image },
+            ],
+        );
         assert.equal(await cloud.defaultTemplateImageId(lt()), image);
         const before = await cloud.describeGroup(group());
         const old = new Set(before.instances.map((i) => i.instanceId));

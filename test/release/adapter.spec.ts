@@ -111,6 +111,24 @@ describe("AWS adapter: exact calls", () => {
         assert.match(t1, /^[\x21-\x7e]{1,128}$/);
     });
 
+    it("CreateLaunchTemplateVersion with the base's data the caller already read: no DescribeLaunchTemplateVersions, only ImageId replaced", async () => {
+        const data = { ImageId: "ami-0base", InstanceType: "t3.small", MetadataOptions: { HttpTokens: "required" }, SecurityGroupIds: ["sg-0web"] };
+        ec2.on(DescribeLaunchTemplateVersionsCommand).resolves({
+            LaunchTemplateVersions: [
+                { VersionNumber: 7, DefaultVersion: true, VersionDescription: "release v1.3.0 (base v3)", LaunchTemplateData: { ImageId: "ami-0live" } },
+                { VersionNumber: 3, DefaultVersion: false, VersionDescription: "base", LaunchTemplateData: data as any },
+            ],
+        });
+        ec2.on(CreateLaunchTemplateVersionCommand).resolves({ LaunchTemplateVersion: { VersionNumber: 9 } });
+        const c = cloud();
+        const versions = await c.describeTemplateVersions("lt-0abc", ["$Default", "3"]);
+        assert.deepEqual(versions[1], { version: 3, description: "base", isDefault: false, imageId: "ami-0base", data });
+        assert.equal(await c.createLaunchTemplateVersion("lt-0abc", 3, "ami-0new", "release v1.4.0 (base v3)", "release-run01-b3-ami-0new", versions[1].data), 9);
+        assert.equal(ec2.commandCalls(DescribeLaunchTemplateVersionsCommand).length, 1, "only the caller's own read");
+        assert.deepEqual(ec2.commandCalls(CreateLaunchTemplateVersionCommand)[0].args[0].input.LaunchTemplateData, { ...data, ImageId: "ami-0new" });
+        assert.equal(data.ImageId, "ami-0base", "the caller's copy is not changed");
+    });
+
     it("the live default version's AMI (kept by pruning): DescribeLaunchTemplateVersions $Default", async () => {
         ec2.on(DescribeLaunchTemplateVersionsCommand).resolves({ LaunchTemplateVersions: [{ VersionNumber: 7, DefaultVersion: true, LaunchTemplateData: { ImageId: "ami-0live" } }] });
         assert.equal(await cloud().defaultTemplateImageId("lt-0abc"), "ami-0live");

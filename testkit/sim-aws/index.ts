@@ -646,13 +646,17 @@ export class SimAws {
         };
     }
 
+    /** Each version once, however many of the requested names ("$Default", "$Latest", numbers) resolve to it. */
     ec2_DescribeLaunchTemplateVersions(input: any) {
         this.checkLt(input.LaunchTemplateId);
         const out = [];
+        const seen = new Set<number>();
         for (const v of input.Versions ?? []) {
             const n = v === "$Default" ? this.defaultVersion : v === "$Latest" ? Math.max(...this.templates.keys()) : Number(v);
             const tv = this.templates.get(n);
             if (!tv) throw awsError("InvalidLaunchTemplateId.VersionNotFound", `Could not find launch template version ${v}`);
+            if (seen.has(n)) continue;
+            seen.add(n);
             out.push({ LaunchTemplateId: this.ltId, VersionNumber: n, VersionDescription: tv.description, DefaultVersion: n === this.defaultVersion, LaunchTemplateData: JSON.parse(JSON.stringify(tv.data)) });
         }
         return { LaunchTemplateVersions: out };

@@ -17,16 +17,17 @@
  *   deleteImage              ec2:DescribeImages, DeregisterImage, DeleteSnapshot
  *   defaultTemplateImageId   ec2:DescribeLaunchTemplateVersions ($Default): the AMI pruning keeps
  *   launch templates         ec2:DescribeLaunchTemplates, DescribeLaunchTemplateVersions,
- *                            CreateLaunchTemplateVersion (full data, only ImageId replaced),
- *                            ModifyLaunchTemplate (DefaultVersion); describeTemplateVersions:
- *                            DescribeLaunchTemplateVersions (VersionDescription, DefaultVersion)
+ *                            CreateLaunchTemplateVersion (full data, only ImageId replaced; the
+ *                            base read first unless the caller passes its data), ModifyLaunchTemplate
+ *                            (DefaultVersion); describeTemplateVersions: DescribeLaunchTemplateVersions
+ *                            (VersionDescription, DefaultVersion, LaunchTemplateData)
  *   target group             elbv2:DescribeTargetHealth, DeregisterTargets, RegisterTargets,
  *                            DescribeTargetGroups, DescribeTargetGroupAttributes
  *   maintenance page         elbv2:DescribeRules, CreateRule (fixed-response 503), DeleteRule;
  *                            findMaintenanceRules: DescribeRules (the marker in the body)
  *   CDN                      cloudfront:CreateInvalidation / waitUntilInvalidationCompleted
  */
-import type { Cloud, GroupState, ImageState, LaunchTemplateState, TargetGroupTimings, TargetHealthState, TemplateVersionInfo } from "../ports";
+import type { Cloud, GroupState, ImageState, LaunchTemplateData, LaunchTemplateState, TargetGroupTimings, TargetHealthState, TemplateVersionInfo } from "../ports";
 import { MAINTENANCE_MARKER, WAITER_POLL_S } from "../ports";
 import { createHash } from "node:crypto";
 import { nameCalls } from "./calls";
@@ -284,14 +285,20 @@ export class AwsCloud implements Cloud {
      * call idempotent: a repeat with the same token (a retry whose response was lost, a resumed run)
      * returns the version the first call created instead of creating a second one. The executor
      * derives it from the run; without one it is derived from the request itself.
+     * `baseData` (the base version's data as the caller read it, exact since versions are
+     * immutable) saves the DescribeLaunchTemplateVersions of the base.
      */
-    async createLaunchTemplateVersion(launchTemplateId: string, baseVersion: number, imageId: string, description: string, clientToken?: string): Promise<number> {
-        const d = await this.ec2("DescribeLaunchTemplateVersionsCommand", { LaunchTemplateId: launchTemplateId, Versions: [String(baseVersion)] });
-        const base = d.LaunchTemplateVersions?.[0];
-        if (!base) throw new Error(`launch template ${launchTemplateId} has no version ${baseVersion}`);
+    async createLaunchTemplateVersion(launchTemplateId: string, baseVersion: number, imageId: string, description: string, clientToken?: string, baseData?: LaunchTemplateData): Promise<number> {
+        let source = baseData;
+        if (!source) {
+            const d = await this.ec2("DescribeLaunchTemplateVersionsCommand", { LaunchTemplateId: launchTemplateId, Versions: [String(baseVersion)] });
+            const base = d.LaunchTemplateVersions?.[0];
+            if (!base) throw new Error(`launch template ${launchTemplateId} has no version ${baseVersion}`);
+            source = base.LaunchTemplateData ?? {};
+        }
         // The full data of the base version, only ImageId replaced: nothing depends on SourceVersion
         // semantics (which differ between AWS and emulators for nested lists).
-        const data = { ...(base.LaunchTemplateData ?? {}), ImageId: imageId };
+        const data = { ...source, ImageId: imageId };
         const out = await this.ec2("CreateLaunchTemplateVersionCommand", {
             LaunchTemplateId: launchTemplateId,
             VersionDescription: description,
@@ -310,7 +317,7 @@ export class AwsCloud implements Cloud {
     /** DescribeLaunchTemplateVersions: numbers, descriptions (VersionDescription) and which is the default. */
     async describeTemplateVersions(launchTemplateId: string, versions: string[]): Promise<TemplateVersionInfo[]> {
         const out = await this.ec2("DescribeLaunchTemplateVersionsCommand", { LaunchTemplateId: launchTemplateId, Versions: versions });
-        return (out.LaunchTemplateVersions ?? []).map((v: any) => ({ version: v.VersionNumber, description: v.VersionDescription ?? null, isDefault: !!v.DefaultVersion, imageId: v.LaunchTemplateData?.ImageId ?? null }));
+        return (out.LaunchTemplateVersions ?? []).map((v: any) => ({ version: v.VersionNumber, description: v.VersionDescription ?? null, isDefault: !!v.DefaultVersion, imageId: v.LaunchTemplateData?.ImageId ?? null, data: v.LaunchTemplateData ?? {} }));
     }
 
     async setDefaultLaunchTemplateVersion(launchTemplateId: string, version: number): Promise<void> {

@@ -23,6 +23,7 @@ export async function template(rs: RunState, lock: DeployLock) {
             p.previousLaunchTemplateVersion ?? (rs.c.deployed?.launchTemplateVersion || (await cloud.describeLaunchTemplate(i.baseLaunchTemplateId)).defaultVersion);
         if (p.takenOver) {
             // A dead run may have made this very version (same description, same AMI) and died before recording it.
+            // Read now, not reused from the run's first read: a version made since then must be seen.
             const desc = releaseVersionDescription(i.version, i.baseLaunchTemplateVersion);
             const found = (await cloud.describeTemplateVersions(i.baseLaunchTemplateId, ["$Latest", "$Default"])).find(
                 (v) => v.description === desc && v.imageId === ami && v.version !== rs.c.deployed?.launchTemplateVersion,
@@ -45,6 +46,8 @@ export async function template(rs: RunState, lock: DeployLock) {
             ami,
             releaseVersionDescription(i.version, i.baseLaunchTemplateVersion),
             templateVersionToken(p.runId, i.baseLaunchTemplateVersion, ami),
+            // The base version's data as this run read it under the lock (immutable); else the adapter reads it.
+            rs.baseTemplate?.version === i.baseLaunchTemplateVersion ? rs.baseTemplate.data : undefined,
         );
         await rs.save();
     }
