@@ -147,6 +147,19 @@ describe("the targetGroupTimings input", () => {
             });
         }
 
+        it("a stale delay whose real value cannot be read (DescribeTargetGroupAttributes denied): the drain bounded by ELB's default 300 s + drainTimeoutS, looked at every 5 s, honoured", async () => {
+            const w = fleet(2, { ...REALISTIC, deregistrationDelayS: 700 }, 4);
+            w.sim.denied.add("DescribeTargetGroupAttributes");
+            const { r } = await release(w, { targetGroupTimings: { ...targetGroupTimingsOf(w.sim), deregistrationDelayS: 30 }, rollout: { maxSurge: 2, drainTimeoutS: 600 } });
+            assert.equal(r.outcome, "succeeded");
+            expectKnownGood(w, { version: 3, max: 4 });
+            for (const x of w.sim.terminations.filter((t) => t.ltVersion === 2)) {
+                const s = (x.at - x.deregisteredAt!) / 1000;
+                assert.ok(s >= 700 && s <= 710, `${x.id} terminated ${s} s after its deregistration (draining until 700 s)`);
+            }
+            assert.ok(r.progress.warnings.some((x) => /deregistration delay could not be read .*AccessDenied.*drains bounded by 300 s at least/.test(x)), r.progress.warnings.join("\n"));
+        });
+
         it("a stale, longer delay (300 s given, 30 s real) only costs time: no read, each batch waits the longer delay", async () => {
             const w = fleet(2, REALISTIC, 4);
             const { r, calls } = await release(w, { targetGroupTimings: { ...targetGroupTimingsOf(w.sim), deregistrationDelayS: 300 }, rollout: { maxSurge: 1 } });

@@ -246,9 +246,9 @@ export class Waits {
                 // The input's delay was stale: the target group's own, read now, bounds the wait.
                 delay = d;
                 deadline = from + (delay + i.rollout.drainTimeoutS) * 1000;
-                const real = from + delay * 1000;
-                if (real > clock.now() && !this.delayGuessed) {
-                    await clock.sleep(real - clock.now());
+                const ends = from + delay * 1000;
+                if (ends > clock.now() && !this.delayGuessed) {
+                    await clock.sleep(ends - clock.now());
                     continue;
                 }
             }
