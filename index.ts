@@ -77,6 +77,8 @@ function main() {
             baseLaunchTemplateVersion: t.launchTemplateLatestVersion,
             autoScalingGroupName: t.autoScalingGroupName,
             targetGroupArn: t.targetGroupArn,
+            // The target group's own timings: a release need not read them (a new health-check setting starts no release).
+            targetGroupTimings: t.targetGroupTimings,
             listenerArn: t.listenerArn,
             managementInstanceId: t.managementInstanceId,
             distributionId: t.distributionId,

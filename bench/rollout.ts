@@ -21,7 +21,8 @@
  *   API calls  successful AWS API calls of the whole release divided by the replaced instances
  *              (goal <= 10); includes the fixed per-release calls (lock, bake, template, ...).
  *              Each row is a release after the first: the state says how long the last bake took
- *              (a first release looks at its image 3 more times). The remote phase takes no time
+ *              (a first release looks at its image 3 more times). The Release gets the target
+ *              group's timings as the program passes them (targetGroupTimings), so it reads none. The remote phase takes no time
  *              here, so the fence checks of the remote and bake steps reuse the lock's read-back;
  *              on AWS each is a read of its own (2 more calls).
  *   fixed / marginal  the split: a least-squares fit over all rows of
@@ -36,7 +37,7 @@
 import { installVirtualClock } from "../testkit/sim-aws/clock";
 import { simulateInstanceRefresh } from "../testkit/sim-aws/instance-refresh";
 import { SimAws } from "../testkit/sim-aws";
-import { rawArgs } from "../testkit/fakes";
+import { rawArgs, targetGroupTimingsOf } from "../testkit/fakes";
 import { runRelease } from "../providers/release/executor";
 import { normalizeInputs, resolveSurge } from "../providers/release/planner";
 import { realClock } from "../providers/release/ports";
@@ -92,6 +93,8 @@ async function one(n: number, maxSurge: number | string, TIMINGS: Timings): Prom
             capacity: { minSize: 1, maxSize: n, desiredCapacity: n },
             remote: { transport: "ssm", repositoryUrl: "https://example.com/app.git" },
             rollout: { maxSurge },
+            // As the program passes them: the target group's own (no read of it during the release).
+            targetGroupTimings: targetGroupTimingsOf(sim),
         }));
         if (failures.length) throw new Error(failures.map((f) => f.reason).join("; "));
         const t0 = Date.now();

@@ -111,6 +111,8 @@ export interface ReleaseTarget {
     readonly launchTemplateLatestVersion: pulumi.Output<number>;
     readonly autoScalingGroupName: pulumi.Output<string>;
     readonly targetGroupArn: pulumi.Output<string>;
+    /** The target group's own health-check interval, healthy threshold and deregistration delay (LoadBalancer.targetGroupTimings). */
+    readonly targetGroupTimings: LoadBalancer["targetGroupTimings"];
     readonly listenerArn: pulumi.Output<string>;
     /** Resolves once the management instance has finished its first boot. */
     readonly managementInstanceId: pulumi.Output<string>;
@@ -337,6 +339,7 @@ export class DjangoStack extends pulumi.ComponentResource {
             launchTemplateLatestVersion: this.launchTemplateLatestVersion,
             autoScalingGroupName: this.autoScalingGroupName,
             targetGroupArn: this.targetGroupArn,
+            targetGroupTimings: this.loadBalancer.targetGroupTimings,
             listenerArn: this.listenerArn,
             managementInstanceId: this.management.readyInstanceId,
             managementPrivateIp: this.management.privateIp,

@@ -50,6 +50,12 @@ export class LoadBalancer extends pulumi.ComponentResource {
     readonly dnsName: pulumi.Output<string>;
     readonly targetGroupArn: pulumi.Output<string>;
     readonly listenerArn: pulumi.Output<string>;
+    /**
+     * The target group's health-check interval, healthy threshold and deregistration delay, from
+     * its own outputs: the Release's `targetGroupTimings` (a release then need not read them).
+     * Undefined when the outputs do not say (the Release reads the target group).
+     */
+    readonly targetGroupTimings: pulumi.Output<{ healthCheckIntervalS: number; healthyThreshold: number; deregistrationDelayS: number } | undefined>;
     readonly https: boolean;
 
     constructor(name: string, args: LoadBalancerArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -133,6 +139,10 @@ export class LoadBalancer extends pulumi.ComponentResource {
         this.dnsName = this.loadBalancer.dnsName;
         this.targetGroupArn = this.targetGroup.arn;
         this.listenerArn = this.listener.arn;
+        this.targetGroupTimings = pulumi.all([this.targetGroup.deregistrationDelay, this.targetGroup.healthCheck]).apply(([delay, hc]) => {
+            const t = { healthCheckIntervalS: Number(hc?.interval), healthyThreshold: Number(hc?.healthyThreshold), deregistrationDelayS: Number(delay) };
+            return delay !== undefined && delay !== null && Object.values(t).every(Number.isInteger) ? t : undefined;
+        });
         this.registerOutputs({ dnsName: this.dnsName, targetGroupArn: this.targetGroupArn, listenerArn: this.listenerArn });
     }
 }

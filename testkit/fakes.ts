@@ -76,6 +76,11 @@ export function rawArgs(sim: SimAws, over: Record<string, any> = {}) {
     };
 }
 
+/** The Release's `targetGroupTimings` input as the program passes it: the (simulated) target group's own. */
+export function targetGroupTimingsOf(sim: SimAws) {
+    return { healthCheckIntervalS: sim.t.healthCheckIntervalS, healthyThreshold: sim.t.healthyThreshold, deregistrationDelayS: sim.t.deregistrationDelayS };
+}
+
 export function inputs(sim: SimAws, over: Record<string, any> = {}): ReleaseInputs {
     const { inputs: i, failures } = normalizeInputs(rawArgs(sim, over));
     if (failures.length) throw new Error(failures.map((f) => f.reason).join("; "));

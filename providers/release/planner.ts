@@ -29,6 +29,7 @@ import type {
     TargetGroupTimings,
 } from "./ports";
 import { WAITER_POLL_S } from "./ports";
+import { parseTargetGroupTimings } from "./timings";
 
 export interface Capacity {
     minSize: number;
@@ -68,6 +69,8 @@ export interface ReleaseInputs {
     migrationPolicy: MigrationPolicy;
     keepImages: number;
     providerVersion: string;
+    /** The target group's timings as the program knows them (./timings.ts); absent: the run reads the target group. */
+    targetGroupTimings?: TargetGroupTimings;
 }
 
 /** What the fleet runs after the last successful release (kept in the resource state). */
@@ -318,6 +321,8 @@ export function normalizeInputs(
         keepImages: r.keepImages === undefined || r.keepImages === null ? RELEASE_DEFAULTS.keepImages : Number(r.keepImages),
         providerVersion: String(r.providerVersion ?? "1"),
     };
+    const timings = parseTargetGroupTimings(r.targetGroupTimings, isUnknown, fail);
+    if (timings) inputs.targetGroupTimings = timings;
 
     if (!isUnknown(r.version) && !isValidVersion(r.version)) {
         fail("version", `version ${q(r.version)} is not a git tag, branch or sha fit for a release: it ${typeof r.version === "string" ? versionProblem(r.version) : "is not a string"}`);

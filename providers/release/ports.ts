@@ -188,6 +188,7 @@ export interface ImageState {
 /** Marks the maintenance page's body, so a later run can find a rule a killed run left behind. */
 export const MAINTENANCE_MARKER = "<!-- release:maintenance -->";
 
+/** The target group's timings: read from it (describeTargetGroup), or the Release's `targetGroupTimings` input (timings.ts). */
 export interface TargetGroupTimings {
     deregistrationDelayS: number;
     healthCheckIntervalS: number;
@@ -263,8 +264,15 @@ export interface Cloud {
     deregisterTargets(targetGroupArn: string, instanceIds: string[]): Promise<void>;
     /** RegisterTargets: a rollback puts back an old instance it had deregistered. */
     registerTargets(targetGroupArn: string, instanceIds: string[]): Promise<void>;
+    /**
+     * DescribeTargetGroupAttributes: the deregistration delay. A release with the
+     * `targetGroupTimings` input calls it only when a target is still draining past the given delay.
+     */
     deregistrationDelayS(targetGroupArn: string): Promise<number>;
-    /** The target group's health-check timings and deregistration delay. */
+    /**
+     * The target group's health-check timings and deregistration delay (DescribeTargetGroups +
+     * DescribeTargetGroupAttributes). Called only when the Release has no `targetGroupTimings` input.
+     */
     describeTargetGroup(targetGroupArn: string): Promise<TargetGroupTimings>;
 
     /** Adds a highest-priority fixed-response 503 rule (the maintenance page); resolves with its ARN. */

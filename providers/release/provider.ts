@@ -4,7 +4,8 @@
  *
  *   check   validates the inputs (each failure names the setting and the value) and computes the
  *           human-readable `plan` input from the live cloud (DescribeAutoScalingGroups,
- *           DescribeLaunchTemplates, DescribeTargetGroups, DescribeLaunchTemplateVersions) and the
+ *           DescribeLaunchTemplates, DescribeLaunchTemplateVersions; DescribeTargetGroups and its
+ *           attributes unless the `targetGroupTimings` input gives them) and the
  *           remote phase's migration inspection, so `pulumi preview --diff` shows it; breaking
  *           migrations under policy "refuse" and Standby instances fail the check (nothing changes
  *           in the cloud). Pulumi passes check() the old *inputs*, not the state: an unfinished
@@ -14,6 +15,8 @@
  *   diff    a change when the version, base template version, capacity or a setting changed, or
  *           when the last run did not succeed (a re-run resumes or retries it); the ASG name and
  *           the launch template id replace the resource (a new group gets a first release).
+ *           Not a change by themselves: `deadlineS` and `targetGroupTimings` (a new health-check
+ *           setting of the target group starts no release; the next release uses it).
  *           Base template version: the stack passes the Pulumi template's `latestVersion`, which a
  *           `pulumi refresh` reads back from AWS as the release's own last version. A version the
  *           Release created (`templateVersionsCreated` in the state, or recognised by check() from
@@ -175,7 +178,9 @@ export class ReleaseProvider implements pulumi.dynamic.ResourceProvider {
         const live: LiveView = {};
         let fleetVersion: string | null = null;
         let defaultVersion: number | null = null;
-        if (hasUnknown(news)) {
+        // The target group's timings unknown (its health check is being changed) only mean the run reads them.
+        const unknownInputs = hasUnknown({ ...news, targetGroupTimings: undefined });
+        if (unknownInputs) {
             live.note = "some inputs are known only after the stack's resources exist: plan without the live state";
         } else {
             try {
@@ -183,7 +188,7 @@ export class ReleaseProvider implements pulumi.dynamic.ResourceProvider {
                 live.group = await cloud.describeGroup(inputs.autoScalingGroupName);
                 live.template = await cloud.describeLaunchTemplate(inputs.baseLaunchTemplateId);
                 if (deployed && !stateDeployed) deployed.launchTemplateVersion = live.template.defaultVersion;
-                live.timings = await cloud.describeTargetGroup(inputs.targetGroupArn);
+                live.timings = inputs.targetGroupTimings ?? (await cloud.describeTargetGroup(inputs.targetGroupArn));
                 if (deployed) {
                     const ask = [...new Set([String(requested), String(deployed.baseLaunchTemplateVersion), "$Default"])].filter((v) => v === "$Default" || /^\d+$/.test(v));
                     const versions = await cloud.describeTemplateVersions(inputs.baseLaunchTemplateId, ask).catch(() => []);
@@ -226,7 +231,7 @@ export class ReleaseProvider implements pulumi.dynamic.ResourceProvider {
         if (live.unfinished && live.unfinished.state !== "in-progress" && deployed && stateDeployed === null && fleetVersion && fleetVersion !== inputs.version) {
             deployed = { ...deployed, version: fleetVersion };
         }
-        if (!hasUnknown(news) && (!deployed || deployed.version !== inputs.version) && !(live.unfinished?.state === "in-progress")) {
+        if (!unknownInputs && (!deployed || deployed.version !== inputs.version) && !(live.unfinished?.state === "in-progress")) {
             let phase: RemotePhase | undefined;
             try {
                 phase = await this.remoteFor(inputs);
@@ -306,7 +311,7 @@ export class ReleaseProvider implements pulumi.dynamic.ResourceProvider {
         const replaces = ["autoScalingGroupName", "baseLaunchTemplateId"].filter((k) => olds[k] !== news[k]);
         const changed: string[] = [];
         const keys = new Set([...Object.keys(olds), ...Object.keys(news)]);
-        const ignore = new Set(["plan", "status", "amiId", "launchTemplateVersion", "previousLaunchTemplateVersion", "replacedInstanceIds", "history", "deployed", "progress", "live", "__provider", "remote", "baseIsReleaseVersion", "templateVersionsCreated", "baseLaunchTemplateVersion", "deadlineS"]);
+        const ignore = new Set(["plan", "status", "amiId", "launchTemplateVersion", "previousLaunchTemplateVersion", "replacedInstanceIds", "history", "deployed", "progress", "live", "__provider", "remote", "baseIsReleaseVersion", "templateVersionsCreated", "baseLaunchTemplateVersion", "deadlineS", "targetGroupTimings"]);
         for (const k of keys) {
             if (ignore.has(k) || !(k in news)) continue;
             if (JSON.stringify(olds[k]) !== JSON.stringify(news[k])) changed.push(k);

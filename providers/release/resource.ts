@@ -51,6 +51,15 @@ export interface ReleaseArgs {
     migrationPolicy?: pulumi.Input<MigrationPolicy>;
     /** Release AMIs kept (older ones deregistered with their snapshots). @default release:keepImages's default (settings/schema.ts) */
     keepImages?: pulumi.Input<number>;
+    /**
+     * The target group's health-check interval, healthy threshold and deregistration delay, as the
+     * program that created the target group knows them (its own outputs): a release then reads
+     * none of them from AWS (DescribeTargetGroups, DescribeTargetGroupAttributes). A stale value
+     * (the target group changed outside Pulumi) costs time, never a drain: a target still draining
+     * past the delay given here makes the run read the target group's own (timings.ts). Changing
+     * it alone starts no release. @default - read from the target group at each release
+     */
+    targetGroupTimings?: pulumi.Input<{ healthCheckIntervalS: pulumi.Input<number>; healthyThreshold: pulumi.Input<number>; deregistrationDelayS: pulumi.Input<number> } | undefined>;
     /** Secret values (e.g. the database password) redacted from status, history and log lines, like every input under a secret-named key. A Pulumi secret. */
     secretValues?: pulumi.Input<pulumi.Input<string>[]>;
     /**

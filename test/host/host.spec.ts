@@ -49,6 +49,10 @@ describe("host tier: the Release provider in Pulumi's dynamic-provider host, ove
         }
     });
 
+    it("the program passes the target group's own timings (Pulumi.staging.yaml: deregistrationDelay 10, the health check's defaults)", function () {
+        assert.deepEqual(inputs.targetGroupTimings, { healthCheckIntervalS: 30, healthyThreshold: 3, deregistrationDelayS: 10 });
+    });
+
     it("what Pulumi serializes is a small closure: no relative require, none of the engine's code", function () {
         const text: string = inputs.__provider;
         assert.equal(typeof text, "string");
@@ -103,6 +107,16 @@ describe("host tier: the Release provider in Pulumi's dynamic-provider host, ove
         assert.match(failures[0].reason, /feature\/x/);
     });
 
+    it("Check, a target group timing out of its setting's bounds: a failure naming it and the value, as in-process", async function () {
+        const news = { ...asNewStackPreview(inputs), targetGroupTimings: { ...inputs.targetGroupTimings, healthCheckIntervalS: 1 } };
+        const got = await host.check(URN, {}, news);
+        assert.deepEqual(got, await local.check(URN, {}, news));
+        assert.ok(got.ok);
+        const failures = (got as any).value.failures as { property: string; reason: string }[];
+        assert.deepEqual(failures.map((f) => f.property), ["targetGroupTimings.healthCheckIntervalS"]);
+        assert.match(failures[0].reason, /from 5 to 300, got 1$/);
+    });
+
     describe("Diff, as in-process", function () {
         const old = () => ({ ...inputs, plan: "release v1.0.0", status: { state: "succeeded", reason: null, at: "2026-01-01T00:00:00.000Z" } });
         const cases: [string, () => Record<string, any>, (r: any) => void][] = [
@@ -110,6 +124,8 @@ describe("host tier: the Release provider in Pulumi's dynamic-provider host, ove
             ["the same inputs are no change", () => ({ ...inputs }), (v) => assert.equal(v.changes, 1 /* DIFF_NONE */)],
             ["another group replaces the resource", () => ({ ...inputs, autoScalingGroupName: "other-asg" }), (v) => assert.deepEqual([v.changes, v.replaces], [2, ["autoScalingGroupName"]])],
             ["an unknown version (preview) is a change", () => ({ ...inputs, version: UNKNOWN }), (v) => assert.equal(v.changes, 2)],
+            ["new target group timings alone are no change (a health-check setting starts no release)", () => ({ ...inputs, targetGroupTimings: { healthCheckIntervalS: 10, healthyThreshold: 2, deregistrationDelayS: 300 } }), (v) => assert.equal(v.changes, 1)],
+            ["unknown target group timings (the target group is changing) are no change", () => ({ ...inputs, targetGroupTimings: UNKNOWN }), (v) => assert.equal(v.changes, 1)],
         ];
         for (const [name, news, expect] of cases) {
             it(name, async function () {

@@ -116,7 +116,10 @@ describe("host tier: releases through the real host against moto, remote phase o
             remote: { ...captured.remote, settingsModule: undefined, ...site.settings, region: world.release.region, instanceId: world.release.managementInstanceId },
             rollout: { maxSurge: 1, pollIntervalS: 1, healthyTimeoutS: 120, drainTimeoutS: 30, bakeTimeoutS: 60 },
             migrationPolicy: "refuse",
+            // As the program passes them for this world's target group (its own outputs).
+            targetGroupTimings: timings,
         };
+        assert.deepEqual(Object.keys(captured.targetGroupTimings).sort(), Object.keys(timings).sort(), "the program passes the target group's timings");
         host = await ProviderHost.start({ env: motoEnv(moto) });
         local = new InProcessProvider(new ReleaseProvider({ log: () => undefined }));
     });

@@ -76,6 +76,14 @@ describe("the Release resource in the program", () => {
             assert.strictEqual(i.region, "eu-west-1");
         });
 
+        it("takes the target group's own health-check interval, healthy threshold and deregistration delay (a release then reads none of them)", () => {
+            const i = plain(release.inputs);
+            const tg = run.resources.one(T.tg).state;
+            assert.deepStrictEqual(i.targetGroupTimings, { healthCheckIntervalS: tg.healthCheck.interval, healthyThreshold: tg.healthCheck.healthyThreshold, deregistrationDelayS: tg.deregistrationDelay });
+            // Pulumi.prod.yaml sets none of them: the settings' defaults.
+            assert.deepStrictEqual(i.targetGroupTimings, { healthCheckIntervalS: 30, healthyThreshold: 3, deregistrationDelayS: 30 });
+        });
+
         it("runs the remote phase over SSM on the management instance, with the app's layout", () => {
             const r = plain(release.inputs).remote;
             assert.strictEqual(r.transport, "ssm");
@@ -112,6 +120,15 @@ describe("the Release resource in the program", () => {
             for (const key of ["plan", "status", "amiId", "launchTemplateVersion", "history"]) {
                 assert.ok(key in run.outputs.release, key);
             }
+        });
+    });
+
+    describe("with a configured health check and deregistration delay", () => {
+        it("they reach the Release's targetGroupTimings through the target group", async () => {
+            const run = await runProgram("prod", { "release:version": "v1.4.0", "django-fleet:healthCheckInterval": "10", "django-fleet:healthyThreshold": "2", "django-fleet:deregistrationDelay": "45" });
+            const tg = run.resources.one(T.tg).state;
+            assert.deepStrictEqual([tg.healthCheck.interval, tg.healthCheck.healthyThreshold, tg.deregistrationDelay], [10, 2, 45]);
+            assert.deepStrictEqual(plain(run.resources.one(DYNAMIC).inputs).targetGroupTimings, { healthCheckIntervalS: 10, healthyThreshold: 2, deregistrationDelayS: 45 });
         });
     });
 

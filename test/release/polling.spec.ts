@@ -8,7 +8,7 @@ import { installVirtualClock, VirtualClock } from "../../testkit/sim-aws/clock";
 import { LOCK_TAG, Progress, runRelease } from "../../providers/release/executor";
 import type { Deployed } from "../../providers/release/planner";
 import { realClock } from "../../providers/release/ports";
-import { FakeRemotePhase, inputs } from "../../testkit/fakes";
+import { FakeRemotePhase, inputs, targetGroupTimingsOf } from "../../testkit/fakes";
 import { expectKnownGood, runningFleet } from "../../testkit/world";
 
 const REALISTIC = { bootS: 60, healthCheckIntervalS: 30, healthyThreshold: 3, deregistrationDelayS: 30, amiCreationS: 300 };
@@ -91,6 +91,21 @@ describe("release executor: polling and API calls", () => {
         const rampStart = at("SuspendProcesses")[0];
         const lastWave = at("DeregisterTargets").slice(-1)[0];
         assert.equal(at("DescribeAutoScalingGroups").filter((t) => t > rampStart && t <= lastWave).length, 10);
+    });
+
+    it("with the target group's timings as the program passes them (targetGroupTimings): 34 calls, no DescribeTargetGroups or DescribeTargetGroupAttributes, every look at the same time", async () => {
+        const read = await release(runningFleet(2, { timings: REALISTIC, max: 2 }));
+        const w = runningFleet(2, { timings: REALISTIC, max: 2 });
+        const given = await release(w, { targetGroupTimings: targetGroupTimingsOf(w.sim) });
+        assert.equal(given.r.outcome, "succeeded");
+        expectKnownGood(w, { version: 3 });
+        assert.equal(given.at("DescribeTargetGroups").length, 0);
+        assert.equal(given.at("DescribeTargetGroupAttributes").length, 0);
+        // The same waits: the health looks, the image looks and the drain at the same moments.
+        for (const command of ["DescribeTargetHealth", "DescribeImages", "TerminateInstanceInAutoScalingGroup", "DescribeAutoScalingGroups"]) {
+            assert.deepEqual(given.at(command), read.at(command), command);
+        }
+        assert.equal(w.sim.apiCalls().length, 34);
     });
 
     /** A release after `deployed` with a bake of `amiCreationS`: the looks at its image (s after CreateImage) and what the state records. */

@@ -256,6 +256,8 @@ export function asNewStackPreview(inputs: Record<string, any>): Record<string, a
     const out: Record<string, any> = { ...inputs };
     for (const k of IDS_FROM_OTHER_RESOURCES) out[k] = UNKNOWN;
     out.remote = { ...inputs.remote, instanceId: UNKNOWN };
+    // The target group's outputs too: its timings are not known before it exists.
+    if ("targetGroupTimings" in inputs) out.targetGroupTimings = UNKNOWN;
     return out;
 }
 

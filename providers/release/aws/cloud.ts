@@ -22,7 +22,9 @@
  *                            (DefaultVersion); describeTemplateVersions: DescribeLaunchTemplateVersions
  *                            (VersionDescription, DefaultVersion, LaunchTemplateData)
  *   target group             elbv2:DescribeTargetHealth, DeregisterTargets, RegisterTargets,
- *                            DescribeTargetGroups, DescribeTargetGroupAttributes
+ *                            DescribeTargetGroups, DescribeTargetGroupAttributes (the timings:
+ *                            only when the Release has no targetGroupTimings input, and the
+ *                            delay again when a target drains past the given one)
  *   maintenance page         elbv2:DescribeRules, CreateRule (fixed-response 503), DeleteRule;
  *                            findMaintenanceRules: DescribeRules (the marker in the body)
  *   CDN                      cloudfront:CreateInvalidation / waitUntilInvalidationCompleted

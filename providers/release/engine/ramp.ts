@@ -228,8 +228,10 @@ export class Ramp {
             await cloud.deregisterTargets(rs.i.targetGroupArn, batch);
             for (const id of batch) out.set(id, t1);
             // Earlier batches the last health poll showed drained (delay passed, not draining).
-            const delayMs = (await this.waits.deregistrationDelayS()) * 1000;
+            let delayMs = (await this.waits.deregistrationDelayS()) * 1000;
             const seen = this.waits.lastTargetHealth();
+            // One still draining past the delay: the input's delay may be stale (the target group's own is read, once).
+            if (seen && [...out].some(([id, at]) => !batch.includes(id) && seen.at >= at + delayMs && seen.states[id] === "draining")) delayMs = (await this.waits.drainingPastDelay()) * 1000;
             const drained = [...out].filter(([id, at]) => !batch.includes(id) && seen && seen.at >= at + delayMs && seen.states[id] !== "draining").map(([id]) => id);
             const remainingAfter = old.length - b;
             const next = Math.min(surge, remainingAfter);

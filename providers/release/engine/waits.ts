@@ -2,6 +2,13 @@
  * The waits of a run: for new instances healthy in the target group, for a group to settle, for
  * targets to drain, for a failed first release's instances to go. Owns what it learns on the way
  * (the target group's timings, how long a wave took).
+ *
+ * The target group's timings come from the Release's `targetGroupTimings` input when it has one
+ * (no call), else from the target group (DescribeTargetGroups + DescribeTargetGroupAttributes,
+ * once per run). The input may be stale (the target group changed outside Pulumi): the interval
+ * and threshold only schedule looks, so a wrong value costs time and never ends a wait early; the
+ * deregistration delay also bounds the drain wait, so a target still draining past the input's
+ * delay makes the run read the target group's own delay (once) and count the drain by the longer.
  */
 import type { GroupState, TargetGroupTimings } from "../ports";
 import { ESTIMATES, liveInstances } from "../planner";
@@ -15,6 +22,10 @@ export class Waits {
     private learnedWaveMs: number | null = null;
     private delayS: number | null = null;
     private tgTimings: TargetGroupTimings | null | undefined = undefined;
+    /** The delay in use came from the input and the target group's own has not been read yet. */
+    private delayUnchecked = false;
+    /** The target group's own delay could not be read when it was needed: the one in use is a guess. */
+    private delayGuessed = false;
     private seen: { at: number; states: Record<string, string> } | null = null;
     /** The last DescribeTargetHealth answer of any wait, with when it was read. */
     private lastHealth: { at: number; states: Record<string, string> } | null = null;
@@ -53,7 +64,7 @@ export class Waits {
         return this.seen;
     }
 
-    /** The deregistration delay (read once per run, with the health-check timings when the adapter has them). */
+    /** The deregistration delay: the input's, else read once per run with the health-check timings. */
     async deregistrationDelayS() {
         if (this.delayS === null) await this.targetTimings();
         if (this.delayS === null) {
@@ -66,9 +77,38 @@ export class Waits {
         return this.delayS;
     }
 
-    /** DescribeTargetGroups + its attributes, once per run (null when it could not be read: the defaults apply). */
+    /**
+     * A target is still draining past the delay in use. When that delay is the input's, which may
+     * be stale, the target group's own is read (once per run: DescribeTargetGroupAttributes) and
+     * the longer of the two is used from now on. Resolves the delay to count drains by.
+     */
+    async drainingPastDelay(): Promise<number> {
+        const given = await this.deregistrationDelayS();
+        if (!this.delayUnchecked) return given;
+        this.delayUnchecked = false;
+        const real = await this.rs.c.cloud.deregistrationDelayS(this.rs.i.targetGroupArn).catch((e) => {
+            // A bound, not a pause: the drain wait keeps looking every few seconds (see drained()).
+            this.rs.warn(`the target group's deregistration delay could not be read (${errText(e)}): drains bounded by ${ELB_DEFAULT_DEREGISTRATION_DELAY_S} s at least`);
+            this.delayGuessed = true;
+            return ELB_DEFAULT_DEREGISTRATION_DELAY_S;
+        });
+        if (real > given) {
+            this.rs.warn(`the target group's deregistration delay is ${real} s, not the ${given} s of the Release's targetGroupTimings input (changed outside Pulumi?): drains counted by ${real} s`);
+        }
+        this.delayS = Math.max(given, real);
+        return this.delayS;
+    }
+
+    /** The input's timings, else DescribeTargetGroups + its attributes, once per run (null when they could not be read: the defaults apply). */
     private async targetTimings(): Promise<TargetGroupTimings | null> {
         if (this.tgTimings !== undefined) return this.tgTimings;
+        const given = this.rs.i.targetGroupTimings;
+        if (given) {
+            this.tgTimings = given;
+            this.delayS = given.deregistrationDelayS;
+            this.delayUnchecked = true;
+            return given;
+        }
         const cloud = this.rs.c.cloud;
         const t = await cloud.describeTargetGroup(this.rs.i.targetGroupArn).catch((e) => {
             this.rs.warn(`the target group's health-check timings could not be read (${errText(e)}): the waits use the default estimates`);
@@ -205,20 +245,32 @@ export class Waits {
 
     /**
      * Waits the deregistration delay from `since` (when the last of `ids` was deregistered; now by
-     * default), then until none of `ids` is draining (bounded: drainTimeoutS more).
+     * default), then until none of `ids` is draining (bounded: drainTimeoutS more). A target still
+     * draining past the input's delay: the target group's own delay is read and the bound extended.
      */
     async drained(ids: string[], since?: number) {
         const { cloud, clock } = this.rs.c;
         const i = this.rs.i;
-        const delay = await this.deregistrationDelayS();
+        let delay = await this.deregistrationDelayS();
         const from = since ?? clock.now();
-        const deadline = from + (delay + i.rollout.drainTimeoutS) * 1000;
+        let deadline = from + (delay + i.rollout.drainTimeoutS) * 1000;
         const until = from + delay * 1000;
         if (until > clock.now()) await clock.sleep(until - clock.now());
         for (;;) {
             const th = await this.targetHealth(deadline);
             const still = th ? ids.filter((id) => th[id] === "draining") : ids;
             if (still.length === 0) return;
+            const d = th ? await this.drainingPastDelay() : delay;
+            if (d !== delay) {
+                // The input's delay was stale: the target group's own, read now, bounds the wait.
+                delay = d;
+                deadline = from + (delay + i.rollout.drainTimeoutS) * 1000;
+                const ends = from + delay * 1000;
+                if (ends > clock.now() && !this.delayGuessed) {
+                    await clock.sleep(ends - clock.now());
+                    continue;
+                }
+            }
             if (clock.now() >= deadline) {
                 this.rs.p.warnings.push(`instances ${still.join(", ")} still draining after ${delay + i.rollout.drainTimeoutS} s: terminated anyway`);
                 return;
