@@ -217,9 +217,9 @@ export class Ramp {
                 continue;
             }
             // The same DescribeAutoScalingGroups serves the wave's confirmation and the fence check,
-            // and the lock's refresh when it falls due before the next wave's.
+            // and the lock's refresh when it falls due before the next wave's (if one follows).
             await this.lock.verify(confirmed);
-            await this.lock.renewOnRead(this.waits.expectedWaveMs());
+            await this.lock.renewOnRead(old.length > b ? this.waits.expectedWaveMs() : 0);
             // Take a batch of old instances out of service, least useful first.
             const batch = [...old].sort((a, b2) => rank(a) - rank(b2)).slice(0, b).map((x) => x.instanceId);
             const t1 = clock.now();
