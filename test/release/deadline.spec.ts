@@ -3,12 +3,12 @@
  * customTimeouts, since a dynamic provider never receives them) bounds the whole release.
  */
 import * as assert from "node:assert/strict";
-import { installVirtualClock, VirtualClock } from "../../testkit/sim-aws/clock";
+import type { VirtualClock } from "../../testkit/sim-aws/clock";
 import { SimAws } from "../../testkit/sim-aws";
 import { ReleaseFailed, ReleaseProvider } from "../../providers/release/provider";
-import { realClock } from "../../providers/release/ports";
 import { deadlineFromTimeouts, parseDurationS } from "../../providers/release/engine/deadline";
-import { FakeRemotePhase, rawArgs } from "../../testkit/fakes";
+import { rawArgs } from "../../testkit/fakes";
+import { providerWorld } from "../../testkit/provider-world";
 
 describe("release deadline (deadlineS from customTimeouts)", () => {
     it("reads Pulumi's durations: 4h, 1h30m, 90s, 2.5m; refuses others naming the value", () => {
@@ -29,11 +29,7 @@ describe("release deadline (deadlineS from customTimeouts)", () => {
         let vc: VirtualClock;
         let sim: SimAws;
         let provider: ReleaseProvider;
-        beforeEach(() => {
-            vc = installVirtualClock();
-            sim = new SimAws();
-            provider = new ReleaseProvider({ cloud: () => sim.cloud(), remotePhase: async () => new FakeRemotePhase(null), clock: realClock, log: () => undefined });
-        });
+        beforeEach(() => ({ vc, sim, provider } = providerWorld()));
         afterEach(() => vc.uninstall());
         const news = (over: Record<string, any> = {}) => ({ ...rawArgs(sim, { version: "v1.0.0", capacity: { minSize: 2, maxSize: 4, desiredCapacity: 2 } }), lockOwner: "shop/prod/web-release", ...over });
 

@@ -11,7 +11,7 @@ import { normalizeInputs } from "../../providers/release/planner";
 import { realClock } from "../../providers/release/ports";
 import { ReleaseProvider, UNKNOWN } from "../../providers/release/provider";
 import { FakeRemotePhase, inputs, rawArgs, targetGroupTimingsOf } from "../../testkit/fakes";
-import { providerArgs } from "../../testkit/provider-world";
+import { providerArgs, providerWorld } from "../../testkit/provider-world";
 import { SimAws } from "../../testkit/sim-aws";
 import { expectKnownGood, runningFleet } from "../../testkit/world";
 
@@ -59,11 +59,7 @@ describe("the targetGroupTimings input", () => {
         let vc: VirtualClock;
         let sim: SimAws;
         let provider: ReleaseProvider;
-        beforeEach(() => {
-            vc = installVirtualClock();
-            sim = new SimAws();
-            provider = new ReleaseProvider({ cloud: () => sim.cloud(), remotePhase: async () => new FakeRemotePhase(null), clock: realClock, log: () => undefined });
-        });
+        beforeEach(() => ({ vc, sim, provider } = providerWorld()));
         afterEach(() => vc.uninstall());
         const tgReads = () => sim.apiCalls((c) => c.command === "DescribeTargetGroups" || c.command === "DescribeTargetGroupAttributes").length;
 
