@@ -359,6 +359,38 @@ describe("release executor on the simulated AWS", function () {
             expectKnownGood(w, { version: 3 });
         });
 
+        it("killed during the bake (a dead process: no saved state), taken over; the take-over's ramp fails: the management instance goes back to what the fleet runs", async () => {
+            const w = runningFleet(2);
+            w.sim.nextImageFaults = { neverHealthy: true };
+            const remote = new FakeRemotePhase("v1.0.0");
+            const interrupted = () => Object.assign(new Error("process killed"), { interrupted: true });
+            // Killed at the first look at the image: from then on every call of the dead run fails.
+            let killed = false;
+            let created = false;
+            w.sim.inject = (c) => {
+                if (killed) return interrupted();
+                if (c.command === "CreateImage") created = true;
+                else if (created && c.command === "DescribeImages") {
+                    killed = true;
+                    return interrupted();
+                }
+                return undefined;
+            };
+            const dying = { now: () => Date.now(), sleep: (ms: number) => (killed ? Promise.reject(interrupted()) : realClock.sleep(ms)) };
+            // The dead process's remote phase dies with it (no revert from a dead run).
+            const dyingRemote = new Proxy(remote, { get: (t: any, k) => (typeof t[k] === "function" ? (...a: any[]) => (killed ? Promise.reject(interrupted()) : t[k](...a)) : t[k]) });
+            const first = await release(w, { clock: dying, remotePhase: async () => dyingRemote, over: { rollout: { maxSurge: 1, healthyTimeoutS: 600 } } });
+            assert.ok(killed && first.error, "killed during the bake");
+            assert.equal(remote.current, "v1.1.0", "the dead run had switched the management instance");
+            w.sim.inject = null;
+            await vc.advance(1801_000);
+            const second = await release(w, { remote, progress: null, over: { rollout: { maxSurge: 1, healthyTimeoutS: 600 } } });
+            assert.equal(second.error?.outcome, "rolled-back", String(second.error));
+            // Its remote phase found v1.1.0 already current (the dead run's): back to the last release, not to v1.1.0.
+            assert.equal(remote.current, "v1.0.0", remote.calls.join(", "));
+            expectKnownGood(w, { version: 2 });
+        });
+
         it("killed during a maintenance release: the next run takes the page off even though its migrations are applied", async () => {
             const w = runningFleet(2);
             const remote = new FakeRemotePhase("v1.0.0");

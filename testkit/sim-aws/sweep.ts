@@ -217,6 +217,11 @@ export function check(w: World, end: Settled): string[] {
     if (succeeded && (fleetV === undefined ? N > 0 : !newVersions.includes(fleetV))) v.push("outcome-true");
     if ((outcome === "rolled-back" || outcome === "refused") && fleetV !== undefined && fleetV !== w.before.defaultVersion) v.push("outcome-true");
     if (outcome === "rolled-back" && fleet.length !== w.before.desired) v.push("outcome-true");
+    // The management instance runs what the fleet runs: the release's version after a success,
+    // the last release's after a rollback or a refusal (a refusal changes nothing).
+    const mgmt = w.remote.current;
+    if (succeeded && mgmt !== VERSION) v.push("management-matches-fleet");
+    if ((outcome === "rolled-back" || outcome === "refused") && w.deployed && mgmt !== w.deployed.version) v.push("management-matches-fleet");
     return [...new Set(v)];
 }
 

@@ -85,11 +85,16 @@ export async function rollback(x: Parts, failure: StepFailure): Promise<never> {
         await attempt("remove the maintenance page", async () => {
             await cloud.removeMaintenanceRule(arn);
             p.maintenanceRuleArn = undefined;
+            rs.pageOff = true;
             rs.log("maintenance page off");
         });
     }
     if (p.done.includes("remote") || failure.step.startsWith("remote/")) {
-        const back = p.remote?.previousVersion ?? rs.c.deployed?.version;
+        // The version the instance ran before this release: what the remote phase found, unless it
+        // found this very release (a run that took over from a dead one re-ran the phase on an
+        // instance the dead run had switched already): then the last released version.
+        const found = p.remote?.previousVersion;
+        const back = found && found !== rs.i.version ? found : rs.c.deployed?.version;
         if (back) {
             await attempt(`management instance back to ${back}`, async () => {
                 const ph = await rs.remote();
