@@ -112,4 +112,30 @@ describe("fenced deploy lock", () => {
         assert.ok(lines.some((l) => /lock refresh: the deploy lock on group web-asg is now held by shop\/staging\/web-release \(run thief02\)/.test(l)), lines.join("\n"));
         assert.equal(w.sim.apiCalls((c) => c.command === "CreateImage").length, 0, "stopped before the bake");
     });
+
+    for (const ttl of [180, 210, 240, 300, 360]) {
+        it(`a refresh under way when the release unlocks lands first: no lock is left (lock writes take 15 s; lockTtlS ${ttl})`, async () => {
+            const w = runningFleet(4);
+            const base = w.sim.cloud();
+            const slow = Object.assign(Object.create(base), {
+                setGroupTag: async (g: string, k: string, v: string) => {
+                    if (k === LOCK_TAG) await realClock.sleep(15_000);
+                    return base.setGroupTag(g, k, v);
+                },
+            });
+            w.deployed!.capacity = { minSize: 2, maxSize: 6, desiredCapacity: 4 };
+            const r = await vc.drive(
+                settle(
+                    runRelease({
+                        ...ctx(w, new FakeRemotePhase("v1.0.0"), []),
+                        cloud: slow,
+                        inputs: inputs(w.sim, { version: "v1.1.0", capacity: w.deployed!.capacity, rollout: { maxSurge: 1, lockTtlS: ttl } }),
+                    }),
+                ),
+            );
+            await vc.advance(60_000);
+            assert.equal(r.result?.outcome, "succeeded", r.error?.message);
+            assert.equal(w.sim.group.tags.get(LOCK_TAG), undefined, `lock left after a successful release: ${w.sim.group.tags.get(LOCK_TAG)}`);
+        });
+    }
 });

@@ -89,6 +89,58 @@ describe("point of no return (breaking migrations applied)", () => {
         assert.deepEqual(w.sim.fleetVersions(), [w.sim.defaultVersion]);
     });
 
+    /** A cloud whose CreateRule is applied but answers with an error (a lost response); `findFails` also fails the look for it. */
+    function lossyRules(w: World, findFails = false) {
+        const base = w.sim.cloud();
+        return Object.assign(Object.create(base), {
+            addMaintenanceRule: async (listener: string, html: string) => {
+                await base.addMaintenanceRule(listener, html);
+                throw Object.assign(new Error("socket hang up"), { name: "TimeoutError" });
+            },
+            ...(findFails ? { findMaintenanceRules: async () => Promise.reject(new Error("DescribeRules: throttled")) } : {}),
+        });
+    }
+
+    async function releaseWith(w: World, cloud: any, version: string, remote: FakeRemotePhase, policy = "refuse") {
+        return vc
+            .drive(
+                runRelease({
+                    cloud,
+                    remotePhase: async () => remote,
+                    clock: realClock,
+                    log: () => undefined,
+                    inputs: inputs(w.sim, { version, migrationPolicy: policy }),
+                    deployed: w.deployed,
+                    owner: "shop/prod/web-release",
+                }),
+            )
+            .then((result) => ({ result, error: undefined as any }), (error) => ({ result: undefined, error }));
+    }
+
+    it("a maintenance rule added with its answer lost is found and taken off by the rollback", async () => {
+        const w = runningFleet(2);
+        const remote = new FakeRemotePhase("v1.0.0");
+        remote.migrations = BREAKING;
+        const r = await releaseWith(w, lossyRules(w), "v1.1.0", remote, "maintenance");
+        assert.equal(r.result?.outcome, "succeeded", String(r.error));
+        assert.equal(w.sim.rules.size, 0, "the page found after the failed call went off with the release");
+        assert.deepEqual([...w.sim.group.tags.keys()], []);
+    });
+
+    it("when the page cannot be found either, the marker stays, and the next release takes the page off", async () => {
+        const w = runningFleet(2);
+        const remote = new FakeRemotePhase("v1.0.0");
+        remote.migrations = BREAKING;
+        const r1 = await releaseWith(w, lossyRules(w, true), "v1.1.0", remote, "maintenance");
+        assert.equal(r1.error?.outcome, "rolled-back", String(r1.error ?? r1.result?.outcome));
+        assert.equal(w.sim.rules.size, 1, "the page this run never learned of is on");
+        assert.deepEqual([...w.sim.group.tags.keys()], [MAINTENANCE_TAG], "its marker stays");
+        const r2 = await releaseWith(w, w.sim.cloud(), "v1.2.0", new FakeRemotePhase(remote.current));
+        assert.equal(r2.result?.outcome, "succeeded", String(r2.error));
+        assert.equal(w.sim.rules.size, 0, "page off after the next release");
+        assert.deepEqual([...w.sim.group.tags.keys()], []);
+    });
+
     it("the preview plan marks the point of no return; a safe release has no such mark", () => {
         const w = runningFleet(4);
         const group = { name: w.sim.groupName, minSize: 2, maxSize: 6, desiredCapacity: 4, instances: [], suspendedProcesses: [], tags: {}, launchTemplate: null };

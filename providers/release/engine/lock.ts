@@ -32,9 +32,10 @@ export class DeployLock {
     /** Set when a heartbeat found the lock taken: the next check stops the run. */
     private lost: string | null = null;
     private heartbeat: ReturnType<typeof setTimeout> | null = null;
-    /** When the heartbeat's timer fires next; set while a refresh is under way. */
+    /** When the heartbeat's timer fires next. */
     private nextBeatAt = 0;
-    private beating = false;
+    /** The refresh under way, if any: the unlock waits for it (its write must not land after the removal). */
+    private beating: Promise<void> | null = null;
 
     constructor(private readonly rs: RunState) {}
 
@@ -81,7 +82,9 @@ export class DeployLock {
             // A maintenance page an earlier release left on (past its point of no return, or a
             // failed removal) goes off when this release succeeds. Such a run left its marker (or
             // died with its progress tag on): without either, there is no page to look for.
-            if (g.tags[MAINTENANCE_TAG] !== undefined || g.tags[PROGRESS_TAG] !== undefined) await this.adoptMaintenancePage();
+            // The resource's state keeps an unfinished run's progress: after one, look too (a page
+            // an older version of this program left on has no marker).
+            if (g.tags[MAINTENANCE_TAG] !== undefined || g.tags[PROGRESS_TAG] !== undefined || rs.c.progress) await this.adoptMaintenancePage();
         }
         const first = !p.done.includes("lock");
         await cloud.setGroupTag(rs.group, LOCK_TAG, this.value());
@@ -136,7 +139,10 @@ export class DeployLock {
         const p = rs.p;
         if (p.maintenanceRuleArn) return;
         const arns = await rs.c.cloud.findMaintenanceRules(rs.i.listenerArn);
-        if (!arns.length) return;
+        if (!arns.length) {
+            rs.pageOff = true;
+            return;
+        }
         p.maintenanceRuleArn = arns[0];
         rs.log(`maintenance page ${arns[0]} left on by the earlier run: it goes off after this release`);
         this.keepMaintenanceSteps();
@@ -197,22 +203,31 @@ export class DeployLock {
         this.nextBeatAt = this.rs.c.clock.now() + every;
         this.heartbeat = setTimeout(async () => {
             if (!this.held || this.beating) return;
-            this.beating = true;
-            try {
-                // Never refresh a lock another run holds now: check (on a new read), then write.
-                await this.renew(() => this.rs.c.cloud.describeGroup(this.rs.group));
-            } finally {
-                this.beating = false;
-            }
+            // Never refresh a lock another run holds now: check (on a new read), then write.
+            await this.beat(() => this.rs.c.cloud.describeGroup(this.rs.group));
             if (this.held) this.schedule();
         }, Math.max(0, this.nextBeatAt - this.rs.c.clock.now()));
         (this.heartbeat as any)?.unref?.();
     }
 
-    /** One refresh of the lock on `read`, a read of the group made just before: a lock another run holds is never written. */
+    private async beat(read: () => Promise<GroupState>) {
+        this.beating = this.renew(read);
+        try {
+            await this.beating;
+        } finally {
+            this.beating = null;
+        }
+    }
+
+    /**
+     * One refresh of the lock on `read`, a read of the group made just before: a lock another run
+     * holds is never written, nor one this run has begun to release.
+     */
     private async renew(read: () => Promise<GroupState>) {
         try {
-            const why = this.whyNotMine(await read());
+            const g = await read();
+            if (!this.held) return;
+            const why = this.whyNotMine(g);
             if (why) {
                 this.lost = why;
                 this.rs.log(`lock refresh: ${why}; this run stops at its next step`);
@@ -234,13 +249,8 @@ export class DeployLock {
     async renewOnRead(nextReadInMs: number) {
         if (!this.held || this.lost || this.beating || !this.heartbeat) return;
         if (this.nextBeatAt - this.rs.c.clock.now() > nextReadInMs) return;
-        this.beating = true;
-        try {
-            this.stopHeartbeat();
-            await this.renew(() => this.rs.freshGroup(TAG_WRITE_FRESH_MS));
-        } finally {
-            this.beating = false;
-        }
+        this.stopHeartbeat();
+        await this.beat(() => this.rs.freshGroup(TAG_WRITE_FRESH_MS));
         if (this.held) this.schedule();
     }
 
@@ -257,15 +267,23 @@ export class DeployLock {
         const { rs } = this;
         this.stopHeartbeat();
         this.held = false;
-        const seen = g ?? (await rs.freshGroup(TAG_WRITE_FRESH_MS));
+        // A refresh already under way lands first (a write after the removal would bring the lock back).
+        const inFlight = this.beating;
+        if (inFlight) await inFlight;
+        const seen = (!inFlight && g) || (await rs.freshGroup(TAG_WRITE_FRESH_MS));
         const why = this.whyNotMine(seen);
         if (why) {
             rs.log(`lock not released: ${why}`);
             return;
         }
-        // One DeleteTags call for all; the maintenance marker stays while this run leaves the page on.
+        // One DeleteTags call for all. The maintenance marker goes only when no page is on: this run
+        // took it off or found none, else one look (a page whose rule this run never learned of,
+        // or that it could not take off, keeps the marker for the next run).
         const keys = [PROGRESS_TAG, LOCK_TAG];
-        if (!rs.p.maintenanceRuleArn && seen.tags[MAINTENANCE_TAG] !== undefined) keys.push(MAINTENANCE_TAG);
+        if (!rs.p.maintenanceRuleArn && seen.tags[MAINTENANCE_TAG] !== undefined) {
+            const off = rs.pageOff || (await rs.c.cloud.findMaintenanceRules(rs.i.listenerArn).then((a) => a.length === 0, () => false));
+            if (off) keys.push(MAINTENANCE_TAG);
+        }
         try {
             await retrying(rs, "removing the lock and progress tags", () => rs.c.cloud.deleteGroupTags(rs.group, keys));
         } catch (e) {

@@ -35,6 +35,8 @@ export class RunState {
      * images of the group while it holds the lock.
      */
     groupImages: ImageState[] | null = null;
+    /** This run knows no maintenance page is on: it took the page off, or looked and found none. */
+    pageOff = false;
     /** The last DescribeAutoScalingGroups answer of this run, and when it arrived. */
     private lastGroupRead: { g: GroupState; at: number } | null = null;
     /** Writes to the group under way, and a count bumped when one starts or ends: a read overlapping one is not kept. */

@@ -2,6 +2,7 @@
 import { MAINTENANCE_MARKER } from "../../ports";
 import { retrying } from "../retry";
 import { MAINTENANCE_TAG } from "../tags";
+import { errText } from "../types";
 import type { RunState } from "../run-state";
 
 export const MAINTENANCE_HTML =
@@ -10,10 +11,20 @@ export const MAINTENANCE_HTML =
 
 export async function maintenanceOn(rs: RunState) {
     rs.log(`maintenance page on (listener ${rs.i.listenerArn})`);
+    rs.pageOff = false;
     // The marker first: a run killed right after adding the rule leaves the marker that makes the
     // next run look for the page (and take it off).
     await rs.c.cloud.setGroupTag(rs.group, MAINTENANCE_TAG, rs.p.runId);
-    rs.p.maintenanceRuleArn = await rs.c.cloud.addMaintenanceRule(rs.i.listenerArn, MAINTENANCE_HTML);
+    try {
+        rs.p.maintenanceRuleArn = await rs.c.cloud.addMaintenanceRule(rs.i.listenerArn, MAINTENANCE_HTML);
+    } catch (e) {
+        // The rule may be on with its answer lost (a time-out, a reset): one look before failing,
+        // so the rollback takes off a page that is on.
+        const found = await rs.c.cloud.findMaintenanceRules(rs.i.listenerArn).catch(() => []);
+        if (!found.length) throw e;
+        rs.log(`maintenance rule ${found[0]} is on although adding it failed (${errText(e)})`);
+        rs.p.maintenanceRuleArn = found[0];
+    }
 }
 
 export async function maintenanceOff(rs: RunState) {
@@ -22,4 +33,5 @@ export async function maintenanceOff(rs: RunState) {
     await retrying(rs, "removing the maintenance page", () => rs.c.cloud.removeMaintenanceRule(arn));
     rs.log("maintenance page off");
     rs.p.maintenanceRuleArn = undefined;
+    rs.pageOff = true;
 }
