@@ -99,7 +99,12 @@ describe("host tier: releases through the real host against moto, remote phase o
 
     before(async function () {
         [moto, site, twinSite] = await Promise.all([startMoto(), startExampleSite({ keepReleases: 3 }), startExampleSite({ keepReleases: 3 })]);
-        const timings = { deregistrationDelayS: 1, healthCheckIntervalS: 5, healthyThreshold: 2 };
+        // Target-group timings far shorter than AWS allows (its interval is 5-300 s; moto takes
+        // 2 s with a 1 s check timeout): moto's targets are healthy at once and this world only
+        // tests the wire protocol and the host, so the release's scheduled first look at each
+        // wave, min(60, span) + span with span = interval x healthy threshold, is 8 s instead of
+        // 20 s at 5 x 2. The threshold is AWS's minimum, 2.
+        const timings = { deregistrationDelayS: 1, healthCheckIntervalS: 2, healthCheckTimeoutS: 1, healthyThreshold: 2 };
         // One after the other: moto answers two concurrent CreateDistribution calls with a 500.
         world = await buildMotoWorld(moto.endpoint, timings);
         twin = await buildMotoWorld(moto.endpoint, timings);
