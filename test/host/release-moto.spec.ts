@@ -104,12 +104,12 @@ describe("host tier: releases through the real host against moto, remote phase o
         const sites = Promise.allSettled([startExampleSite({ keepReleases: 3 }), startExampleSite({ keepReleases: 3 })]);
         const motoStarted = await Promise.allSettled([startMoto()]);
         if (motoStarted[0].status === "fulfilled") moto = motoStarted[0].value;
-        // Target-group timings far shorter than AWS allows (its interval is 5-300 s; moto takes
-        // 2 s with a 1 s check timeout): moto's targets are healthy at once and this world only
-        // tests the wire protocol and the host, so the release's scheduled first look at each
-        // wave, min(60, span) + span with span = interval x healthy threshold, is 8 s instead of
-        // 20 s at 5 x 2. The threshold is AWS's minimum, 2.
-        const timings = { deregistrationDelayS: 1, healthCheckIntervalS: 2, healthCheckTimeoutS: 1, healthyThreshold: 2 };
+        // Target-group timings shorter than AWS allows (its interval is 5-300 s, its healthy
+        // threshold 2-10; moto takes an interval of 2 s with a 1 s check timeout, and a threshold
+        // of 1): moto's targets are healthy at once and this world only tests the wire protocol
+        // and the host, so the release's scheduled first look at each wave, min(60, span) + span
+        // with span = interval x healthy threshold, is 4 s instead of 20 s at 5 x 2.
+        const timings = { deregistrationDelayS: 1, healthCheckIntervalS: 2, healthCheckTimeoutS: 1, healthyThreshold: 1 };
         const rest = moto
             ? await Promise.allSettled([
                   // One after the other: moto answers two concurrent CreateDistribution calls with a 500.
