@@ -81,6 +81,11 @@ export interface MotoWorldOptions {
     deregistrationDelayS?: number;
     healthCheckIntervalS?: number;
     healthyThreshold?: number;
+    /**
+     * The health check's own timeout. @default moto's (5 s for HTTP), which moto requires to be
+     * smaller than the interval: give it with an interval under 5 s.
+     */
+    healthCheckTimeoutS?: number;
 }
 
 export async function buildMotoWorld(endpoint: string, opts: MotoWorldOptions = {}): Promise<MotoWorld> {
@@ -108,6 +113,7 @@ export async function buildMotoWorld(endpoint: string, opts: MotoWorldOptions = 
                 TargetType: "instance",
                 HealthCheckPath: "/health/",
                 HealthCheckIntervalSeconds: opts.healthCheckIntervalS ?? 30,
+                ...(opts.healthCheckTimeoutS !== undefined ? { HealthCheckTimeoutSeconds: opts.healthCheckTimeoutS } : {}),
                 HealthyThresholdCount: opts.healthyThreshold ?? 3,
                 UnhealthyThresholdCount: 2,
             }),

@@ -1,0 +1,59 @@
+/**
+ * npm test's file list (test/support/spec-files.js, run by test/support/run-tests.js): every spec
+ * file exactly once, the measured slowest first, so that ordering them never leaves one out.
+ */
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { ROOT } from "../support/pulumi-mocks";
+
+const { SLOWEST_FIRST, specFiles, ordered } = require("../support/spec-files") as {
+    SLOWEST_FIRST: string[];
+    specFiles: (root: string) => string[];
+    ordered: (root: string) => string[];
+};
+
+describe("npm test's spec files (test/support/spec-files.js)", function () {
+    it("lists every test/**/*.spec.ts once, SLOWEST_FIRST first in its order, then the rest in path order", function () {
+        const all: string[] = [];
+        const walk = (dir: string) => {
+            for (const e of fs.readdirSync(path.join(ROOT, dir), { withFileTypes: true })) {
+                if (e.isDirectory()) walk(`${dir}/${e.name}`);
+                else if (e.name.endsWith(".spec.ts")) all.push(`${dir}/${e.name}`);
+            }
+        };
+        walk("test");
+        const got = ordered(ROOT);
+        assert.deepEqual([...got].sort(), [...all].sort(), "every spec file, none twice");
+        assert.ok(all.includes("test/infra/spec-order.spec.ts"), "this file is among them");
+        assert.deepEqual(got.slice(0, SLOWEST_FIRST.length), SLOWEST_FIRST, "the slowest first (each exists)");
+        const rest = got.slice(SLOWEST_FIRST.length);
+        assert.deepEqual(rest, [...rest].sort());
+    });
+
+    it("skips a listed file that no longer exists, and still lists every spec file there is", function () {
+        const root = fs.mkdtempSync(path.join(os.tmpdir(), "spec-files-"));
+        try {
+            for (const f of ["test/b/y.spec.ts", "test/a/x.spec.ts", "test/a/helper.ts", "test/host/host.spec.ts"]) {
+                fs.mkdirSync(path.dirname(path.join(root, f)), { recursive: true });
+                fs.writeFileSync(path.join(root, f), "");
+            }
+            assert.deepEqual(specFiles(root), ["test/a/x.spec.ts", "test/b/y.spec.ts", "test/host/host.spec.ts"]);
+            const write = process.stderr.write;
+            const warned: string[] = [];
+            process.stderr.write = ((s: string) => (warned.push(String(s)), true)) as typeof process.stderr.write;
+            let got: string[];
+            try {
+                got = ordered(root);
+            } finally {
+                process.stderr.write = write;
+            }
+            assert.deepEqual(got, ["test/host/host.spec.ts", "test/a/x.spec.ts", "test/b/y.spec.ts"]);
+            assert.equal(warned.length, SLOWEST_FIRST.length - 1, warned.join(""));
+            assert.match(warned.join(""), /test\/rehearsal\/rehearsal\.spec\.ts \(SLOWEST_FIRST\) does not exist/);
+        } finally {
+            fs.rmSync(root, { recursive: true, force: true });
+        }
+    });
+});
