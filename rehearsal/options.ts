@@ -6,8 +6,11 @@ import type { MigrationPolicy } from "../providers/release/ports";
 import type { TrafficReport } from "./traffic";
 import type { Diagnosis } from "./diagnosis";
 
-/** The install command when none is given: the Debian packages satisfy the requirements (no PyPI here). */
-export const DEFAULT_INSTALL_COMMAND = "venv/bin/pip install --no-index --disable-pip-version-check -q -r requirements.txt";
+/**
+ * The install command when none is given: the Debian packages satisfy the requirements (no PyPI
+ * here); pip runs as `venv/bin/python -m pip`, so a venv without its own pip serves (venv.ts).
+ */
+export const DEFAULT_INSTALL_COMMAND = "venv/bin/python -m pip install --no-index --disable-pip-version-check -q -r requirements.txt";
 
 export interface RehearsalOptions {
     /** The app's git repository (path or URL). @default the example app, generated with tags v1..v4 */

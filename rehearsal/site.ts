@@ -23,6 +23,7 @@ import { checkVersions, settingsModuleOf, sqliteSettings } from "./app";
 import { StepOutputs } from "./diagnosis";
 import { appEnvironment, prepareInspection, writeEnvFile } from "./environment";
 import { RehearsalStoppedError, ResolvedOptions } from "./options";
+import { REHEARSAL_PYTHON, venvArgsFor } from "./venv";
 import { pollingClock } from "./probe";
 
 export class Site {
@@ -119,8 +120,8 @@ export class Site {
             repositoryUrl: repoUrl,
             appDir,
             staticRoot,
-            python: "/usr/bin/python3",
-            venvArgs: "--system-site-packages",
+            python: REHEARSAL_PYTHON,
+            venvArgs: venvArgsFor(o.installCommand),
             // PyPI is not needed: the Debian packages satisfy the requirements. The .pth file puts
             // the rehearsal's settings module on the release's sys.path (it travels in the image).
             installCommand: [

@@ -16,6 +16,8 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { randomBytes } from "crypto";
+import { DEFAULT_INSTALL_COMMAND } from "../rehearsal/options";
+import { REHEARSAL_PYTHON, venvArgsFor } from "../rehearsal/venv";
 
 const PG_BIN = "/usr/lib/postgresql/15/bin";
 
@@ -268,23 +270,7 @@ export async function stopByPidFile(pidFile: string, timeoutMs = 10000): Promise
     }
 }
 
-/**
- * Release virtualenv settings for these machines (no PyPI): Debian's python3 with
- * --system-site-packages, so the example's requirements are satisfied by Debian packages while
- * the install command still runs. With Debian's python3-pip installed the venv skips ensurepip
- * (about 0.05 s instead of 2.8 s) and pip runs from the system site packages.
- */
+/** Release virtualenv settings for these machines (no PyPI): the rehearsal's (rehearsal/venv.ts). */
 export function releaseVenvSettings(): { python: string; venvArgs: string; installCommand: string } {
-    const python = "/usr/bin/python3";
-    let systemPip = false;
-    try {
-        execFileSync(python, ["-m", "pip", "--version"], { stdio: "ignore" });
-        systemPip = true;
-    } catch {
-        systemPip = false;
-    }
-    const pipArgs = "install --no-index --disable-pip-version-check -q -r requirements.txt";
-    return systemPip
-        ? { python, venvArgs: "--system-site-packages --without-pip", installCommand: `venv/bin/python -m pip ${pipArgs}` }
-        : { python, venvArgs: "--system-site-packages", installCommand: `venv/bin/pip ${pipArgs}` };
+    return { python: REHEARSAL_PYTHON, venvArgs: venvArgsFor(DEFAULT_INSTALL_COMMAND), installCommand: DEFAULT_INSTALL_COMMAND };
 }

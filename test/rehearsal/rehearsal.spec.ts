@@ -50,7 +50,7 @@ describe("rehearsal: the example app released onto a local fleet under live traf
     before(async function () {
         work = fs.mkdtempSync(path.join(os.tmpdir(), "rehearsal-test-"));
         const repo = exampleRepoWithFleetBreakage(path.join(work, "repo"));
-        rehearsal = new Rehearsal({ repo, from: "v1", instances: 3, maxSurge: 1, visitsPerS: 20, trafficLeadS: 1, workDir: work, log: (l) => lines.push(l) });
+        rehearsal = new Rehearsal({ repo, from: "v1", instances: 3, maxSurge: 1, visitsPerS: 25, trafficLeadS: 1, workDir: work, log: (l) => lines.push(l) });
         await rehearsal.setUp();
     });
 
