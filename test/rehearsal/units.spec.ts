@@ -19,8 +19,21 @@ import { hashedAssets, summarize, versionOf, RequestRecord } from "../../rehears
 import { ReleaseTimeline } from "../../rehearsal/timeline";
 import { appEnvironment, prepareInspection } from "../../rehearsal/environment";
 import { DEFAULT_INSTALL_COMMAND } from "../../rehearsal/options";
+import { hasSystemPip, venvArgsFor } from "../../rehearsal/venv";
 
 describe("rehearsal units", () => {
+    describe("release venvs", () => {
+        it("no pip of its own only for `venv/bin/python -m pip` with Debian's pip; otherwise ensurepip as before", () => {
+            const system = "--system-site-packages";
+            assert.strictEqual(venvArgsFor(DEFAULT_INSTALL_COMMAND, true), `${system} --without-pip`);
+            assert.strictEqual(venvArgsFor(DEFAULT_INSTALL_COMMAND, false), system);
+            assert.strictEqual(venvArgsFor("venv/bin/pip install -q -e .", true), system);
+            assert.strictEqual(venvArgsFor("venv/bin/python -m pip install -r a.txt && venv/bin/pip3 install b", true), system);
+            assert.strictEqual(venvArgsFor("make deps", true), system, "a command that may need the venv's pip gets it");
+            assert.strictEqual(hasSystemPip("/nonexistent/python3"), false);
+        });
+    });
+
     describe("release timeline", () => {
         it("reads steps, waves, the maintenance page and the timeline from the executor's lines, timed from the release's start", () => {
             const t = new ReleaseTimeline(1_000_000);
