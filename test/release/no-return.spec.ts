@@ -141,6 +141,50 @@ describe("point of no return (breaking migrations applied)", () => {
         assert.deepEqual([...w.sim.group.tags.keys()], []);
     });
 
+    it("a run killed past the point of no return (during the bake, no saved state): the run that takes over never puts the old code back", async () => {
+        const w = runningFleet(2);
+        w.sim.nextImageFaults = { neverHealthy: true };
+        const remote = new FakeRemotePhase("v1.0.0");
+        remote.migrations = BREAKING;
+        const interrupted = () => Object.assign(new Error("process killed"), { interrupted: true });
+        let killed = false;
+        let created = false;
+        w.sim.inject = (c) => {
+            if (killed) return interrupted();
+            if (c.command === "CreateImage") created = true;
+            else if (created && c.command === "DescribeImages") {
+                killed = true;
+                return interrupted();
+            }
+            return undefined;
+        };
+        const dying = { now: () => Date.now(), sleep: (ms: number) => (killed ? Promise.reject(interrupted()) : realClock.sleep(ms)) };
+        const dyingRemote = new Proxy(remote, { get: (t: any, k) => (typeof t[k] === "function" ? (...a: any[]) => (killed ? Promise.reject(interrupted()) : t[k](...a)) : t[k]) });
+        const ctx = (over: Record<string, any>) => ({
+            cloud: w.sim.cloud(),
+            remotePhase: async () => remote,
+            clock: realClock,
+            log: () => undefined,
+            inputs: inputs(w.sim, { version: "v1.1.0", migrationPolicy: "maintenance", rollout: { maxSurge: 1, healthyTimeoutS: 600 } }),
+            deployed: w.deployed,
+            owner: "shop/prod/web-release",
+            ...over,
+        });
+        const settle = (p: Promise<ExecResult>) => p.then((result) => ({ result, error: undefined as any }), (error) => ({ result: undefined, error }));
+        const first = await vc.drive(settle(runRelease(ctx({ clock: dying, remotePhase: async () => dyingRemote }))));
+        assert.ok(killed && first.error, "killed during the bake");
+        assert.equal(remote.current, "v1.1.0", "the dead run applied the migrations and switched the management instance");
+        w.sim.inject = null;
+        await vc.advance(1801_000);
+        remote.migrations = { operations: [], verdict: "none" }; // applied by the dead run
+        const r = await vc.drive(settle(runRelease(ctx({ progress: null }))));
+        assert.equal(r.error?.outcome, "failed", String(r.error ?? r.result?.outcome));
+        assert.match(r.error.message, /NOT rolled back: past the point of no return/);
+        assert.equal(remote.current, "v1.1.0", "the management instance stays on the code that matches the schema");
+        assert.ok(!remote.calls.some((c) => /^revert/.test(c)), remote.calls.join(", "));
+        assert.equal(w.sim.rules.size, 1, "the maintenance page stays on");
+    });
+
     it("the preview plan marks the point of no return; a safe release has no such mark", () => {
         const w = runningFleet(4);
         const group = { name: w.sim.groupName, minSize: 2, maxSize: 6, desiredCapacity: 4, instances: [], suspendedProcesses: [], tags: {}, launchTemplate: null };

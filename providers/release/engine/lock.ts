@@ -166,6 +166,10 @@ export class DeployLock {
         const { rs } = this;
         const p = rs.p;
         if (!t) return;
+        if (t.m && t.v === p.version && !p.schemaAhead) {
+            p.schemaAhead = t.m;
+            rs.log(`run ${t.r} applied ${t.m} migrations: past the point of no return, the old code is never put back`);
+        }
         if (t.d !== undefined && t.x !== undefined && !p.group) {
             p.group = {
                 desired: t.d,

@@ -41,7 +41,7 @@ export async function rollback(x: Parts, failure: StepFailure): Promise<never> {
             throw new ReleaseError(msg, "failed", rs.snapshot(), failure);
         }
     }
-    if (p.kind === "release" && p.done.includes("remote") && schemaAheadAfterApply(p.remote?.migrations, rs.i.migrationPolicy)) {
+    if (p.kind === "release" && (p.schemaAhead || (p.done.includes("remote") && schemaAheadAfterApply(p.remote?.migrations, rs.i.migrationPolicy)))) {
         return pastNoReturn(x, failure, attempt, errors);
     }
     const prev = p.previousLaunchTemplateVersion;
@@ -128,7 +128,7 @@ async function pastNoReturn(x: Parts, failure: StepFailure, attempt: (what: stri
     const { rs, lock, ramp } = x;
     const p = rs.p;
     const old = rs.c.deployed?.version ?? "the previous version";
-    rs.log(`past the point of no return (${p.remote?.migrations} migrations applied): the old code is not put back`);
+    rs.log(`past the point of no return (${p.schemaAhead ?? p.remote?.migrations} migrations applied): the old code is not put back`);
     if (p.group) {
         const saved = p.group;
         await attempt("restore the group", () => ramp.restore(saved));
@@ -140,7 +140,7 @@ async function pastNoReturn(x: Parts, failure: StepFailure, attempt: (what: stri
     const g = await rs.c.cloud.describeGroup(rs.group).catch(() => null);
     const onNew = g ? liveInstances(g).filter((i) => i.launchTemplateVersion === String(p.launchTemplateVersion)).length : null;
     const all = g ? liveInstances(g).length : null;
-    const applied = p.remote?.applied?.length ? p.remote.applied.join(", ") : `${p.remote?.migrations} migrations`;
+    const applied = p.remote?.applied?.length ? p.remote.applied.join(", ") : `${p.schemaAhead ?? p.remote?.migrations} migrations`;
     const first = p.remote?.applied?.[0]?.split(" ")[0] ?? "<app>.<first applied migration>";
     const [app, mig] = first.split(".");
     const msg =

@@ -45,6 +45,8 @@ export interface TagProgress {
     x?: number;
     n?: number;
     s?: string;
+    /** Progress.schemaAhead: migrations applied past the point of no return ("breaking", "unknown"). */
+    m?: string;
 }
 
 export function encodeTagProgress(p: Progress): string {
@@ -52,6 +54,7 @@ export function encodeTagProgress(p: Progress): string {
     if (p.amiId) t.a = p.amiId;
     if (p.launchTemplateVersion) t.t = p.launchTemplateVersion;
     if (p.previousLaunchTemplateVersion) t.p = p.previousLaunchTemplateVersion;
+    if (p.schemaAhead) t.m = p.schemaAhead;
     if (p.group) {
         t.d = p.group.desired;
         t.x = p.group.max;

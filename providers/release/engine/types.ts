@@ -57,6 +57,12 @@ export interface Progress {
         /** The migration operations applied: "app.migration Operation (CODE)". */
         applied?: string[];
     };
+    /**
+     * The verdict ("breaking" or "unknown") of migrations applied under a policy that lets them
+     * through: the schema is ahead of the old code (the point of no return). Kept in the group's
+     * progress tag too, so a run that takes over never rolls the old code back onto it.
+     */
+    schemaAhead?: string;
     amiId?: string;
     /** How long this run's bake took (s), recorded in the state for the next release's first look. */
     bakeS?: number;

@@ -23,7 +23,7 @@ export const STEPS: Record<StepName, (x: Parts) => Promise<void>> = {
     // Taken before the step loop (or at its first step when resuming): nothing more to do.
     lock: async () => undefined,
     "maintenance-on": (x) => maintenanceOn(x.rs),
-    remote: (x) => remote(x.rs),
+    remote: (x) => remote(x.rs, x.lock),
     bake: (x) => bake(x.rs),
     template: (x) => template(x.rs, x.lock),
     "scale-out": (x) => x.ramp.scaleOut(),
