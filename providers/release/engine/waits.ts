@@ -26,8 +26,7 @@ export class Waits {
     private delayUnchecked = false;
     /** The target group's own delay could not be read when it was needed: the one in use is a guess. */
     private delayGuessed = false;
-    private seen: { at: number; states: Record<string, string> } | null = null;
-    /** The last DescribeTargetHealth answer of any wait, with when it was read. */
+    /** The last DescribeTargetHealth answer of any wait, with when it was read (targetHealth() notes it). */
     private lastHealth: { at: number; states: Record<string, string> } | null = null;
 
     constructor(private readonly rs: RunState) {}
@@ -59,9 +58,9 @@ export class Waits {
         return this.learnedWaveMs ?? 0;
     }
 
-    /** The last DescribeTargetHealth answer of a health wait, with when it was read. */
+    /** The last DescribeTargetHealth answer, with when it was read. */
     lastTargetHealth() {
-        return this.seen;
+        return this.lastHealth;
     }
 
     /** The deregistration delay: the input's, else read once per run with the health-check timings. */
@@ -177,7 +176,6 @@ export class Waits {
                 next = clock.now() + poll;
                 continue;
             }
-            this.seen = { at: clock.now(), states: th };
             for (const [id, st] of Object.entries(th)) if (st === "unhealthy" && !oldIds.has(id) && !failedCheck.includes(id)) failedCheck.push(id);
             const healthy = Object.keys(th).filter((id) => th[id] === "healthy" && !oldIds.has(id));
             const g = healthy.length >= need ? await this.look("DescribeAutoScalingGroups", () => cloud.describeGroup(group), deadline) : null;
