@@ -3,6 +3,7 @@ import * as assert from "node:assert/strict";
 import { SimAws, SimOptions } from "./sim-aws";
 import { Deployed } from "../providers/release/planner";
 import { SUSPENDED_PROCESSES, LOCK_TAG, PROGRESS_TAG } from "../providers/release/executor";
+import { realClock, type Clock, type RemotePhase } from "../providers/release/ports";
 
 export interface World {
     sim: SimAws;
@@ -45,3 +46,34 @@ export function expectKnownGood(w: World, opts: { version?: number; desired?: nu
 }
 
 export { SUSPENDED_PROCESSES };
+
+/**
+ * A release process that dies during its bake, at its first look at the image after CreateImage:
+ * from that call on, every AWS call, sleep and remote-phase call of the run fails as a dead
+ * process's would (an interruption: no rollback), and it leaves no saved state. Pass `clock` and
+ * `remotePhase` to the run; after it, `bury()` lets the simulated AWS answer the next run.
+ */
+export function diesDuringBake(w: World, remote: RemotePhase) {
+    const interrupted = () => Object.assign(new Error("process killed"), { interrupted: true });
+    let killed = false;
+    let created = false;
+    w.sim.inject = (c) => {
+        if (killed) return interrupted();
+        if (c.command === "CreateImage") created = true;
+        else if (created && c.command === "DescribeImages") {
+            killed = true;
+            return interrupted();
+        }
+        return undefined;
+    };
+    const clock: Clock = { now: () => Date.now(), sleep: (ms) => (killed ? Promise.reject(interrupted()) : realClock.sleep(ms)) };
+    const dying = new Proxy(remote, { get: (t: any, k) => (typeof t[k] === "function" ? (...a: any[]) => (killed ? Promise.reject(interrupted()) : t[k](...a)) : t[k]) }) as RemotePhase;
+    return {
+        clock,
+        remotePhase: async () => dying,
+        killed: () => killed,
+        bury: () => {
+            w.sim.inject = null;
+        },
+    };
+}

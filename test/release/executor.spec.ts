@@ -7,7 +7,7 @@ import { installVirtualClock, VirtualClock } from "../../testkit/sim-aws/clock";
 import { ExecContext, ExecResult, LOCK_TAG, PROGRESS_TAG, Progress, ReleaseError, runRelease } from "../../providers/release/executor";
 import { realClock } from "../../providers/release/ports";
 import { BREAKING, FakeRemotePhase, inputs } from "../../testkit/fakes";
-import { expectKnownGood, runningFleet, World } from "../../testkit/world";
+import { diesDuringBake, expectKnownGood, runningFleet, World } from "../../testkit/world";
 import { SimAws } from "../../testkit/sim-aws";
 
 interface Run {
@@ -363,26 +363,12 @@ describe("release executor on the simulated AWS", function () {
             const w = runningFleet(2);
             w.sim.nextImageFaults = { neverHealthy: true };
             const remote = new FakeRemotePhase("v1.0.0");
-            const interrupted = () => Object.assign(new Error("process killed"), { interrupted: true });
-            // Killed at the first look at the image: from then on every call of the dead run fails.
-            let killed = false;
-            let created = false;
-            w.sim.inject = (c) => {
-                if (killed) return interrupted();
-                if (c.command === "CreateImage") created = true;
-                else if (created && c.command === "DescribeImages") {
-                    killed = true;
-                    return interrupted();
-                }
-                return undefined;
-            };
-            const dying = { now: () => Date.now(), sleep: (ms: number) => (killed ? Promise.reject(interrupted()) : realClock.sleep(ms)) };
-            // The dead process's remote phase dies with it (no revert from a dead run).
-            const dyingRemote = new Proxy(remote, { get: (t: any, k) => (typeof t[k] === "function" ? (...a: any[]) => (killed ? Promise.reject(interrupted()) : t[k](...a)) : t[k]) });
-            const first = await release(w, { clock: dying, remotePhase: async () => dyingRemote, over: { rollout: { maxSurge: 1, healthyTimeoutS: 600 } } });
-            assert.ok(killed && first.error, "killed during the bake");
+            // Killed at the first look at the image; its remote phase dies with it (no revert from a dead run).
+            const dead = diesDuringBake(w, remote);
+            const first = await release(w, { clock: dead.clock, remotePhase: dead.remotePhase, over: { rollout: { maxSurge: 1, healthyTimeoutS: 600 } } });
+            assert.ok(dead.killed() && first.error, "killed during the bake");
             assert.equal(remote.current, "v1.1.0", "the dead run had switched the management instance");
-            w.sim.inject = null;
+            dead.bury();
             await vc.advance(1801_000);
             const second = await release(w, { remote, progress: null, over: { rollout: { maxSurge: 1, healthyTimeoutS: 600 } } });
             assert.equal(second.error?.outcome, "rolled-back", String(second.error));

@@ -10,7 +10,7 @@ import { ExecResult, runRelease } from "../../providers/release/executor";
 import { plan } from "../../providers/release/planner";
 import { realClock } from "../../providers/release/ports";
 import { BREAKING, FakeRemotePhase, inputs } from "../../testkit/fakes";
-import { runningFleet, World } from "../../testkit/world";
+import { diesDuringBake, runningFleet, World } from "../../testkit/world";
 import { MAINTENANCE_TAG } from "../../providers/release/engine/tags";
 
 describe("point of no return (breaking migrations applied)", () => {
@@ -146,20 +146,7 @@ describe("point of no return (breaking migrations applied)", () => {
         w.sim.nextImageFaults = { neverHealthy: true };
         const remote = new FakeRemotePhase("v1.0.0");
         remote.migrations = BREAKING;
-        const interrupted = () => Object.assign(new Error("process killed"), { interrupted: true });
-        let killed = false;
-        let created = false;
-        w.sim.inject = (c) => {
-            if (killed) return interrupted();
-            if (c.command === "CreateImage") created = true;
-            else if (created && c.command === "DescribeImages") {
-                killed = true;
-                return interrupted();
-            }
-            return undefined;
-        };
-        const dying = { now: () => Date.now(), sleep: (ms: number) => (killed ? Promise.reject(interrupted()) : realClock.sleep(ms)) };
-        const dyingRemote = new Proxy(remote, { get: (t: any, k) => (typeof t[k] === "function" ? (...a: any[]) => (killed ? Promise.reject(interrupted()) : t[k](...a)) : t[k]) });
+        const dead = diesDuringBake(w, remote);
         const ctx = (over: Record<string, any>) => ({
             cloud: w.sim.cloud(),
             remotePhase: async () => remote,
@@ -171,10 +158,10 @@ describe("point of no return (breaking migrations applied)", () => {
             ...over,
         });
         const settle = (p: Promise<ExecResult>) => p.then((result) => ({ result, error: undefined as any }), (error) => ({ result: undefined, error }));
-        const first = await vc.drive(settle(runRelease(ctx({ clock: dying, remotePhase: async () => dyingRemote }))));
-        assert.ok(killed && first.error, "killed during the bake");
+        const first = await vc.drive(settle(runRelease(ctx({ clock: dead.clock, remotePhase: dead.remotePhase }))));
+        assert.ok(dead.killed() && first.error, "killed during the bake");
         assert.equal(remote.current, "v1.1.0", "the dead run applied the migrations and switched the management instance");
-        w.sim.inject = null;
+        dead.bury();
         await vc.advance(1801_000);
         remote.migrations = { operations: [], verdict: "none" }; // applied by the dead run
         const r = await vc.drive(settle(runRelease(ctx({ progress: null }))));
