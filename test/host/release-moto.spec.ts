@@ -139,7 +139,7 @@ describe("host tier: releases through the real host against moto, remote phase o
             version: "v1",
             capacity: { minSize: 3, maxSize: 4, desiredCapacity: 3 },
             remote: { ...captured.remote, settingsModule: undefined, ...site.settings, region: world.release.region, instanceId: world.release.managementInstanceId },
-            rollout: { maxSurge: 1, pollIntervalS: 1, healthyTimeoutS: 120, drainTimeoutS: 30, bakeTimeoutS: 60 },
+            rollout: { maxSurge: 1, pollIntervalS: 1, healthyTimeoutS: 120, drainTimeoutS: 30, bakeTimeoutS: 54 },
             migrationPolicy: "refuse",
             // This world's timings are below the settings' bounds, which the input is checked
             // against: the release reads them from moto's target group instead (the input's own
@@ -182,9 +182,9 @@ describe("host tier: releases through the real host against moto, remote phase o
         assert.equal(v1State.__provider, v1Inputs.__provider);
         const lt = await defaultTemplateVersion();
         assert.equal(v1State.launchTemplateVersion, lt);
-        // moto's image is ready at the first look (15 s: a quarter of bakeTimeoutS 60): the state
-        // records 80 % of that wait for the next release's first look.
-        assert.ok(v1State.deployed.bakeS >= 12 && v1State.deployed.bakeS <= 13, `bakeS ${v1State.deployed.bakeS}`);
+        // moto's image is ready at the first look (13.5 s: a quarter of bakeTimeoutS 54, the least
+        // the settings take): the state records 80 % of that wait for the next release's first look.
+        assert.ok(v1State.deployed.bakeS >= 10 && v1State.deployed.bakeS <= 12, `bakeS ${v1State.deployed.bakeS}`);
         const img = await sdk.ec2.send(new DescribeImagesCommand({ ImageIds: [v1State.amiId] }));
         assert.equal(img.Images?.[0]?.State, "available");
         assert.ok(img.Images![0].Tags!.some((t) => t.Value === "v1"), JSON.stringify(img.Images![0].Tags));
@@ -226,7 +226,7 @@ describe("host tier: releases through the real host against moto, remote phase o
         assert.equal(v2State.launchTemplateVersion, lt);
         assert.equal(v2State.previousLaunchTemplateVersion, v1State.launchTemplateVersion);
         // The state the host kept from Create made this release look earlier (80 % of it), and it records less again.
-        assert.ok(v2State.deployed.bakeS >= 8 && v2State.deployed.bakeS < v1State.deployed.bakeS, `bakeS ${v1State.deployed.bakeS} then ${v2State.deployed.bakeS}`);
+        assert.ok(v2State.deployed.bakeS >= 6 && v2State.deployed.bakeS < v1State.deployed.bakeS, `bakeS ${v1State.deployed.bakeS} then ${v2State.deployed.bakeS}`);
         assert.deepEqual([...v2State.replacedInstanceIds].sort(), before.map((x) => x.id));
         const after = await fleet();
         assert.equal(after.length, 3);
