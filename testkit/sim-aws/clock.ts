@@ -4,10 +4,29 @@
  * its waiters all run on virtual time; `drive` advances it from timer to timer until a promise
  * settles. A release of hours of simulated time runs in milliseconds.
  */
+import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import * as FakeTimers from "@sinonjs/fake-timers";
 
 /** The real setTimeout, captured before any fake clock is installed. */
 const realSetTimeout = globalThis.setTimeout;
+
+let sharedFilesRead: Promise<unknown> | undefined;
+
+/**
+ * The SDK reads its shared files (~/.aws/config and ~/.aws/credentials) once per process, with
+ * real I/O, and answers from a cache afterwards (every client of the process shares it). `drive`
+ * awaits this read before it runs any virtual time: while the read is pending, a timer that is
+ * always due (a test's sampler) would move the clock a virtual second per turn of the event loop,
+ * and the release would start that late (164 virtual seconds in test/release/pipeline.spec.ts on
+ * a loaded machine). Two settings the SDK looks up there make it read both files.
+ */
+function sdkSharedFilesRead(): Promise<unknown> {
+    if (!sharedFilesRead) {
+        const { config } = new AutoScalingClient({ region: "eu-west-1", credentials: { accessKeyId: "AKIDSIMULATED", secretAccessKey: "simulated" } });
+        sharedFilesRead = Promise.all([config.useFipsEndpoint(), config.useDualstackEndpoint()]).catch(() => undefined);
+    }
+    return sharedFilesRead;
+}
 
 export const EPOCH = Date.UTC(2026, 0, 5, 9, 0, 0);
 
@@ -42,12 +61,12 @@ export function installVirtualClock(now = EPOCH): VirtualClock {
                 },
             );
             watched.catch(() => undefined);
+            await sdkSharedFilesRead();
             const limit = clock.now + maxVirtualS * 1000;
             let idle = 0;
             while (!settled) {
                 if (clock.countTimers() === 0) {
-                    // Pending real I/O (the SDK reads its shared config files once per client) or
-                    // microtasks: give them real time before declaring a stall.
+                    // Pending real I/O or microtasks: give them real time before declaring a stall.
                     await new Promise<void>((r) => (idle < 20 ? setImmediate(r) : realSetTimeout(r, 2)));
                     if (++idle > 2000) throw new Error("virtual clock: no timer left and the promise is still pending");
                     continue;
