@@ -45,19 +45,8 @@ import type { Clock, Cloud, MigrationPolicy, RemotePhase, RemoteSettings } from 
 import { realClock } from "./ports";
 import { AwsCloud } from "./aws/cloud";
 import type { GroupState } from "./ports";
-import {
-    Deployed,
-    LiveView,
-    RELEASE_VERSION_DESCRIPTION,
-    ReleaseInputs,
-    UnfinishedRun,
-    liveInstances,
-    normalizeInputs,
-    ownTemplateVersions,
-    plan,
-    resolveBase,
-    resolveSurge,
-} from "./planner";
+import { ReleaseInputs, normalizeInputs, resolveSurge } from "./inputs";
+import { Deployed, LiveView, RELEASE_VERSION_DESCRIPTION, UnfinishedRun, liveInstances, ownTemplateVersions, plan, resolveBase } from "./planner";
 import { deadlineMs, deadlineProblem } from "./engine/deadline";
 import { Progress, ReleaseError, decodeTagProgress, pruneImages, runRelease, LOCK_TAG, PROGRESS_TAG, parseLock } from "./executor";
 // Imported at module scope so the closure serializer captures the remote phase by value: a
