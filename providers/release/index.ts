@@ -1,6 +1,7 @@
 /** The release engine: the `Release` resource, its planner, executor, ports and AWS adapter. */
 export { Release, ReleaseArgs, ReleaseRolloutArgs } from "./resource";
-export { ReleaseProvider, ReleaseStatus, HistoryEntry, ReleaseFailed } from "./provider";
+export { ReleaseProvider, ReleaseFailed } from "./provider";
+export { ReleaseStatus, HistoryEntry } from "./state";
 export { hostedProvider, PROVIDER_ENTRY } from "./hosted";
 export { plan } from "./planner";
 export type { Plan, Deployed } from "./planner";

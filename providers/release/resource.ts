@@ -6,7 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { MigrationPolicy, RemoteSettings } from "./ports";
-import type { HistoryEntry, ReleaseStatus } from "./provider";
+import type { HistoryEntry, ReleaseStatus } from "./state";
 import { hostedProvider } from "./hosted";
 import { DEFAULT_RELEASE_TIMEOUT, deadlineFromTimeouts } from "./engine/deadline";
 
