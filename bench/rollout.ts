@@ -39,7 +39,7 @@ import { simulateInstanceRefresh } from "../testkit/sim-aws/instance-refresh";
 import { SimAws } from "../testkit/sim-aws";
 import { rawArgs, targetGroupTimingsOf } from "../testkit/fakes";
 import { runRelease } from "../providers/release/executor";
-import { normalizeInputs, resolveSurge } from "../providers/release/planner";
+import { normalizeInputs, resolveSurge } from "../providers/release/inputs";
 import { realClock } from "../providers/release/ports";
 import type { RemotePhase } from "../providers/release/ports";
 

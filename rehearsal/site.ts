@@ -11,7 +11,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { normalizeInputs, ReleaseInputs } from "../providers/release/planner";
+import { normalizeInputs, ReleaseInputs } from "../providers/release/inputs";
 import { Clock, RemotePhase } from "../providers/release/ports";
 import { LocalCloud } from "./local/cloud";
 import { killMentioning, RUN_MARKER_ENV } from "./local/procs";

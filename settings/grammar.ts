@@ -1,6 +1,6 @@
 /**
  * One grammar per kind of value, shared by the config parser (parse.ts) and the Release's input
- * validation (providers/release/planner.ts), so a value is accepted or refused the same way
+ * validation (providers/release/inputs.ts), so a value is accepted or refused the same way
  * wherever it enters. Each parser returns the typed value or `{ error }`, a text that follows
  * the setting's name and value in a message ("release:maxSurge \"0\" must be ...").
  */

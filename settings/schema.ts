@@ -1,7 +1,7 @@
 /**
  * The stack's settings, one entry each: type, default, bounds or enum, secret or not, and the
  * description. Everything else is derived from this file: the TypeScript types (below), the
- * generic parser (parse.ts), the Release's input defaults (planner.ts), the components'
+ * generic parser (parse.ts), the Release's input defaults (providers/release/inputs.ts), the components'
  * defaults, Pulumi.yaml's `config:` block and the README's table (scripts/config-table.ts;
  * test/config/schema.spec.ts checks both). Descriptions never restate a bound or an enum:
  * describe() appends them from the numbers here.

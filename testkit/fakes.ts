@@ -1,7 +1,7 @@
 /** A working fake RemotePhase and input builders for the release tests. */
 import type { MigrationReport, PhaseOptions, RemoteInspection, RemotePhase, RemotePhaseResult } from "../providers/release/ports";
 import { RemotePhaseError } from "../providers/release/ports";
-import { normalizeInputs, ReleaseInputs } from "../providers/release/planner";
+import { normalizeInputs, ReleaseInputs } from "../providers/release/inputs";
 import type { SimAws } from "./sim-aws";
 
 export const NO_MIGRATIONS: MigrationReport = { operations: [], verdict: "none" };

@@ -34,32 +34,22 @@
  *           in use, deregisters the older ones with their snapshots, drops a stale lock of ours.
  *
  * Capacity ownership: see planner.ts (the Release owns min and desired; Pulumi creates the group
- * at 0 and ignores them).
+ * at 0 and ignores them). What the resource state holds and how an earlier run is read back from
+ * it: state.ts.
  *
  * Where it runs: Pulumi's dynamic-provider host loads this module through hosted.ts (the small
  * closure Pulumi serializes), so this is ordinary TypeScript: classes, Sets and Errors behave as
  * they do in the tests. Tests construct it with `deps` (simulated AWS, fake remote phase, clock).
  */
 import type * as pulumi from "@pulumi/pulumi";
-import type { Clock, Cloud, MigrationPolicy, RemotePhase, RemoteSettings } from "./ports";
+import type { Clock, Cloud, RemotePhase } from "./ports";
 import { realClock } from "./ports";
 import { AwsCloud } from "./aws/cloud";
-import type { GroupState } from "./ports";
-import {
-    Deployed,
-    LiveView,
-    RELEASE_VERSION_DESCRIPTION,
-    ReleaseInputs,
-    UnfinishedRun,
-    liveInstances,
-    normalizeInputs,
-    ownTemplateVersions,
-    plan,
-    resolveBase,
-    resolveSurge,
-} from "./planner";
+import { ReleaseInputs, normalizeInputs } from "./inputs";
+import { Deployed, LiveView, RELEASE_VERSION_DESCRIPTION, liveInstances, ownTemplateVersions, plan, resolveBase } from "./planner";
 import { deadlineMs, deadlineProblem } from "./engine/deadline";
-import { Progress, ReleaseError, decodeTagProgress, pruneImages, runRelease, LOCK_TAG, PROGRESS_TAG, parseLock } from "./executor";
+import { ReleaseError, pruneImages, runRelease, LOCK_TAG, PROGRESS_TAG, parseLock } from "./executor";
+import { HistoryEntry, clean, deployedAfterFailure, ownVersions, redactRemote, stateOutputs, unfinishedRun } from "./state";
 // Imported at module scope so the closure serializer captures the remote phase by value: a
 // relative `require("./remote")` inside a method would run in Pulumi's provider host, which
 // cannot resolve the program's relative (TypeScript) paths.
@@ -68,29 +58,12 @@ import { Redactor } from "./redact";
 
 /** The engine's marker for a value not known during preview (pulumi/sdk/nodejs/runtime/rpc). */
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-const HISTORY_LIMIT = 20;
 /** How the plan shows a value the engine does not know yet (a new stack's first preview). */
 export const UNKNOWN_TEXT = "(known after the stack's resources exist)";
 
 /** The plan text without the engine's placeholder: an unknown id or version reads as UNKNOWN_TEXT. */
 export function readableUnknowns(text: string): string {
     return text.split(`v${UNKNOWN}`).join(`version ${UNKNOWN_TEXT}`).split(UNKNOWN).join(UNKNOWN_TEXT);
-}
-
-export interface ReleaseStatus {
-    state: "succeeded" | "rolled-back" | "failed" | "in-progress";
-    reason: string | null;
-    at: string;
-}
-
-export interface HistoryEntry {
-    version: string;
-    amiId: string | null;
-    launchTemplateVersion: number | null;
-    startedAt: string;
-    finishedAt: string;
-    outcome: "succeeded" | "rolled-back" | "failed";
-    reason: string | null;
 }
 
 /** Injected in tests; the serialized provider uses the defaults (AWS SDK, remote phase, real clock). */
@@ -109,26 +82,6 @@ function hasUnknown(v: unknown): boolean {
     if (isUnknown(v)) return true;
     if (v && typeof v === "object") return Object.values(v as object).some(hasUnknown);
     return false;
-}
-
-/** Drops undefined (the gRPC Struct rejects it) and copies. */
-function clean<T>(v: T): T {
-    return JSON.parse(JSON.stringify(v ?? null));
-}
-
-/**
- * The remote settings as stored in the outputs: the SSH private key replaced by a SHA-256
- * fingerprint (so a rotated key is still a change for diff, and the key never lands in state
- * outside Pulumi's secret inputs).
- */
-function redactRemote(r: any) {
-    if (!r || typeof r !== "object") return r;
-    const c = { ...r };
-    if (c.ssh && typeof c.ssh.privateKey === "string" && !c.ssh.privateKey.startsWith("[secret sha256:")) {
-        const h = require("crypto").createHash("sha256").update(c.ssh.privateKey).digest("hex").slice(0, 16);
-        c.ssh = { ...c.ssh, privateKey: `[secret sha256:${h}]` };
-    }
-    return c;
 }
 
 /** The dynamic provider's implementation. `deps` are for tests only: the host constructs `new ReleaseProvider()`. */
@@ -218,7 +171,7 @@ export class ReleaseProvider implements pulumi.dynamic.ResourceProvider {
             out.baseIsReleaseVersion = requested; // tells diff() and update(), which may not see it in the state
         }
         // 2. An earlier run that did not finish: the plan says what the re-run does.
-        live.unfinished = this.unfinishedRun(olds, inputs, live.group, hadOld ? fleetVersion : null, defaultVersion);
+        live.unfinished = unfinishedRun(olds, inputs, live.group, hadOld ? fleetVersion : null, defaultVersion);
         if (!live.unfinished && hadOld && !stateDeployed && !olds.status && !fleetVersion && live.group && defaultVersion === null) {
             // Old inputs but an empty group whose default is no release's version: the first release
             // did not finish (the re-run is a first release again).
@@ -253,60 +206,6 @@ export class ReleaseProvider implements pulumi.dynamic.ResourceProvider {
         return { inputs: out };
     }
 
-    /**
-     * The earlier run of this Release that did not succeed, if any: from the state (status and
-     * progress, when the caller passes them), else from the group's progress tag (a killed run),
-     * else from the default template version's description (a release of another version is
-     * still the default although the inputs already name this one: the last run rolled back or failed).
-     */
-    private unfinishedRun(olds: any, inputs: ReleaseInputs, group: GroupState | undefined, fleetVersion: string | null, defaultVersion: number | null): UnfinishedRun | undefined {
-        const surgeOf = (desired: number) => resolveSurge(inputs.rollout.maxSurge, Math.max(desired, 1));
-        // Old instances already out of service (deregistered by the pipelined ramp) count as replaced.
-        const remainingOn = (tv: number | undefined, out: string[] = []) =>
-            group && tv ? liveInstances(group).filter((x) => x.lifecycleState !== "Standby" && x.launchTemplateVersion !== String(tv) && !out.includes(x.instanceId)).length : undefined;
-        const st: ReleaseStatus | undefined = olds?.status;
-        if (st && st.state && st.state !== "succeeded") {
-            const pr: Progress | null = olds.progress ?? null;
-            if (pr && pr.phase !== "done" && pr.version === inputs.version) {
-                return {
-                    version: pr.version,
-                    state: "in-progress",
-                    reason: st.reason,
-                    done: pr.done,
-                    next: pr.phase === "rollback" ? "rollback" : (pr.steps.find((s) => !pr.done.includes(s)) ?? null),
-                    replaced: pr.replaced.length + (pr.outOfService?.length ?? 0),
-                    remaining: remainingOn(pr.launchTemplateVersion, pr.outOfService),
-                    surge: surgeOf(pr.group?.desired ?? group?.desiredCapacity ?? inputs.capacity.desiredCapacity),
-                    amiId: pr.amiId,
-                    launchTemplateVersion: pr.launchTemplateVersion,
-                };
-            }
-            return { version: inputs.version, state: st.state === "in-progress" ? "failed" : st.state, reason: st.reason };
-        }
-        if (st) return undefined; // the state says the last run succeeded
-        const t = decodeTagProgress(group?.tags[PROGRESS_TAG]);
-        const lock = parseLock(group?.tags[LOCK_TAG]);
-        if (t && t.v === inputs.version) {
-            return {
-                version: t.v,
-                state: "in-progress",
-                reason: `run ${t.r} was interrupted${lock ? ` (lock held by ${lock.owner})` : ""}`,
-                next: t.t ? "ramp" : t.a ? "template" : "bake",
-                remaining: remainingOn(t.t),
-                amiId: t.a,
-                launchTemplateVersion: t.t,
-            };
-        }
-        if (fleetVersion && fleetVersion !== inputs.version && olds?.version === inputs.version) {
-            return {
-                version: inputs.version,
-                state: "failed",
-                reason: `the default launch template version v${defaultVersion} is still release ${fleetVersion}'s (the last run of ${inputs.version} rolled back or failed)`,
-            };
-        }
-        return undefined;
-    }
-
     async diff(_id: string, olds: any, news: any): Promise<pulumi.dynamic.DiffResult> {
         const replaces = ["autoScalingGroupName", "baseLaunchTemplateId"].filter((k) => olds[k] !== news[k]);
         const changed: string[] = [];
@@ -320,7 +219,7 @@ export class ReleaseProvider implements pulumi.dynamic.ResourceProvider {
         // template's latestVersion back as the release's last version) is not a change.
         if ("baseLaunchTemplateVersion" in news && news.baseLaunchTemplateVersion !== UNKNOWN) {
             const d: Deployed | null = olds.deployed ?? null;
-            const rb = resolveBase(Number(news.baseLaunchTemplateVersion), this.ownVersions(olds, news), d, Number(olds.baseLaunchTemplateVersion));
+            const rb = resolveBase(Number(news.baseLaunchTemplateVersion), ownVersions(olds, news), d, Number(olds.baseLaunchTemplateVersion));
             const was = rb.own ? (d?.baseLaunchTemplateVersion ?? Number(olds.baseLaunchTemplateVersion)) : Number(olds.baseLaunchTemplateVersion);
             if (rb.base !== was) changed.push("baseLaunchTemplateVersion");
         } else if (JSON.stringify(olds.baseLaunchTemplateVersion) !== JSON.stringify(news.baseLaunchTemplateVersion)) {
@@ -333,14 +232,6 @@ export class ReleaseProvider implements pulumi.dynamic.ResourceProvider {
         const unfinished = olds.status && olds.status.state !== "succeeded";
         if (unfinished && !changed.includes("status")) changed.push("status");
         return { changes: changed.length > 0 || replaces.length > 0, replaces, deleteBeforeReplace: false };
-    }
-
-    /** Template versions the Release created: its state, plus the one check() recognised by its description. */
-    private ownVersions(olds: any, news: any): number[] {
-        const own = ownTemplateVersions(olds);
-        const b = Number(news?.baseIsReleaseVersion);
-        if (Number.isInteger(b) && b === Number(news?.baseLaunchTemplateVersion) && !own.includes(b)) own.push(b);
-        return own;
     }
 
     async create(news: any): Promise<pulumi.dynamic.CreateResult> {
@@ -416,32 +307,13 @@ export class ReleaseProvider implements pulumi.dynamic.ResourceProvider {
         const history: HistoryEntry[] = olds?.history ?? [];
         const cloud = this.cloudFor(inputs);
         const owner = String(news.lockOwner ?? `release/${inputs.autoScalingGroupName}`);
-        const own = this.ownVersions(olds, news);
+        const own = ownVersions(olds, news);
         const rb = resolveBase(inputs.baseLaunchTemplateVersion, own, deployed, olds ? Number(olds.baseLaunchTemplateVersion) : undefined);
         if (rb.own && rb.base !== inputs.baseLaunchTemplateVersion) {
             this.log(`release: base launch template v${inputs.baseLaunchTemplateVersion} is a version this Release created: the base stays v${rb.base}`);
             inputs = { ...inputs, baseLaunchTemplateVersion: rb.base };
         }
-        /** Every launch template version the Release created (bounded), so a refresh's latestVersion is recognised. */
-        const created = (...more: (number | null | undefined)[]) => {
-            const all = [...own, ...more.filter((v): v is number => Number.isInteger(v) && (v as number) > 0)];
-            return [...new Set(all)].sort((a, b) => a - b).slice(-100);
-        };
-        const base = (st: ReleaseStatus, d: Deployed | null, p: Progress | null, h: HistoryEntry[], prev: any) =>
-            clean({
-                ...news,
-                templateVersionsCreated: created(d?.launchTemplateVersion, p?.launchTemplateVersion),
-                remote: redactRemote(news.remote),
-                plan: news.plan ?? olds?.plan ?? "",
-                status: { ...st, reason: red.redact(st.reason) },
-                amiId: d?.amiId ?? null,
-                launchTemplateVersion: d?.launchTemplateVersion ?? null,
-                previousLaunchTemplateVersion: prev ?? olds?.previousLaunchTemplateVersion ?? null,
-                replacedInstanceIds: p?.replaced ?? [],
-                deployed: d,
-                progress: p && p.phase !== "done" ? red.redactProgress(p) : null,
-                history: h.slice(-HISTORY_LIMIT).map((x) => ({ ...x, reason: red.redact(x.reason) })),
-            });
+        const base = stateOutputs(news, olds, own, red);
         try {
             const r = await runRelease({
                 cloud,
@@ -492,18 +364,7 @@ export class ReleaseProvider implements pulumi.dynamic.ResourceProvider {
                 // A failure after the fleet step (the maintenance page could not be removed) leaves the
                 // fleet on the new release: record it as deployed so the next run does not redo it.
                 const onFleet = e.progress.done.some((s) => s === "ramp" || s === "scale-out");
-                const now_deployed: Deployed | null = onFleet
-                    ? {
-                          version: inputs.version,
-                          amiId: e.progress.amiId ?? deployed?.amiId ?? "",
-                          baseLaunchTemplateVersion: inputs.baseLaunchTemplateVersion,
-                          launchTemplateVersion: e.progress.launchTemplateVersion ?? deployed?.launchTemplateVersion ?? 0,
-                          capacity: { ...inputs.capacity },
-                          ...((e.progress.bakeS ?? deployed?.bakeS) !== undefined ? { bakeS: e.progress.bakeS ?? deployed?.bakeS } : {}),
-                      }
-                    : deployed && e.progress.bakeS !== undefined
-                      ? { ...deployed, bakeS: e.progress.bakeS } // how long a bake takes here, whatever the outcome
-                      : deployed;
+                const now_deployed = deployedAfterFailure(inputs, deployed, e.progress, onFleet);
                 const props = base({ state, reason: e.message, at: now }, now_deployed, e.progress, h, onFleet ? e.progress.previousLaunchTemplateVersion : undefined);
                 throw new ReleaseFailed(e.message, id, { ...props, __provider: news.__provider });
             }

@@ -6,7 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { MigrationPolicy, RemoteSettings } from "./ports";
-import type { HistoryEntry, ReleaseStatus } from "./provider";
+import type { HistoryEntry, ReleaseStatus } from "./state";
 import { hostedProvider } from "./hosted";
 import { DEFAULT_RELEASE_TIMEOUT, deadlineFromTimeouts } from "./engine/deadline";
 
@@ -21,9 +21,9 @@ export interface ReleaseRolloutArgs {
     healthyTimeoutS?: pulumi.Input<number>;
     /** Seconds allowed, beyond the target group's deregistration delay, for draining. @default release:drainTimeout's default (settings/schema.ts) */
     drainTimeoutS?: pulumi.Input<number>;
-    /** Deploy-lock lifetime in seconds (refreshed while the release runs). @default DEFAULT_ROLLOUT.lockTtlS (planner.ts) */
+    /** Deploy-lock lifetime in seconds (refreshed while the release runs). @default DEFAULT_ROLLOUT.lockTtlS (inputs.ts) */
     lockTtlS?: pulumi.Input<number>;
-    /** Poll interval in seconds while waiting for instances. @default DEFAULT_ROLLOUT.pollIntervalS (planner.ts) */
+    /** Poll interval in seconds while waiting for instances. @default DEFAULT_ROLLOUT.pollIntervalS (inputs.ts) */
     pollIntervalS?: pulumi.Input<number>;
 }
 

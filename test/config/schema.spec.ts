@@ -5,7 +5,7 @@
  */
 import * as assert from "assert";
 import { ConfigError, describe as describeSetting, parseConfig, PROJECT_DEFAULTS, PROJECT_SETTINGS, RELEASE_DEFAULTS, RELEASE_SETTINGS } from "../../config";
-import { DEFAULT_ROLLOUT, normalizeInputs, resolveSurge } from "../../providers/release/planner";
+import { DEFAULT_ROLLOUT, normalizeInputs, resolveSurge } from "../../providers/release/inputs";
 import { SimAws } from "../../testkit/sim-aws";
 import { rawArgs } from "../../testkit/fakes";
 

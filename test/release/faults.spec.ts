@@ -150,7 +150,7 @@ describe("SDK client time-outs (a 127.0.0.1 server that accepts and never answer
 });
 
 describe("rollout numbers validated against what they feed", () => {
-    const { normalizeInputs } = require("../../providers/release/planner");
+    const { normalizeInputs } = require("../../providers/release/inputs");
     const { rawArgs } = require("../../testkit/fakes");
     const sim = new SimAws();
     const failures = (rollout: Record<string, unknown>) => normalizeInputs(rawArgs(sim, { rollout })).failures as { property: string; reason: string }[];

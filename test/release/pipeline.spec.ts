@@ -9,7 +9,7 @@
 import * as assert from "node:assert/strict";
 import { installVirtualClock, VirtualClock } from "../../testkit/sim-aws/clock";
 import { runRelease } from "../../providers/release/executor";
-import { resolveSurge } from "../../providers/release/planner";
+import { resolveSurge } from "../../providers/release/inputs";
 import { realClock } from "../../providers/release/ports";
 import { FakeRemotePhase, inputs } from "../../testkit/fakes";
 import { expectKnownGood, runningFleet } from "../../testkit/world";

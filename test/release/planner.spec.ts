@@ -1,6 +1,7 @@
 /** The pure planner: input validation, surge resolution and the plan text `pulumi preview --diff` shows. */
 import * as assert from "node:assert/strict";
-import { Deployed, LiveView, normalizeInputs, plan, resolveSurge, isValidVersion } from "../../providers/release/planner";
+import { normalizeInputs, resolveSurge, isValidVersion } from "../../providers/release/inputs";
+import { Deployed, LiveView, plan } from "../../providers/release/planner";
 import type { GroupState } from "../../providers/release/ports";
 import { BREAKING } from "../../testkit/fakes";
 

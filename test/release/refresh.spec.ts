@@ -9,7 +9,8 @@ import { providerArgs, providerWorld, releaseFailure } from "../../testkit/provi
 import { SimAws } from "../../testkit/sim-aws";
 import { ReleaseFailed, ReleaseProvider } from "../../providers/release/provider";
 import { realClock } from "../../providers/release/ports";
-import { Deployed, normalizeInputs, ownTemplateVersions, plan, rerunLine, resolveBase } from "../../providers/release/planner";
+import { normalizeInputs } from "../../providers/release/inputs";
+import { Deployed, ownTemplateVersions, plan, rerunLine, resolveBase } from "../../providers/release/planner";
 import { FakeRemotePhase, rawArgs } from "../../testkit/fakes";
 import { LOCK_TAG, PROGRESS_TAG } from "../../providers/release/executor";
 

@@ -7,7 +7,7 @@
 import * as assert from "node:assert/strict";
 import { installVirtualClock, VirtualClock } from "../../testkit/sim-aws/clock";
 import { runRelease } from "../../providers/release/executor";
-import { normalizeInputs } from "../../providers/release/planner";
+import { normalizeInputs } from "../../providers/release/inputs";
 import { realClock } from "../../providers/release/ports";
 import { ReleaseProvider, UNKNOWN } from "../../providers/release/provider";
 import { FakeRemotePhase, inputs, rawArgs, targetGroupTimingsOf } from "../../testkit/fakes";

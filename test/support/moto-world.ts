@@ -31,7 +31,7 @@ import {
     ModifyTargetGroupAttributesCommand,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { randomBytes } from "crypto";
-import type { ReleaseInputs } from "../../providers/release/planner";
+import type { ReleaseInputs } from "../../providers/release/inputs";
 import { MOTO_REGION } from "./moto";
 
 export interface MotoClients {

@@ -15,7 +15,8 @@ import { installVirtualClock, VirtualClock } from "./clock";
 import { awsError, SimAws } from "./index";
 import { ExecContext, ExecResult, LOCK_TAG, PROGRESS_TAG, Progress, runRelease } from "../../providers/release/executor";
 import { parseLock } from "../../providers/release/engine/tags";
-import { Deployed, normalizeInputs } from "../../providers/release/planner";
+import { normalizeInputs } from "../../providers/release/inputs";
+import { Deployed } from "../../providers/release/planner";
 import { Clock, realClock } from "../../providers/release/ports";
 import { FakeRemotePhase, rawArgs } from "../fakes";
 

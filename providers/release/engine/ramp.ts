@@ -12,7 +12,8 @@
  *  - Standby instances are left alone and reported as a warning.
  */
 import type { GroupInstance, GroupState } from "../ports";
-import { liveInstances, resolveSurge } from "../planner";
+import { resolveSurge } from "../inputs";
+import { liveInstances } from "../planner";
 import { DeployLock, LockLostError } from "./lock";
 import { retrying } from "./retry";
 import { TAG_WRITE_FRESH_MS, type RunState } from "./run-state";

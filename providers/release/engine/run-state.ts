@@ -3,7 +3,7 @@
  * after every step) and the remote phase, opened on first use.
  */
 import type { Cloud, GroupState, ImageState, RemotePhase, TemplateVersionInfo } from "../ports";
-import type { ReleaseInputs } from "../planner";
+import type { ReleaseInputs } from "../inputs";
 import { ExecContext, Progress, StepError } from "./types";
 
 /**

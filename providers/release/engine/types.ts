@@ -4,7 +4,8 @@
  */
 import type { Clock, Cloud, RemotePhase } from "../ports";
 import { RemotePhaseError } from "../ports";
-import type { Deployed, PlanKind, ReleaseInputs, StepName } from "../planner";
+import type { ReleaseInputs } from "../inputs";
+import type { Deployed, PlanKind, StepName } from "../planner";
 
 /** The processes suspended during a ramp. Launch, Terminate, HealthCheck, ReplaceUnhealthy keep running. */
 export const SUSPENDED_PROCESSES = ["AZRebalance", "AlarmNotification", "ScheduledActions"];

@@ -1,5 +1,5 @@
 /** Step bake: an AMI of the management instance, resumed when an interrupted run left one pending. */
-import { BAKE_FIRST_LOOK, bakeWaitSplit } from "../../planner";
+import { BAKE_FIRST_LOOK, bakeWaitSplit } from "../../inputs";
 import { WAITER_POLL_S } from "../../ports";
 import type { RunState } from "../run-state";
 import { StepError, errText } from "../types";
