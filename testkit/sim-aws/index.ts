@@ -14,28 +14,7 @@
  * unhealthy-instance replacement after the grace period, invalidation completion.
  */
 import { AwsCloud } from "../../providers/release/aws/cloud";
-
-export interface SimTimings {
-    bootS: number;
-    healthCheckIntervalS: number;
-    healthyThreshold: number;
-    unhealthyThreshold: number;
-    deregistrationDelayS: number;
-    amiCreationS: number;
-    gracePeriodS: number;
-    invalidationS: number;
-}
-
-export const DEFAULT_TIMINGS: SimTimings = {
-    bootS: 60,
-    healthCheckIntervalS: 30,
-    healthyThreshold: 3,
-    unhealthyThreshold: 2,
-    deregistrationDelayS: 30,
-    amiCreationS: 300,
-    gracePeriodS: 300,
-    invalidationS: 60,
-};
+import { awsError, DEFAULT_TIMINGS, IdSequence, SimTimings } from "./service";
 
 export interface ImageFaults {
     /** Instances from this image never pass the health check. */
@@ -78,14 +57,6 @@ export interface SimCall {
     t: number;
     throttled?: boolean;
     error?: string;
-}
-
-export function awsError(name: string, message: string, status = 400): Error {
-    const e: any = new Error(message);
-    e.name = name;
-    e.$fault = status >= 500 ? "server" : "client";
-    e.$metadata = { httpStatusCode: status };
-    return e;
 }
 
 /** Deterministic PRNG (mulberry32). */
@@ -162,7 +133,7 @@ export class SimAws {
     /** Desired-capacity changes made by "someone else" (a scaling policy) at the given time. */
     externalDesired: { at: number; delta: number; done?: boolean }[] = [];
 
-    private seq = 0;
+    private readonly ids = new IdSequence();
     private deregistered = 0;
     private rand = prng(42);
     private lastLaunchFailureAt = -Infinity;
@@ -190,8 +161,7 @@ export class SimAws {
     }
 
     private id(prefix: string) {
-        this.seq++;
-        return `${prefix}-${this.seq.toString(16).padStart(17, "0")}`;
+        return this.ids.next(prefix);
     }
 
     now() {
