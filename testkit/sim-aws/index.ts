@@ -14,16 +14,10 @@
  * unhealthy-instance replacement after the grace period, invalidation completion.
  */
 import { AwsCloud } from "../../providers/release/aws/cloud";
-import { awsError, DEFAULT_TIMINGS, IdSequence, SimTimings } from "./service";
-
-export interface ImageFaults {
-    /** Instances from this image never pass the health check. */
-    neverHealthy?: boolean;
-    /** Launching instances from this image fails (the group records a failed activity). */
-    launchFails?: boolean;
-    /** The image ends in state "failed" instead of "available". */
-    creationFails?: boolean;
-}
+import { SimCloudFront } from "./cloudfront";
+import { ImageFaults, SimImages } from "./images";
+import { SimLaunchTemplates } from "./launch-templates";
+import { awsError, DEFAULT_TIMINGS, Handlers, IdSequence, SimTimings } from "./service";
 
 interface SimInstance {
     id: string;
@@ -38,16 +32,6 @@ interface SimInstance {
 interface SimTarget {
     registeredAt: number;
     deregisteredAt?: number;
-}
-
-interface SimImage {
-    id: string;
-    name: string;
-    createdAt: number;
-    tags: Record<string, string>;
-    snapshots: string[];
-    faults: ImageFaults;
-    deregistered: boolean;
 }
 
 export interface SimCall {
@@ -101,18 +85,11 @@ export class SimAws {
     instances = new Map<string, SimInstance>();
     /** Order of instances in the group (launch order). */
     order: string[] = [];
-    templates = new Map<number, { data: any; description?: string }>();
-    defaultVersion = 1;
-    images = new Map<string, SimImage>();
-    snapshots = new Set<string>();
     targets = new Map<string, SimTarget>();
     rules = new Map<string, { priority: number; body: string }>();
-    invalidations = new Map<string, { createdAt: number; paths: string[] }>();
     activities: { t: number; status: "Successful" | "Failed"; description: string; message?: string }[] = [];
     calls: SimCall[] = [];
 
-    /** Faults applied to the next image CreateImage makes. */
-    nextImageFaults: ImageFaults = {};
     /** Throttling: every call in [from, to) is throttled with probability `rate`. */
     throttle: { rate: number; from: number; to: number } | null = null;
     /** Instance ids that vanish (terminated outside the release) at the given time. */
@@ -134,6 +111,11 @@ export class SimAws {
     externalDesired: { at: number; delta: number; done?: boolean }[] = [];
 
     private readonly ids = new IdSequence();
+    readonly ec2Images: SimImages;
+    readonly launchTemplates: SimLaunchTemplates;
+    readonly cloudFront: SimCloudFront;
+    /** "service_Command" -> its handler. */
+    private readonly handlers = new Map<string, (input: any) => any>();
     private deregistered = 0;
     private rand = prng(42);
     private lastLaunchFailureAt = -Infinity;
@@ -146,18 +128,16 @@ export class SimAws {
         this.listenerArn = opts.listenerArn ?? "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/web/0123456789abcdef/fedcba9876543210";
         this.distributionId = opts.distributionId ?? "E2EXAMPLE12345";
         this.mgmtId = opts.managementInstanceId ?? "i-0management000000";
-        this.templates.set(1, {
-            data: {
-                ImageId: "ami-base0000000000000",
-                InstanceType: "t3.small",
-                UserData: "IyEvYmluL2Jhc2gK",
-                MetadataOptions: { HttpTokens: "required", HttpEndpoint: "enabled" },
-                BlockDeviceMappings: [{ DeviceName: "/dev/xvda", Ebs: { Encrypted: true, VolumeSize: 20, VolumeType: "gp3" } }],
-                SecurityGroupIds: ["sg-0web"],
-                IamInstanceProfile: { Arn: "arn:aws:iam::123456789012:instance-profile/web" },
-            },
-            description: "base (Pulumi)",
-        });
+        this.ec2Images = new SimImages(this.t, this.ids, this.mgmtId);
+        this.launchTemplates = new SimLaunchTemplates(this.ltId);
+        this.cloudFront = new SimCloudFront(this.t, this.ids);
+        const routes: Record<string, Handlers[]> = {
+            ec2: [this.ec2Images.handlers, this.launchTemplates.handlers],
+            cloudfront: [this.cloudFront.handlers],
+        };
+        for (const [service, tables] of Object.entries(routes)) {
+            for (const table of tables) for (const [command, h] of Object.entries(table)) this.handlers.set(`${service}_${command}`, h);
+        }
     }
 
     private id(prefix: string) {
@@ -168,31 +148,28 @@ export class SimAws {
         return Date.now();
     }
 
+    get templates() { return this.launchTemplates.templates; }
+    get defaultVersion() { return this.launchTemplates.defaultVersion; }
+    get images() { return this.ec2Images.images; }
+    get snapshots() { return this.ec2Images.snapshots; }
+    get nextImageFaults() { return this.ec2Images.nextImageFaults; }
+    set nextImageFaults(faults: ImageFaults) { this.ec2Images.nextImageFaults = faults; }
+
     // ------------------------------------------------------------------ set-up helpers
 
     /** A release AMI as if baked earlier. */
     addImage(tags: Record<string, string> = {}, faults: ImageFaults = {}, createdAt = this.now() - 86400_000): string {
-        const id = this.id("ami");
-        const snap = this.id("snap");
-        this.snapshots.add(snap);
-        this.images.set(id, { id, name: `img-${id}`, createdAt, tags, snapshots: [snap], faults, deregistered: false });
-        return id;
+        return this.ec2Images.add(tags, faults, createdAt);
     }
 
     /** A launch template version on the given image (as a previous release would have made). */
     addTemplateVersion(imageId: string, makeDefault = true, version = "v1.0.0"): number {
-        const v = Math.max(...this.templates.keys()) + 1;
-        // The description a release writes (providers/release/planner.ts releaseVersionDescription).
-        this.templates.set(v, { data: { ...this.templates.get(1)!.data, ImageId: imageId }, description: `release ${version} (base v1)` });
-        if (makeDefault) this.defaultVersion = v;
-        return v;
+        return this.launchTemplates.addReleaseVersion(imageId, makeDefault, version);
     }
 
     /** Pulumi changes the base template: a new version (not default). */
     addBaseVersion(change: Record<string, unknown>): number {
-        const v = Math.max(...this.templates.keys()) + 1;
-        this.templates.set(v, { data: { ...this.templates.get(1)!.data, ...change }, description: "base (Pulumi)" });
-        return v;
+        return this.launchTemplates.addBaseVersion(change);
     }
 
     /** Instances already InService and healthy on the default version (a running fleet). */
@@ -206,14 +183,9 @@ export class SimAws {
 
     // ------------------------------------------------------------------ the world
 
-    private resolveImage(v: number) {
-        return this.templates.get(v)?.data?.ImageId as string;
-    }
-
     private launch(at: number, v = this.defaultVersion): SimInstance | null {
-        const imageId = this.resolveImage(v);
-        const img = this.images.get(imageId);
-        if (img?.faults.launchFails) {
+        const imageId = this.launchTemplates.imageOf(v);
+        if (this.ec2Images.faults(imageId)?.launchFails) {
             if (at - this.lastLaunchFailureAt >= 10_000) {
                 this.activities.unshift({
                     t: at,
@@ -412,9 +384,9 @@ export class SimAws {
             const injected = this.inject?.(call, this.calls.length - 1);
             if (injected) throw injected;
             if (this.denied.has(command)) throw awsError("AccessDenied", `User: arn:aws:sts::123456789012:assumed-role/deploy is not authorized to perform: ${service}:${command}`, 403);
-            const h = (this as any)[`${service}_${command}`];
+            const h = this.handlers.get(`${service}_${command}`) ?? (this as any)[`${service}_${command}`]?.bind(this);
             if (!h) throw awsError("UnsupportedOperation", `simulator: ${service} ${command} is not simulated`);
-            const out = h.call(this, input ?? {});
+            const out = h(input ?? {});
             this.advance();
             return out;
         } catch (e: any) {
@@ -537,134 +509,6 @@ export class SimAws {
         };
     }
 
-    // ------------------------------------------------------------------ EC2
-
-    ec2_CreateImage(input: any) {
-        if (input.InstanceId !== this.mgmtId) throw awsError("InvalidInstanceID.NotFound", `The instance ID '${input.InstanceId}' does not exist`);
-        for (const im of this.images.values()) {
-            if (im.name === input.Name && !im.deregistered) throw awsError("InvalidAMIName.Duplicate", `AMI name ${input.Name} is already in use by AMI ${im.id}`);
-        }
-        const id = this.id("ami");
-        const snap = this.id("snap");
-        this.snapshots.add(snap);
-        const tags: Record<string, string> = {};
-        for (const ts of input.TagSpecifications ?? []) if (ts.ResourceType === "image") for (const t of ts.Tags) tags[t.Key] = t.Value;
-        this.images.set(id, { id, name: input.Name, createdAt: this.now(), tags, snapshots: [snap], faults: this.nextImageFaults, deregistered: false });
-        this.nextImageFaults = {};
-        return { ImageId: id };
-    }
-
-    private imageState(im: SimImage) {
-        if (im.deregistered) return "deregistered";
-        if (this.now() < im.createdAt + this.t.amiCreationS * 1000) return "pending";
-        return im.faults.creationFails ? "failed" : "available";
-    }
-
-    ec2_DescribeImages(input: any) {
-        let list = [...this.images.values()].filter((im) => !im.deregistered);
-        if (input.ImageIds) {
-            for (const id of input.ImageIds) {
-                if (!this.images.has(id) || this.images.get(id)!.deregistered) throw awsError("InvalidAMIID.NotFound", `The image id '[${id}]' does not exist`);
-            }
-            list = list.filter((im) => input.ImageIds.includes(im.id));
-        }
-        for (const f of input.Filters ?? []) {
-            if (f.Name.startsWith("tag:")) {
-                const k = f.Name.slice(4);
-                list = list.filter((im) => f.Values.includes(im.tags[k]));
-            }
-        }
-        return {
-            Images: list.map((im) => ({
-                ImageId: im.id,
-                Name: im.name,
-                State: this.imageState(im),
-                CreationDate: new Date(im.createdAt).toISOString(),
-                Tags: Object.entries(im.tags).map(([Key, Value]) => ({ Key, Value })),
-                BlockDeviceMappings: im.snapshots.map((s) => ({ DeviceName: "/dev/xvda", Ebs: { SnapshotId: s } })),
-                StateReason: im.faults.creationFails ? { Code: "Client.InternalError", Message: "simulated image failure" } : undefined,
-            })),
-        };
-    }
-
-    ec2_DeregisterImage(input: any) {
-        const im = this.images.get(input.ImageId);
-        if (!im || im.deregistered) throw awsError("InvalidAMIID.Unavailable", `The image id '[${input.ImageId}]' is no longer available`);
-        im.deregistered = true;
-        return {};
-    }
-
-    ec2_DeleteSnapshot(input: any) {
-        if (!this.snapshots.has(input.SnapshotId)) throw awsError("InvalidSnapshot.NotFound", `The snapshot '${input.SnapshotId}' does not exist.`);
-        for (const im of this.images.values()) {
-            if (!im.deregistered && im.snapshots.includes(input.SnapshotId)) {
-                throw awsError("InvalidSnapshot.InUse", `The snapshot ${input.SnapshotId} is currently in use by ${im.id}`);
-            }
-        }
-        this.snapshots.delete(input.SnapshotId);
-        return {};
-    }
-
-    private checkLt(id: string) {
-        if (id !== this.ltId) throw awsError("InvalidLaunchTemplateId.NotFound", `The specified launch template, with template ID ${id}, does not exist.`);
-    }
-
-    ec2_DescribeLaunchTemplates(input: any) {
-        this.checkLt(input.LaunchTemplateIds?.[0]);
-        return {
-            LaunchTemplates: [{ LaunchTemplateId: this.ltId, LaunchTemplateName: "web", DefaultVersionNumber: this.defaultVersion, LatestVersionNumber: Math.max(...this.templates.keys()) }],
-        };
-    }
-
-    /** Each version once, however many of the requested names ("$Default", "$Latest", numbers) resolve to it. */
-    ec2_DescribeLaunchTemplateVersions(input: any) {
-        this.checkLt(input.LaunchTemplateId);
-        const out = [];
-        const seen = new Set<number>();
-        for (const v of input.Versions ?? []) {
-            const n = v === "$Default" ? this.defaultVersion : v === "$Latest" ? Math.max(...this.templates.keys()) : Number(v);
-            const tv = this.templates.get(n);
-            if (!tv) throw awsError("InvalidLaunchTemplateId.VersionNotFound", `Could not find launch template version ${v}`);
-            if (seen.has(n)) continue;
-            seen.add(n);
-            out.push({ LaunchTemplateId: this.ltId, VersionNumber: n, VersionDescription: tv.description, DefaultVersion: n === this.defaultVersion, LaunchTemplateData: JSON.parse(JSON.stringify(tv.data)) });
-        }
-        return { LaunchTemplateVersions: out };
-    }
-
-    /** ClientToken -> the request it created and its version (EC2 idempotency). */
-    templateTokens = new Map<string, { request: string; version: number }>();
-
-    ec2_CreateLaunchTemplateVersion(input: any) {
-        this.checkLt(input.LaunchTemplateId);
-        if (input.ClientToken !== undefined) {
-            if (typeof input.ClientToken !== "string" || input.ClientToken.length > 128 || !/^[\x00-\x7f]*$/.test(input.ClientToken)) {
-                throw awsError("InvalidParameterValue", "simulator: ClientToken must be at most 128 ASCII characters");
-            }
-            const request = JSON.stringify({ ...input, ClientToken: undefined });
-            const seen = this.templateTokens.get(input.ClientToken);
-            if (seen) {
-                if (seen.request !== request) throw awsError("IdempotentParameterMismatch", "simulator: ClientToken reused with different parameters");
-                return { LaunchTemplateVersion: { LaunchTemplateId: this.ltId, VersionNumber: seen.version, DefaultVersion: this.defaultVersion === seen.version } };
-            }
-        }
-        if (!input.LaunchTemplateData?.ImageId) throw awsError("InvalidParameterValue", "simulator: LaunchTemplateData.ImageId missing");
-        let data = JSON.parse(JSON.stringify(input.LaunchTemplateData));
-        if (input.SourceVersion) data = { ...this.templates.get(Number(input.SourceVersion))!.data, ...data };
-        const v = Math.max(...this.templates.keys()) + 1;
-        this.templates.set(v, { data, description: input.VersionDescription });
-        if (input.ClientToken !== undefined) this.templateTokens.set(input.ClientToken, { request: JSON.stringify({ ...input, ClientToken: undefined }), version: v });
-        return { LaunchTemplateVersion: { LaunchTemplateId: this.ltId, VersionNumber: v, DefaultVersion: false } };
-    }
-
-    ec2_ModifyLaunchTemplate(input: any) {
-        this.checkLt(input.LaunchTemplateId);
-        const v = Number(input.DefaultVersion);
-        if (!this.templates.has(v)) throw awsError("InvalidLaunchTemplateId.VersionNotFound", `Could not find launch template version ${v}`);
-        this.defaultVersion = v;
-        return { LaunchTemplate: { LaunchTemplateId: this.ltId, DefaultVersionNumber: v } };
-    }
-
     // ------------------------------------------------------------------ ELBv2
 
     elbv2_DescribeTargetHealth(input: any) {
@@ -738,19 +582,5 @@ export class SimAws {
     elbv2_DeleteRule(input: any) {
         if (!this.rules.delete(input.RuleArn)) throw awsError("RuleNotFound", "One or more rules not found");
         return {};
-    }
-
-    // ------------------------------------------------------------------ CloudFront
-
-    cloudfront_CreateInvalidation(input: any) {
-        const id = this.id("I").toUpperCase();
-        this.invalidations.set(id, { createdAt: this.now(), paths: input.InvalidationBatch.Paths.Items });
-        return { Invalidation: { Id: id, Status: "InProgress" }, Location: `https://cloudfront.amazonaws.com/2020-05-31/distribution/${input.DistributionId}/invalidation/${id}` };
-    }
-
-    cloudfront_GetInvalidation(input: any) {
-        const inv = this.invalidations.get(input.Id);
-        if (!inv) throw awsError("NoSuchInvalidation", "The specified invalidation does not exist.", 404);
-        return { Invalidation: { Id: input.Id, Status: this.now() >= inv.createdAt + this.t.invalidationS * 1000 ? "Completed" : "InProgress" } };
     }
 }
