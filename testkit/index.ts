@@ -6,6 +6,7 @@
 export * from "./sim-aws";
 export { awsError, DEFAULT_TIMINGS } from "./sim-aws/service";
 export type { SimTimings } from "./sim-aws/service";
+export type { ImageFaults } from "./sim-aws/images";
 export * from "./sim-aws/clock";
 export { sweep, referenceCalls, FAULT_KINDS } from "./sim-aws/sweep";
 export type { FaultKind, SweepResult } from "./sim-aws/sweep";
