@@ -4,6 +4,9 @@
  * services.ts and site.ts start real processes and are imported on their own.
  */
 export * from "./sim-aws";
+export { awsError, DEFAULT_TIMINGS } from "./sim-aws/service";
+export type { SimTimings } from "./sim-aws/service";
+export type { ImageFaults } from "./sim-aws/images";
 export * from "./sim-aws/clock";
 export { sweep, referenceCalls, FAULT_KINDS } from "./sim-aws/sweep";
 export type { FaultKind, SweepResult } from "./sim-aws/sweep";

@@ -7,7 +7,8 @@
 import * as assert from "node:assert/strict";
 import * as net from "node:net";
 import { installVirtualClock, VirtualClock } from "../../testkit/sim-aws/clock";
-import { awsError, SimAws } from "../../testkit/sim-aws";
+import { SimAws } from "../../testkit/sim-aws";
+import { awsError } from "../../testkit/sim-aws/service";
 import { AwsCloud } from "../../providers/release/aws/cloud";
 import { ExecContext, ExecResult, LOCK_TAG, PROGRESS_TAG, runRelease } from "../../providers/release/executor";
 import { realClock } from "../../providers/release/ports";

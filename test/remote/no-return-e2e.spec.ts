@@ -14,7 +14,7 @@ import { runRelease } from "../../providers/release/executor";
 import { MAINTENANCE_TAG } from "../../providers/release/engine/tags";
 import { realClock } from "../../providers/release/ports";
 import { createRemotePhase } from "../../providers/release/remote";
-import { awsError } from "../../testkit/sim-aws";
+import { awsError } from "../../testkit/sim-aws/service";
 import { inputs } from "../../testkit/fakes";
 import { runningFleet } from "../../testkit/world";
 import { ExampleSite, httpGet, startExampleSite } from "../../testkit/site";

@@ -12,64 +12,20 @@
  * world is computed lazily from timestamps on every call: instance boot, target registration,
  * health checks every interval (healthy after N passes), deregistration delay, AMI creation,
  * unhealthy-instance replacement after the grace period, invalidation completion.
+ *
+ * Each service owns its state and its commands: auto-scaling.ts (the group and its instances),
+ * load-balancer.ts (the target group and listener rules), images.ts, launch-templates.ts,
+ * cloudfront.ts. SimAws wires them together, routes each call to its service, and owns the
+ * faults: throttling, injected errors, denied commands, and what happens outside the release
+ * (instances that vanish, a scaling policy's changes of desired capacity).
  */
 import { AwsCloud } from "../../providers/release/aws/cloud";
-
-export interface SimTimings {
-    bootS: number;
-    healthCheckIntervalS: number;
-    healthyThreshold: number;
-    unhealthyThreshold: number;
-    deregistrationDelayS: number;
-    amiCreationS: number;
-    gracePeriodS: number;
-    invalidationS: number;
-}
-
-export const DEFAULT_TIMINGS: SimTimings = {
-    bootS: 60,
-    healthCheckIntervalS: 30,
-    healthyThreshold: 3,
-    unhealthyThreshold: 2,
-    deregistrationDelayS: 30,
-    amiCreationS: 300,
-    gracePeriodS: 300,
-    invalidationS: 60,
-};
-
-export interface ImageFaults {
-    /** Instances from this image never pass the health check. */
-    neverHealthy?: boolean;
-    /** Launching instances from this image fails (the group records a failed activity). */
-    launchFails?: boolean;
-    /** The image ends in state "failed" instead of "available". */
-    creationFails?: boolean;
-}
-
-interface SimInstance {
-    id: string;
-    ltVersion: number;
-    imageId: string;
-    launchedAt: number;
-    state: "Pending" | "InService" | "Standby" | "Terminated";
-    protected: boolean;
-    health: "Healthy" | "Unhealthy";
-}
-
-interface SimTarget {
-    registeredAt: number;
-    deregisteredAt?: number;
-}
-
-interface SimImage {
-    id: string;
-    name: string;
-    createdAt: number;
-    tags: Record<string, string>;
-    snapshots: string[];
-    faults: ImageFaults;
-    deregistered: boolean;
-}
+import { SimAutoScalingGroup } from "./auto-scaling";
+import { SimCloudFront } from "./cloudfront";
+import { ImageFaults, SimImages } from "./images";
+import { SimLaunchTemplates } from "./launch-templates";
+import { SimLoadBalancer } from "./load-balancer";
+import { awsError, DEFAULT_TIMINGS, Handlers, IdSequence, SimTimings } from "./service";
 
 export interface SimCall {
     service: string;
@@ -78,14 +34,6 @@ export interface SimCall {
     t: number;
     throttled?: boolean;
     error?: string;
-}
-
-export function awsError(name: string, message: string, status = 400): Error {
-    const e: any = new Error(message);
-    e.name = name;
-    e.$fault = status >= 500 ? "server" : "client";
-    e.$metadata = { httpStatusCode: status };
-    return e;
 }
 
 /** Deterministic PRNG (mulberry32). */
@@ -119,29 +67,13 @@ export class SimAws {
     readonly distributionId: string;
     readonly mgmtId: string;
 
-    group = {
-        min: 0,
-        max: 4,
-        desired: 0,
-        suspended: new Set<string>(),
-        tags: new Map<string, string>(),
-        newInstancesProtected: false,
-    };
-    instances = new Map<string, SimInstance>();
-    /** Order of instances in the group (launch order). */
-    order: string[] = [];
-    templates = new Map<number, { data: any; description?: string }>();
-    defaultVersion = 1;
-    images = new Map<string, SimImage>();
-    snapshots = new Set<string>();
-    targets = new Map<string, SimTarget>();
-    rules = new Map<string, { priority: number; body: string }>();
-    invalidations = new Map<string, { createdAt: number; paths: string[] }>();
-    activities: { t: number; status: "Successful" | "Failed"; description: string; message?: string }[] = [];
-    calls: SimCall[] = [];
+    readonly autoScaling: SimAutoScalingGroup;
+    readonly loadBalancer: SimLoadBalancer;
+    readonly ec2Images: SimImages;
+    readonly launchTemplates: SimLaunchTemplates;
+    readonly cloudFront: SimCloudFront;
 
-    /** Faults applied to the next image CreateImage makes. */
-    nextImageFaults: ImageFaults = {};
+    calls: SimCall[] = [];
     /** Throttling: every call in [from, to) is throttled with probability `rate`. */
     throttle: { rate: number; from: number; to: number } | null = null;
     /** Instance ids that vanish (terminated outside the release) at the given time. */
@@ -155,17 +87,13 @@ export class SimAws {
     denied = new Set<string>();
     /** The nth instance deregistered from the target group is terminated outside the release while it drains. */
     vanishNthDrained: number | null = null;
-    /** Every termination: when, and when (if ever) the instance had been deregistered from the target group. */
-    /** When each instance was last deregistered (kept after DescribeTargetHealth forgets a drained target). */
-    deregisteredAt = new Map<string, number>();
-    terminations: { id: string; at: number; ltVersion: number; deregisteredAt?: number; registered: boolean }[] = [];
     /** Desired-capacity changes made by "someone else" (a scaling policy) at the given time. */
     externalDesired: { at: number; delta: number; done?: boolean }[] = [];
 
-    private seq = 0;
-    private deregistered = 0;
+    private readonly ids = new IdSequence();
+    /** "service_Command" -> its handler. */
+    private readonly handlers = new Map<string, (input: any) => any>();
     private rand = prng(42);
-    private lastLaunchFailureAt = -Infinity;
 
     constructor(opts: SimOptions = {}) {
         this.t = { ...DEFAULT_TIMINGS, ...(opts.timings ?? {}) };
@@ -175,202 +103,99 @@ export class SimAws {
         this.listenerArn = opts.listenerArn ?? "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/web/0123456789abcdef/fedcba9876543210";
         this.distributionId = opts.distributionId ?? "E2EXAMPLE12345";
         this.mgmtId = opts.managementInstanceId ?? "i-0management000000";
-        this.templates.set(1, {
-            data: {
-                ImageId: "ami-base0000000000000",
-                InstanceType: "t3.small",
-                UserData: "IyEvYmluL2Jhc2gK",
-                MetadataOptions: { HttpTokens: "required", HttpEndpoint: "enabled" },
-                BlockDeviceMappings: [{ DeviceName: "/dev/xvda", Ebs: { Encrypted: true, VolumeSize: 20, VolumeType: "gp3" } }],
-                SecurityGroupIds: ["sg-0web"],
-                IamInstanceProfile: { Arn: "arn:aws:iam::123456789012:instance-profile/web" },
-            },
-            description: "base (Pulumi)",
+        this.ec2Images = new SimImages(this.t, this.ids, this.mgmtId);
+        this.launchTemplates = new SimLaunchTemplates(this.ltId);
+        this.cloudFront = new SimCloudFront(this.t, this.ids);
+        // The target group asks the group (made next) about its instances through these.
+        this.loadBalancer = new SimLoadBalancer(this.t, this.ids, this.tgArn, this.listenerArn, {
+            inService: (id) => this.autoScaling.inService(id),
+            neverHealthy: (id) => this.autoScaling.neverHealthy(id),
         });
-    }
-
-    private id(prefix: string) {
-        this.seq++;
-        return `${prefix}-${this.seq.toString(16).padStart(17, "0")}`;
+        this.autoScaling = new SimAutoScalingGroup(this.t, this.ids, this.groupName, this.launchTemplates, this.ec2Images, this.loadBalancer);
+        const routes: Record<string, Handlers[]> = {
+            autoscaling: [this.autoScaling.handlers],
+            ec2: [this.ec2Images.handlers, this.launchTemplates.handlers],
+            elbv2: [this.loadBalancer.handlers],
+            cloudfront: [this.cloudFront.handlers],
+        };
+        for (const [service, tables] of Object.entries(routes)) {
+            for (const table of tables) for (const [command, h] of Object.entries(table)) this.handlers.set(`${service}_${command}`, h);
+        }
     }
 
     now() {
         return Date.now();
     }
 
+    // ------------------------------------------------------------------ each service's state
+
+    get group() { return this.autoScaling.group; }
+    get instances() { return this.autoScaling.instances; }
+    get terminations() { return this.autoScaling.terminations; }
+    get targets() { return this.loadBalancer.targets; }
+    get rules() { return this.loadBalancer.rules; }
+    get templates() { return this.launchTemplates.templates; }
+    get defaultVersion() { return this.launchTemplates.defaultVersion; }
+    get images() { return this.ec2Images.images; }
+    get snapshots() { return this.ec2Images.snapshots; }
+    get nextImageFaults() { return this.ec2Images.nextImageFaults; }
+    set nextImageFaults(faults: ImageFaults) { this.ec2Images.nextImageFaults = faults; }
+
     // ------------------------------------------------------------------ set-up helpers
 
     /** A release AMI as if baked earlier. */
     addImage(tags: Record<string, string> = {}, faults: ImageFaults = {}, createdAt = this.now() - 86400_000): string {
-        const id = this.id("ami");
-        const snap = this.id("snap");
-        this.snapshots.add(snap);
-        this.images.set(id, { id, name: `img-${id}`, createdAt, tags, snapshots: [snap], faults, deregistered: false });
-        return id;
+        return this.ec2Images.add(tags, faults, createdAt);
     }
 
     /** A launch template version on the given image (as a previous release would have made). */
     addTemplateVersion(imageId: string, makeDefault = true, version = "v1.0.0"): number {
-        const v = Math.max(...this.templates.keys()) + 1;
-        // The description a release writes (providers/release/planner.ts releaseVersionDescription).
-        this.templates.set(v, { data: { ...this.templates.get(1)!.data, ImageId: imageId }, description: `release ${version} (base v1)` });
-        if (makeDefault) this.defaultVersion = v;
-        return v;
+        return this.launchTemplates.addReleaseVersion(imageId, makeDefault, version);
     }
 
     /** Pulumi changes the base template: a new version (not default). */
     addBaseVersion(change: Record<string, unknown>): number {
-        const v = Math.max(...this.templates.keys()) + 1;
-        this.templates.set(v, { data: { ...this.templates.get(1)!.data, ...change }, description: "base (Pulumi)" });
-        return v;
+        return this.launchTemplates.addBaseVersion(change);
     }
 
     /** Instances already InService and healthy on the default version (a running fleet). */
     seedFleet(n: number, opts: { max?: number; min?: number } = {}) {
-        const start = this.now() - 3600_000;
-        for (let k = 0; k < n; k++) this.launch(start, this.defaultVersion);
-        this.group.desired = n;
-        this.group.min = opts.min ?? Math.min(1, n);
-        this.group.max = opts.max ?? Math.max(n, 4);
+        this.autoScaling.seed(n, opts);
     }
 
     // ------------------------------------------------------------------ the world
 
-    private resolveImage(v: number) {
-        return this.templates.get(v)?.data?.ImageId as string;
-    }
-
-    private launch(at: number, v = this.defaultVersion): SimInstance | null {
-        const imageId = this.resolveImage(v);
-        const img = this.images.get(imageId);
-        if (img?.faults.launchFails) {
-            if (at - this.lastLaunchFailureAt >= 10_000) {
-                this.activities.unshift({
-                    t: at,
-                    status: "Failed",
-                    description: `Launching a new EC2 instance from launch template version ${v}`,
-                    message: `Launching a new EC2 instance. Status Reason: The image id '[${imageId}]' is not usable (InvalidAMIID.Unavailable). Launching EC2 instance failed.`,
-                });
-                this.lastLaunchFailureAt = at;
-            }
-            return null;
-        }
-        const inst: SimInstance = {
-            id: this.id("i"),
-            ltVersion: v,
-            imageId,
-            launchedAt: at,
-            state: "Pending",
-            protected: this.group.newInstancesProtected,
-            health: "Healthy",
-        };
-        this.instances.set(inst.id, inst);
-        this.order.push(inst.id);
-        this.activities.unshift({ t: at, status: "Successful", description: `Launching a new EC2 instance: ${inst.id}` });
-        return inst;
-    }
-
-    private targetState(id: string, now: number): string | undefined {
-        const tg = this.targets.get(id);
-        if (!tg) return undefined;
-        if (tg.deregisteredAt !== undefined) return now < tg.deregisteredAt + this.t.deregistrationDelayS * 1000 ? "draining" : undefined;
-        const inst = this.instances.get(id);
-        const checks = Math.floor((now - tg.registeredAt) / (this.t.healthCheckIntervalS * 1000));
-        if (inst && this.images.get(inst.imageId)?.faults.neverHealthy) return checks >= this.t.unhealthyThreshold ? "unhealthy" : "initial";
-        return checks >= this.t.healthyThreshold ? "healthy" : "initial";
-    }
-
-    private terminate(inst: SimInstance) {
-        const tg = this.targets.get(inst.id);
-        this.terminations.push({ id: inst.id, at: this.now(), ltVersion: inst.ltVersion, deregisteredAt: this.deregisteredAt.get(inst.id), registered: !!tg && tg.deregisteredAt === undefined });
-        inst.state = "Terminated";
-        this.targets.delete(inst.id);
-        this.order = this.order.filter((x) => x !== inst.id);
-    }
-
-    /** Brings the world up to now. */
+    /** Brings the world up to now: what happens outside the release, then the group's own doings. */
     advance() {
         const now = this.now();
         for (const ext of this.externalDesired) {
             if (!ext.done && now >= ext.at) {
                 ext.done = true;
-                this.group.desired = Math.max(this.group.min, Math.min(this.group.max, this.group.desired + ext.delta));
+                this.autoScaling.changeDesired(ext.delta);
             }
         }
         for (const v of this.vanish) {
             if (now >= v.at) {
                 const id = v.id();
-                const inst = id ? this.instances.get(id) : undefined;
-                if (inst && inst.state !== "Terminated") this.terminate(inst);
+                if (id) this.autoScaling.lose(id);
                 v.at = Infinity;
             }
         }
         if (this.vanishNthDrained !== null) {
-            const draining = [...this.targets].filter(([, tg]) => tg.deregisteredAt !== undefined);
-            if (this.deregistered >= this.vanishNthDrained && draining.length) {
-                const inst = this.instances.get(draining[0][0]);
-                if (inst && inst.state !== "Terminated") this.terminate(inst);
+            const draining = this.loadBalancer.firstDeregistering();
+            if (this.loadBalancer.deregistrations >= this.vanishNthDrained && draining !== undefined) {
+                this.autoScaling.lose(draining);
                 this.vanishNthDrained = null;
             }
         }
-        // Iterate to a fixed point: boot, unhealthy replacement, capacity reconcile.
-        for (let round = 0; round < 20; round++) {
-            let changed = false;
-            for (const id of [...this.order]) {
-                const inst = this.instances.get(id)!;
-                const bootAt = inst.launchedAt + this.t.bootS * 1000;
-                if (inst.state === "Pending" && now >= bootAt) {
-                    inst.state = "InService";
-                    this.targets.set(inst.id, { registeredAt: bootAt });
-                    changed = true;
-                }
-                if (inst.state === "InService" && this.images.get(inst.imageId)?.faults.neverHealthy) {
-                    const tg = this.targets.get(inst.id);
-                    const unhealthyAt = tg ? tg.registeredAt + this.t.unhealthyThreshold * this.t.healthCheckIntervalS * 1000 : Infinity;
-                    const eligible = Math.max(unhealthyAt, inst.launchedAt + this.t.gracePeriodS * 1000);
-                    if (now >= eligible && tg?.deregisteredAt === undefined) {
-                        inst.health = "Unhealthy";
-                        if (!this.group.suspended.has("ReplaceUnhealthy") && !this.group.suspended.has("HealthCheck")) {
-                            this.terminate(inst);
-                            const r = this.reconcile(eligible);
-                            changed = true;
-                            void r;
-                        }
-                    }
-                }
-            }
-            if (this.reconcile(now)) changed = true;
-            if (!changed) break;
-        }
-    }
-
-    private liveInService() {
-        return this.order.map((id) => this.instances.get(id)!).filter((i) => i.state === "Pending" || i.state === "InService");
-    }
-
-    /** Launches or terminates to match desired capacity. Returns whether something changed. */
-    private reconcile(at: number): boolean {
-        const live = this.liveInService();
-        if (live.length < this.group.desired && !this.group.suspended.has("Launch")) {
-            let launched = false;
-            for (let k = live.length; k < this.group.desired; k++) if (this.launch(at)) launched = true;
-            return launched;
-        }
-        if (live.length > this.group.desired && !this.group.suspended.has("Terminate")) {
-            // Default termination policy, simplified: oldest launch template version first, then oldest instance.
-            const candidates = live.filter((i) => !i.protected).sort((a, b) => a.ltVersion - b.ltVersion || a.launchedAt - b.launchedAt);
-            const n = live.length - this.group.desired;
-            for (const inst of candidates.slice(0, n)) this.terminate(inst);
-            return candidates.length > 0;
-        }
-        return false;
+        this.autoScaling.settle(now);
     }
 
     // ------------------------------------------------------------------ invariants for tests
 
     /** Instances that are part of the group and not terminated. */
     fleet() {
-        return this.order.map((id) => this.instances.get(id)!).filter((i) => i.state !== "Terminated");
+        return this.autoScaling.fleet();
     }
 
     /**
@@ -382,11 +207,11 @@ export class SimAws {
         this.advance();
         const now = this.now();
         const fleet = this.fleet();
-        const out = (i: SimInstance) => this.targets.get(i.id)?.deregisteredAt !== undefined;
+        const out = (i: { id: string }) => this.loadBalancer.deregistering(i.id);
         return {
             at: now,
             desired: this.group.desired,
-            healthyInService: fleet.filter((i) => i.state === "InService" && !out(i) && this.targetState(i.id, now) === "healthy").length,
+            healthyInService: fleet.filter((i) => i.state === "InService" && !out(i) && this.loadBalancer.state(i.id, now) === "healthy").length,
             servingOrBooting: fleet.filter((i) => i.state === "Pending" || (i.state === "InService" && !out(i))).length,
             deregistered: fleet.filter(out).length,
         };
@@ -442,345 +267,14 @@ export class SimAws {
             const injected = this.inject?.(call, this.calls.length - 1);
             if (injected) throw injected;
             if (this.denied.has(command)) throw awsError("AccessDenied", `User: arn:aws:sts::123456789012:assumed-role/deploy is not authorized to perform: ${service}:${command}`, 403);
-            const h = (this as any)[`${service}_${command}`];
+            const h = this.handlers.get(`${service}_${command}`);
             if (!h) throw awsError("UnsupportedOperation", `simulator: ${service} ${command} is not simulated`);
-            const out = h.call(this, input ?? {});
+            const out = h(input ?? {});
             this.advance();
             return out;
         } catch (e: any) {
             call.error = `${e.name}: ${e.message}`;
             throw e;
         }
-    }
-
-    // ------------------------------------------------------------------ Auto Scaling
-
-    autoscaling_DescribeAutoScalingGroups(input: any) {
-        if (input.AutoScalingGroupNames && !input.AutoScalingGroupNames.includes(this.groupName)) return { AutoScalingGroups: [] };
-        return {
-            AutoScalingGroups: [
-                {
-                    AutoScalingGroupName: this.groupName,
-                    MinSize: this.group.min,
-                    MaxSize: this.group.max,
-                    DesiredCapacity: this.group.desired,
-                    LaunchTemplate: { LaunchTemplateId: this.ltId, Version: "$Default" },
-                    HealthCheckType: "ELB",
-                    HealthCheckGracePeriod: this.t.gracePeriodS,
-                    NewInstancesProtectedFromScaleIn: this.group.newInstancesProtected,
-                    Instances: this.fleet().map((i) => ({
-                        InstanceId: i.id,
-                        LifecycleState: i.state,
-                        HealthStatus: i.health,
-                        LaunchTemplate: { LaunchTemplateId: this.ltId, Version: String(i.ltVersion) },
-                        ProtectedFromScaleIn: i.protected,
-                        AvailabilityZone: "eu-west-1a",
-                    })),
-                    SuspendedProcesses: [...this.group.suspended].map((p) => ({ ProcessName: p, SuspensionReason: "User suspended" })),
-                    Tags: [...this.group.tags].map(([Key, Value]) => ({ Key, Value, ResourceId: this.groupName, ResourceType: "auto-scaling-group", PropagateAtLaunch: false })),
-                },
-            ],
-        };
-    }
-
-    private checkGroup(name: string) {
-        if (name !== this.groupName) throw awsError("ValidationError", `AutoScalingGroup name not found - AutoScalingGroup ${name} not found`);
-    }
-
-    autoscaling_CreateOrUpdateTags(input: any) {
-        for (const t of input.Tags) {
-            this.checkGroup(t.ResourceId);
-            if (String(t.Value ?? "").length > 256) throw awsError("ValidationError", "Tag value exceeds 256 characters");
-            this.group.tags.set(t.Key, t.Value ?? "");
-        }
-        return {};
-    }
-
-    autoscaling_DeleteTags(input: any) {
-        for (const t of input.Tags) {
-            this.checkGroup(t.ResourceId);
-            this.group.tags.delete(t.Key);
-        }
-        return {};
-    }
-
-    autoscaling_SetDesiredCapacity(input: any) {
-        this.checkGroup(input.AutoScalingGroupName);
-        const d = input.DesiredCapacity;
-        if (d > this.group.max) throw awsError("ValidationError", `New SetDesiredCapacity value ${d} is above max value ${this.group.max} for the AutoScalingGroup.`);
-        if (d < this.group.min) throw awsError("ValidationError", `New SetDesiredCapacity value ${d} is below min value ${this.group.min} for the AutoScalingGroup.`);
-        this.group.desired = d;
-        return {};
-    }
-
-    autoscaling_UpdateAutoScalingGroup(input: any) {
-        this.checkGroup(input.AutoScalingGroupName);
-        const min = input.MinSize ?? this.group.min;
-        const max = input.MaxSize ?? this.group.max;
-        let desired = input.DesiredCapacity ?? this.group.desired;
-        if (min > max) throw awsError("ValidationError", `The minimum size (${min}) cannot exceed the maximum size (${max})`);
-        if (input.DesiredCapacity !== undefined && (desired < min || desired > max)) {
-            throw awsError("ValidationError", `Desired capacity:${desired} must be between the specified min size:${min} and max size:${max}`);
-        }
-        desired = Math.max(min, Math.min(max, desired));
-        Object.assign(this.group, { min, max, desired });
-        return {};
-    }
-
-    autoscaling_SuspendProcesses(input: any) {
-        this.checkGroup(input.AutoScalingGroupName);
-        for (const p of input.ScalingProcesses ?? []) this.group.suspended.add(p);
-        return {};
-    }
-
-    autoscaling_ResumeProcesses(input: any) {
-        this.checkGroup(input.AutoScalingGroupName);
-        for (const p of input.ScalingProcesses ?? []) this.group.suspended.delete(p);
-        return {};
-    }
-
-    autoscaling_TerminateInstanceInAutoScalingGroup(input: any) {
-        const inst = this.instances.get(input.InstanceId);
-        if (!inst || inst.state === "Terminated") {
-            throw awsError("ValidationError", `Instance Id not found - No managed instance found for instance ID: ${input.InstanceId}`);
-        }
-        if (input.ShouldDecrementDesiredCapacity) {
-            if (this.group.desired - 1 < this.group.min) {
-                throw awsError("ValidationError", `Currently, desiredSize equals minSize (${this.group.min}). Terminating instance without replacement will violate group's min size constraint. Either set shouldDecrementDesiredCapacity flag to false or lower group's min size.`);
-            }
-            this.group.desired -= 1;
-        }
-        this.terminate(inst);
-        return { Activity: { ActivityId: this.id("act"), StatusCode: "InProgress", Description: `Terminating EC2 instance: ${inst.id}` } };
-    }
-
-    autoscaling_DescribeScalingActivities() {
-        return {
-            Activities: this.activities.slice(0, 20).map((a) => ({
-                ActivityId: "act",
-                AutoScalingGroupName: this.groupName,
-                Description: a.description,
-                StatusCode: a.status,
-                StatusMessage: a.message,
-                StartTime: new Date(a.t),
-            })),
-        };
-    }
-
-    // ------------------------------------------------------------------ EC2
-
-    ec2_CreateImage(input: any) {
-        if (input.InstanceId !== this.mgmtId) throw awsError("InvalidInstanceID.NotFound", `The instance ID '${input.InstanceId}' does not exist`);
-        for (const im of this.images.values()) {
-            if (im.name === input.Name && !im.deregistered) throw awsError("InvalidAMIName.Duplicate", `AMI name ${input.Name} is already in use by AMI ${im.id}`);
-        }
-        const id = this.id("ami");
-        const snap = this.id("snap");
-        this.snapshots.add(snap);
-        const tags: Record<string, string> = {};
-        for (const ts of input.TagSpecifications ?? []) if (ts.ResourceType === "image") for (const t of ts.Tags) tags[t.Key] = t.Value;
-        this.images.set(id, { id, name: input.Name, createdAt: this.now(), tags, snapshots: [snap], faults: this.nextImageFaults, deregistered: false });
-        this.nextImageFaults = {};
-        return { ImageId: id };
-    }
-
-    private imageState(im: SimImage) {
-        if (im.deregistered) return "deregistered";
-        if (this.now() < im.createdAt + this.t.amiCreationS * 1000) return "pending";
-        return im.faults.creationFails ? "failed" : "available";
-    }
-
-    ec2_DescribeImages(input: any) {
-        let list = [...this.images.values()].filter((im) => !im.deregistered);
-        if (input.ImageIds) {
-            for (const id of input.ImageIds) {
-                if (!this.images.has(id) || this.images.get(id)!.deregistered) throw awsError("InvalidAMIID.NotFound", `The image id '[${id}]' does not exist`);
-            }
-            list = list.filter((im) => input.ImageIds.includes(im.id));
-        }
-        for (const f of input.Filters ?? []) {
-            if (f.Name.startsWith("tag:")) {
-                const k = f.Name.slice(4);
-                list = list.filter((im) => f.Values.includes(im.tags[k]));
-            }
-        }
-        return {
-            Images: list.map((im) => ({
-                ImageId: im.id,
-                Name: im.name,
-                State: this.imageState(im),
-                CreationDate: new Date(im.createdAt).toISOString(),
-                Tags: Object.entries(im.tags).map(([Key, Value]) => ({ Key, Value })),
-                BlockDeviceMappings: im.snapshots.map((s) => ({ DeviceName: "/dev/xvda", Ebs: { SnapshotId: s } })),
-                StateReason: im.faults.creationFails ? { Code: "Client.InternalError", Message: "simulated image failure" } : undefined,
-            })),
-        };
-    }
-
-    ec2_DeregisterImage(input: any) {
-        const im = this.images.get(input.ImageId);
-        if (!im || im.deregistered) throw awsError("InvalidAMIID.Unavailable", `The image id '[${input.ImageId}]' is no longer available`);
-        im.deregistered = true;
-        return {};
-    }
-
-    ec2_DeleteSnapshot(input: any) {
-        if (!this.snapshots.has(input.SnapshotId)) throw awsError("InvalidSnapshot.NotFound", `The snapshot '${input.SnapshotId}' does not exist.`);
-        for (const im of this.images.values()) {
-            if (!im.deregistered && im.snapshots.includes(input.SnapshotId)) {
-                throw awsError("InvalidSnapshot.InUse", `The snapshot ${input.SnapshotId} is currently in use by ${im.id}`);
-            }
-        }
-        this.snapshots.delete(input.SnapshotId);
-        return {};
-    }
-
-    private checkLt(id: string) {
-        if (id !== this.ltId) throw awsError("InvalidLaunchTemplateId.NotFound", `The specified launch template, with template ID ${id}, does not exist.`);
-    }
-
-    ec2_DescribeLaunchTemplates(input: any) {
-        this.checkLt(input.LaunchTemplateIds?.[0]);
-        return {
-            LaunchTemplates: [{ LaunchTemplateId: this.ltId, LaunchTemplateName: "web", DefaultVersionNumber: this.defaultVersion, LatestVersionNumber: Math.max(...this.templates.keys()) }],
-        };
-    }
-
-    /** Each version once, however many of the requested names ("$Default", "$Latest", numbers) resolve to it. */
-    ec2_DescribeLaunchTemplateVersions(input: any) {
-        this.checkLt(input.LaunchTemplateId);
-        const out = [];
-        const seen = new Set<number>();
-        for (const v of input.Versions ?? []) {
-            const n = v === "$Default" ? this.defaultVersion : v === "$Latest" ? Math.max(...this.templates.keys()) : Number(v);
-            const tv = this.templates.get(n);
-            if (!tv) throw awsError("InvalidLaunchTemplateId.VersionNotFound", `Could not find launch template version ${v}`);
-            if (seen.has(n)) continue;
-            seen.add(n);
-            out.push({ LaunchTemplateId: this.ltId, VersionNumber: n, VersionDescription: tv.description, DefaultVersion: n === this.defaultVersion, LaunchTemplateData: JSON.parse(JSON.stringify(tv.data)) });
-        }
-        return { LaunchTemplateVersions: out };
-    }
-
-    /** ClientToken -> the request it created and its version (EC2 idempotency). */
-    templateTokens = new Map<string, { request: string; version: number }>();
-
-    ec2_CreateLaunchTemplateVersion(input: any) {
-        this.checkLt(input.LaunchTemplateId);
-        if (input.ClientToken !== undefined) {
-            if (typeof input.ClientToken !== "string" || input.ClientToken.length > 128 || !/^[\x00-\x7f]*$/.test(input.ClientToken)) {
-                throw awsError("InvalidParameterValue", "simulator: ClientToken must be at most 128 ASCII characters");
-            }
-            const request = JSON.stringify({ ...input, ClientToken: undefined });
-            const seen = this.templateTokens.get(input.ClientToken);
-            if (seen) {
-                if (seen.request !== request) throw awsError("IdempotentParameterMismatch", "simulator: ClientToken reused with different parameters");
-                return { LaunchTemplateVersion: { LaunchTemplateId: this.ltId, VersionNumber: seen.version, DefaultVersion: this.defaultVersion === seen.version } };
-            }
-        }
-        if (!input.LaunchTemplateData?.ImageId) throw awsError("InvalidParameterValue", "simulator: LaunchTemplateData.ImageId missing");
-        let data = JSON.parse(JSON.stringify(input.LaunchTemplateData));
-        if (input.SourceVersion) data = { ...this.templates.get(Number(input.SourceVersion))!.data, ...data };
-        const v = Math.max(...this.templates.keys()) + 1;
-        this.templates.set(v, { data, description: input.VersionDescription });
-        if (input.ClientToken !== undefined) this.templateTokens.set(input.ClientToken, { request: JSON.stringify({ ...input, ClientToken: undefined }), version: v });
-        return { LaunchTemplateVersion: { LaunchTemplateId: this.ltId, VersionNumber: v, DefaultVersion: false } };
-    }
-
-    ec2_ModifyLaunchTemplate(input: any) {
-        this.checkLt(input.LaunchTemplateId);
-        const v = Number(input.DefaultVersion);
-        if (!this.templates.has(v)) throw awsError("InvalidLaunchTemplateId.VersionNotFound", `Could not find launch template version ${v}`);
-        this.defaultVersion = v;
-        return { LaunchTemplate: { LaunchTemplateId: this.ltId, DefaultVersionNumber: v } };
-    }
-
-    // ------------------------------------------------------------------ ELBv2
-
-    elbv2_DescribeTargetHealth(input: any) {
-        if (input.TargetGroupArn !== this.tgArn) throw awsError("TargetGroupNotFound", "One or more target groups not found");
-        const now = this.now();
-        const out = [];
-        for (const id of this.targets.keys()) {
-            const s = this.targetState(id, now);
-            if (s) out.push({ Target: { Id: id, Port: 8000 }, TargetHealth: { State: s } });
-            else this.targets.delete(id);
-        }
-        return { TargetHealthDescriptions: out };
-    }
-
-    elbv2_DeregisterTargets(input: any) {
-        for (const t of input.Targets) {
-            const tg = this.targets.get(t.Id);
-            if (tg && tg.deregisteredAt === undefined) {
-                tg.deregisteredAt = this.now();
-                this.deregisteredAt.set(t.Id, tg.deregisteredAt);
-                this.deregistered++;
-            }
-        }
-        return {};
-    }
-
-    elbv2_RegisterTargets(input: any) {
-        if (input.TargetGroupArn !== this.tgArn) throw awsError("TargetGroupNotFound", "One or more target groups not found");
-        for (const t of input.Targets) {
-            const inst = this.instances.get(t.Id);
-            if (!inst || inst.state !== "InService") throw awsError("InvalidTarget", `The following targets are not in a running state and cannot be registered: '${t.Id}'`);
-            const tg = this.targets.get(t.Id);
-            // A registered target starts over: `initial` until it passes the healthy threshold.
-            if (!tg || tg.deregisteredAt !== undefined) this.targets.set(t.Id, { registeredAt: this.now() });
-        }
-        return {};
-    }
-
-    elbv2_DescribeTargetGroupAttributes() {
-        return { Attributes: [{ Key: "deregistration_delay.timeout_seconds", Value: String(this.t.deregistrationDelayS) }] };
-    }
-
-    elbv2_DescribeTargetGroups() {
-        return {
-            TargetGroups: [
-                { TargetGroupArn: this.tgArn, HealthCheckIntervalSeconds: this.t.healthCheckIntervalS, HealthyThresholdCount: this.t.healthyThreshold, UnhealthyThresholdCount: this.t.unhealthyThreshold },
-            ],
-        };
-    }
-
-    elbv2_DescribeRules() {
-        return {
-            Rules: [
-                ...[...this.rules].map(([RuleArn, r]) => ({
-                    RuleArn,
-                    Priority: String(r.priority),
-                    Actions: [{ Type: "fixed-response", FixedResponseConfig: { StatusCode: "503", ContentType: "text/html", MessageBody: r.body } }],
-                })),
-                { RuleArn: `${this.listenerArn}/default`, Priority: "default", IsDefault: true },
-            ],
-        };
-    }
-
-    elbv2_CreateRule(input: any) {
-        for (const r of this.rules.values()) if (r.priority === input.Priority) throw awsError("PriorityInUse", `Priority '${input.Priority}' is currently in use`);
-        const arn = `${this.listenerArn.replace(":listener/", ":listener-rule/")}/${this.id("rule")}`;
-        this.rules.set(arn, { priority: input.Priority, body: input.Actions?.[0]?.FixedResponseConfig?.MessageBody ?? "" });
-        return { Rules: [{ RuleArn: arn, Priority: String(input.Priority) }] };
-    }
-
-    elbv2_DeleteRule(input: any) {
-        if (!this.rules.delete(input.RuleArn)) throw awsError("RuleNotFound", "One or more rules not found");
-        return {};
-    }
-
-    // ------------------------------------------------------------------ CloudFront
-
-    cloudfront_CreateInvalidation(input: any) {
-        const id = this.id("I").toUpperCase();
-        this.invalidations.set(id, { createdAt: this.now(), paths: input.InvalidationBatch.Paths.Items });
-        return { Invalidation: { Id: id, Status: "InProgress" }, Location: `https://cloudfront.amazonaws.com/2020-05-31/distribution/${input.DistributionId}/invalidation/${id}` };
-    }
-
-    cloudfront_GetInvalidation(input: any) {
-        const inv = this.invalidations.get(input.Id);
-        if (!inv) throw awsError("NoSuchInvalidation", "The specified invalidation does not exist.", 404);
-        return { Invalidation: { Id: input.Id, Status: this.now() >= inv.createdAt + this.t.invalidationS * 1000 ? "Completed" : "InProgress" } };
     }
 }

@@ -12,7 +12,8 @@
  * and test/release/sweep.spec.ts (a sample).
  */
 import { installVirtualClock, VirtualClock } from "./clock";
-import { awsError, SimAws } from "./index";
+import { SimAws } from "./index";
+import { awsError } from "./service";
 import { ExecContext, ExecResult, LOCK_TAG, PROGRESS_TAG, Progress, runRelease } from "../../providers/release/executor";
 import { parseLock } from "../../providers/release/engine/tags";
 import { normalizeInputs } from "../../providers/release/inputs";
