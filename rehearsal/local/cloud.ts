@@ -143,8 +143,14 @@ export class CloudError extends Error {
     }
 }
 
-let counter = 0;
-const newId = (prefix: string, width = 17) => `${prefix}${(Date.now().toString(16) + (++counter).toString(16).padStart(4, "0")).slice(-width).padStart(width, "0")}`;
+/** AWS-style ids (a prefix, then `width` hex digits: the time and a counter of this source's ids). */
+class Ids {
+    private counter = 0;
+
+    next(prefix: string, width = 17): string {
+        return `${prefix}${(Date.now().toString(16) + (++this.counter).toString(16).padStart(4, "0")).slice(-width).padStart(width, "0")}`;
+    }
+}
 
 export class LocalCloud implements Cloud {
     readonly groupName: string;
@@ -172,6 +178,7 @@ export class LocalCloud implements Cloud {
     private readonly templateTokens = new Map<string, number>();
     private readonly scalingFailures: { t: number; message: string }[] = [];
     private readonly log: (line: string) => void;
+    private readonly ids = new Ids();
 
     constructor(opts: LocalCloudOptions) {
         this.opts = opts;
@@ -321,11 +328,11 @@ export class LocalCloud implements Cloud {
         if ([...this.images.values()].some((i) => i.state.name === name && i.state.state !== "deregistered")) {
             throw new CloudError("InvalidAMIName.Duplicate", `AMI name ${name} is already in use`);
         }
-        const imageId = newId("ami-");
+        const imageId = this.ids.next("ami-");
         const release = path.basename(releaseDir);
         const dir = path.join(this.workDir, "images", imageId);
         const image: LocalImage = {
-            state: { imageId, state: "pending", name, tags: { ...tags }, snapshotIds: [newId("snap-")], creationDate: new Date().toISOString() },
+            state: { imageId, state: "pending", name, tags: { ...tags }, snapshotIds: [this.ids.next("snap-")], creationDate: new Date().toISOString() },
             dir,
             release,
         };
@@ -458,7 +465,7 @@ export class LocalCloud implements Cloud {
     async addMaintenanceRule(listenerArn: string, html: string): Promise<string> {
         if (listenerArn !== this.listenerArn) throw new CloudError("ListenerNotFound", `One or more listeners not found: ${listenerArn}`);
         await this.balancer.setMaintenance(html);
-        this.maintenanceRule = `${this.listenerArn}/rule/maintenance-${newId("", 8)}`;
+        this.maintenanceRule = `${this.listenerArn}/rule/maintenance-${this.ids.next("", 8)}`;
         this.log("listener: maintenance page on");
         return this.maintenanceRule;
     }
@@ -478,7 +485,7 @@ export class LocalCloud implements Cloud {
     // -- the CDN: none locally ------------------------------------------------------------------
 
     async createInvalidation(distributionId: string, paths: string[], _callerReference: string): Promise<string> {
-        const id = newId("I", 13).toUpperCase();
+        const id = this.ids.next("I", 13).toUpperCase();
         this.invalidations.push({ id, distributionId, paths: [...paths] });
         this.log(`cdn ${distributionId}: invalidation ${id} of ${paths.join(", ") || "(nothing)"} (no CDN locally: complete at once)`);
         return id;
@@ -539,7 +546,7 @@ export class LocalCloud implements Cloud {
     private async launch(): Promise<void> {
         const template = this.templates.find((t) => t.version === this.defaultVersion)!;
         const image = template.imageId ? this.images.get(template.imageId) : undefined;
-        const id = newId("i-");
+        const id = this.ids.next("i-");
         const inst: LocalInstance = {
             id,
             lifecycleState: "Pending",
