@@ -49,6 +49,8 @@ import {
     TargetHealthState,
     TemplateVersionInfo,
 } from "../../providers/release/ports";
+import { Activities } from "./activities";
+import { CloudError, Ids } from "./aws-style";
 import { Haproxy, HealthCheckSettings } from "./haproxy";
 import { freePort } from "../../testkit/services";
 import { Spawned, portOpen, spawnGroup, stopGroup } from "./procs";
@@ -136,22 +138,6 @@ interface TemplateVersion {
     description: string;
 }
 
-export class CloudError extends Error {
-    constructor(readonly code: string, message: string) {
-        super(`${code}: ${message}`);
-        this.name = code;
-    }
-}
-
-/** AWS-style ids (a prefix, then `width` hex digits: the time and a counter of this source's ids). */
-class Ids {
-    private counter = 0;
-
-    next(prefix: string, width = 17): string {
-        return `${prefix}${(Date.now().toString(16) + (++this.counter).toString(16).padStart(4, "0")).slice(-width).padStart(width, "0")}`;
-    }
-}
-
 export class LocalCloud implements Cloud {
     readonly groupName: string;
     readonly targetGroupArn: string;
@@ -173,12 +159,12 @@ export class LocalCloud implements Cloud {
     private readonly templates: TemplateVersion[] = [{ version: 1, imageId: null, description: "base: the bare image" }];
     private defaultVersion = 1;
     private readonly drains = new Map<string, Promise<void>>();
-    private readonly pending = new Set<Promise<unknown>>();
     private maintenanceRule: string | null = null;
     private readonly templateTokens = new Map<string, number>();
     private readonly scalingFailures: { t: number; message: string }[] = [];
     private readonly log: (line: string) => void;
     private readonly ids = new Ids();
+    private readonly activities: Activities;
 
     constructor(opts: LocalCloudOptions) {
         this.opts = opts;
@@ -190,6 +176,7 @@ export class LocalCloud implements Cloud {
         this.size = { ...(opts.group ?? { minSize: 0, maxSize: 4, desiredCapacity: 0 }) };
         validateSize(this.size);
         this.log = opts.log ?? (() => undefined);
+        this.activities = new Activities(this.log);
     }
 
     /** Starts HAProxy and the group's supervisor. */
@@ -219,7 +206,7 @@ export class LocalCloud implements Cloud {
         // Instances first (a boot waiting for its port ends when its process does), then the
         // activities in flight (drains), then HAProxy.
         await Promise.allSettled(this.instances.map((i) => (i.proc ? stopGroup(i.proc, 3000) : Promise.resolve())));
-        await Promise.allSettled([...this.pending]);
+        await this.activities.settled();
         await Promise.allSettled(this.instances.map((i) => (i.proc ? stopGroup(i.proc, 3000) : Promise.resolve()))); // started meanwhile
         if (this.lb) await this.lb.stop();
     }
@@ -338,7 +325,7 @@ export class LocalCloud implements Cloud {
         };
         this.images.set(imageId, image);
         this.log(`image ${imageId}: snapshot of ${releaseDir}`);
-        this.track(
+        this.activities.track(
             (async () => {
                 try {
                     fs.mkdirSync(dir, { recursive: true });
@@ -563,7 +550,7 @@ export class LocalCloud implements Cloud {
         };
         this.instances.push(inst);
         this.log(`${id}: launching from template v${template.version} (${inst.release ?? "bare image"}) on 127.0.0.1:${inst.port}`);
-        this.track(this.boot(inst, image));
+        this.activities.track(this.boot(inst, image));
     }
 
     private async boot(inst: LocalInstance, image: LocalImage | undefined): Promise<void> {
@@ -630,7 +617,7 @@ export class LocalCloud implements Cloud {
             await this.balancer.remove(id);
         })();
         this.drains.set(id, drained);
-        this.track(drained);
+        this.activities.track(drained);
         return drained;
     }
 
@@ -648,12 +635,7 @@ export class LocalCloud implements Cloud {
             this.drains.delete(inst.id);
             this.log(`${inst.id}: terminated (gunicorn stopped)`);
         })();
-        this.track(inst.stopping);
-    }
-
-    private track<T>(p: Promise<T>): void {
-        this.pending.add(p);
-        p.catch((e) => this.log(`supervisor: ${(e as Error).message}`)).finally(() => this.pending.delete(p));
+        this.activities.track(inst.stopping);
     }
 
     private checkGroup(groupName: string): void {

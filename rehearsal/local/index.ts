@@ -1,3 +1,4 @@
+export * from "./aws-style";
 export * from "./cloud";
 export * from "./haproxy";
 export * from "./procs";
