@@ -43,15 +43,13 @@ import {
     Cloud,
     GroupInstance,
     GroupState,
-    ImageState,
-    LaunchTemplateState,
     TargetGroupTimings,
     TargetHealthState,
-    TemplateVersionInfo,
 } from "../../providers/release/ports";
 import { Activities } from "./activities";
 import { CloudError, Ids } from "./aws-style";
 import { Haproxy, HealthCheckSettings } from "./haproxy";
+import { ImageStore, LocalImage } from "./images";
 import { freePort } from "../../testkit/services";
 import { Spawned, portOpen, spawnGroup, stopGroup } from "./procs";
 
@@ -126,18 +124,6 @@ interface LocalInstance {
     stopping: Promise<void> | null;
 }
 
-interface LocalImage {
-    state: ImageState;
-    dir: string;
-    release: string;
-}
-
-interface TemplateVersion {
-    version: number;
-    imageId: string | null;
-    description: string;
-}
-
 export class LocalCloud implements Cloud {
     readonly groupName: string;
     readonly targetGroupArn: string;
@@ -155,12 +141,9 @@ export class LocalCloud implements Cloud {
     private readonly instances: LocalInstance[] = [];
     private readonly suspended = new Set<string>();
     private readonly tags: Record<string, string> = {};
-    private readonly images = new Map<string, LocalImage>();
-    private readonly templates: TemplateVersion[] = [{ version: 1, imageId: null, description: "base: the bare image" }];
-    private defaultVersion = 1;
+    private readonly images: ImageStore;
     private readonly drains = new Map<string, Promise<void>>();
     private maintenanceRule: string | null = null;
-    private readonly templateTokens = new Map<string, number>();
     private readonly scalingFailures: { t: number; message: string }[] = [];
     private readonly log: (line: string) => void;
     private readonly ids = new Ids();
@@ -177,6 +160,7 @@ export class LocalCloud implements Cloud {
         validateSize(this.size);
         this.log = opts.log ?? (() => undefined);
         this.activities = new Activities(this.log);
+        this.images = new ImageStore({ workDir: this.workDir, launchTemplateId: this.launchTemplateId, managementInstances: opts.managementInstances }, this.activities, this.log);
     }
 
     /** Starts HAProxy and the group's supervisor. */
@@ -303,114 +287,40 @@ export class LocalCloud implements Cloud {
 
     // -- images and launch templates ------------------------------------------------------------
 
-    async createImage(instanceId: string, name: string, tags: Record<string, string>): Promise<string> {
-        const appDir = this.opts.managementInstances[instanceId];
-        if (!appDir) throw new CloudError("InvalidInstanceID.NotFound", `The instance ID '${instanceId}' does not exist`);
-        let releaseDir: string;
-        try {
-            releaseDir = fs.realpathSync(path.join(appDir, "current"));
-        } catch {
-            throw new CloudError("IncorrectInstanceState", `instance ${instanceId} has no current release (${path.join(appDir, "current")} is missing)`);
-        }
-        if ([...this.images.values()].some((i) => i.state.name === name && i.state.state !== "deregistered")) {
-            throw new CloudError("InvalidAMIName.Duplicate", `AMI name ${name} is already in use`);
-        }
-        const imageId = this.ids.next("ami-");
-        const release = path.basename(releaseDir);
-        const dir = path.join(this.workDir, "images", imageId);
-        const image: LocalImage = {
-            state: { imageId, state: "pending", name, tags: { ...tags }, snapshotIds: [this.ids.next("snap-")], creationDate: new Date().toISOString() },
-            dir,
-            release,
-        };
-        this.images.set(imageId, image);
-        this.log(`image ${imageId}: snapshot of ${releaseDir}`);
-        this.activities.track(
-            (async () => {
-                try {
-                    fs.mkdirSync(dir, { recursive: true });
-                    await run("cp", ["-a", releaseDir, path.join(dir, release)]);
-                    image.state.state = "available";
-                } catch (e) {
-                    image.state.state = "failed";
-                    this.log(`image ${imageId}: copy failed: ${(e as Error).message}`);
-                }
-            })(),
-        );
-        return imageId;
+    createImage(...a: Parameters<ImageStore["createImage"]>): ReturnType<ImageStore["createImage"]> {
+        return this.images.createImage(...a);
     }
 
-    async waitForImage(imageId: string, timeoutS: number): Promise<void> {
-        const deadline = Date.now() + timeoutS * 1000;
-        for (;;) {
-            const image = this.images.get(imageId);
-            if (!image) throw new CloudError("InvalidAMIID.NotFound", `The image id '[${imageId}]' does not exist`);
-            if (image.state.state === "available") return;
-            if (image.state.state !== "pending") throw new Error(`image ${imageId} is ${image.state.state}`);
-            if (Date.now() > deadline) throw new Error(`image ${imageId} still pending after ${timeoutS} s`);
-            await sleep(100);
-        }
+    waitForImage(...a: Parameters<ImageStore["waitForImage"]>): ReturnType<ImageStore["waitForImage"]> {
+        return this.images.waitForImage(...a);
     }
 
-    async describeImages(filter: { imageIds?: string[]; tags?: Record<string, string> }): Promise<ImageState[]> {
-        return [...this.images.values()]
-            .map((i) => i.state)
-            .filter((s) => s.state !== "deregistered")
-            .filter((s) => !filter.imageIds || filter.imageIds.includes(s.imageId))
-            .filter((s) => !filter.tags || Object.entries(filter.tags).every(([k, v]) => s.tags[k] === v))
-            .map((s) => ({ ...s, tags: { ...s.tags }, snapshotIds: [...s.snapshotIds] }));
+    describeImages(...a: Parameters<ImageStore["describeImages"]>): ReturnType<ImageStore["describeImages"]> {
+        return this.images.describeImages(...a);
     }
 
-    async deleteImage(imageId: string): Promise<void> {
-        const image = this.images.get(imageId);
-        if (!image) throw new CloudError("InvalidAMIID.NotFound", `The image id '[${imageId}]' does not exist`);
-        image.state.state = "deregistered";
-        fs.rmSync(image.dir, { recursive: true, force: true });
+    deleteImage(...a: Parameters<ImageStore["deleteImage"]>): ReturnType<ImageStore["deleteImage"]> {
+        return this.images.deleteImage(...a);
     }
 
-    async describeLaunchTemplate(launchTemplateId: string): Promise<LaunchTemplateState> {
-        this.checkTemplate(launchTemplateId);
-        return { id: this.launchTemplateId, defaultVersion: this.defaultVersion, latestVersion: this.templates[this.templates.length - 1].version };
+    describeLaunchTemplate(...a: Parameters<ImageStore["describeLaunchTemplate"]>): ReturnType<ImageStore["describeLaunchTemplate"]> {
+        return this.images.describeLaunchTemplate(...a);
     }
 
-    async createLaunchTemplateVersion(launchTemplateId: string, baseVersion: number, imageId: string, description: string, clientToken?: string): Promise<number> {
-        this.checkTemplate(launchTemplateId);
-        const seen = clientToken === undefined ? undefined : this.templateTokens.get(clientToken);
-        if (seen !== undefined) return seen;
-        if (!this.templates.some((t) => t.version === baseVersion)) {
-            throw new CloudError("InvalidLaunchTemplateId.VersionNotFound", `Could not find launch template version ${baseVersion} of ${launchTemplateId}`);
-        }
-        if (!this.images.has(imageId)) throw new CloudError("InvalidAMIID.NotFound", `The image id '[${imageId}]' does not exist`);
-        const version = this.templates[this.templates.length - 1].version + 1;
-        this.templates.push({ version, imageId, description });
-        if (clientToken !== undefined) this.templateTokens.set(clientToken, version);
-        this.log(`launch template ${this.launchTemplateId} v${version}: ${imageId} (${this.images.get(imageId)!.release})`);
-        return version;
+    createLaunchTemplateVersion(...a: Parameters<ImageStore["createLaunchTemplateVersion"]>): ReturnType<ImageStore["createLaunchTemplateVersion"]> {
+        return this.images.createLaunchTemplateVersion(...a);
     }
 
-    async setDefaultLaunchTemplateVersion(launchTemplateId: string, version: number): Promise<void> {
-        this.checkTemplate(launchTemplateId);
-        if (!this.templates.some((t) => t.version === version)) {
-            throw new CloudError("InvalidLaunchTemplateId.VersionNotFound", `Could not find launch template version ${version} of ${launchTemplateId}`);
-        }
-        this.defaultVersion = version;
+    setDefaultLaunchTemplateVersion(...a: Parameters<ImageStore["setDefaultLaunchTemplateVersion"]>): ReturnType<ImageStore["setDefaultLaunchTemplateVersion"]> {
+        return this.images.setDefaultLaunchTemplateVersion(...a);
     }
 
-    async describeTemplateVersions(launchTemplateId: string, versions: string[]): Promise<TemplateVersionInfo[]> {
-        this.checkTemplate(launchTemplateId);
-        const latest = this.templates[this.templates.length - 1].version;
-        return versions.map((v) => {
-            const n = v === "$Default" ? this.defaultVersion : v === "$Latest" ? latest : Number(v);
-            const t = this.templates.find((x) => x.version === n);
-            if (!t) throw new CloudError("InvalidLaunchTemplateId.VersionNotFound", `Could not find launch template version ${v} of ${launchTemplateId}`);
-            // A local version's whole data is its image.
-            return { version: t.version, description: t.description, isDefault: t.version === this.defaultVersion, imageId: t.imageId, data: t.imageId ? { ImageId: t.imageId } : {} };
-        });
+    describeTemplateVersions(...a: Parameters<ImageStore["describeTemplateVersions"]>): ReturnType<ImageStore["describeTemplateVersions"]> {
+        return this.images.describeTemplateVersions(...a);
     }
 
-    async defaultTemplateImageId(launchTemplateId: string): Promise<string | null> {
-        this.checkTemplate(launchTemplateId);
-        return this.templates.find((t) => t.version === this.defaultVersion)?.imageId ?? null;
+    defaultTemplateImageId(...a: Parameters<ImageStore["defaultTemplateImageId"]>): ReturnType<ImageStore["defaultTemplateImageId"]> {
+        return this.images.defaultTemplateImageId(...a);
     }
 
     // -- the target group and the listener -----------------------------------------------------
@@ -531,14 +441,13 @@ export class LocalCloud implements Cloud {
     }
 
     private async launch(): Promise<void> {
-        const template = this.templates.find((t) => t.version === this.defaultVersion)!;
-        const image = template.imageId ? this.images.get(template.imageId) : undefined;
+        const { version, image } = this.images.launchSpec();
         const id = this.ids.next("i-");
         const inst: LocalInstance = {
             id,
             lifecycleState: "Pending",
             healthStatus: "Healthy",
-            launchTemplateVersion: String(template.version),
+            launchTemplateVersion: String(version),
             protectedFromScaleIn: false,
             launchedAt: Date.now(),
             inServiceAt: null,
@@ -549,7 +458,7 @@ export class LocalCloud implements Cloud {
             stopping: null,
         };
         this.instances.push(inst);
-        this.log(`${id}: launching from template v${template.version} (${inst.release ?? "bare image"}) on 127.0.0.1:${inst.port}`);
+        this.log(`${id}: launching from template v${version} (${inst.release ?? "bare image"}) on 127.0.0.1:${inst.port}`);
         this.activities.track(this.boot(inst, image));
     }
 
@@ -640,10 +549,6 @@ export class LocalCloud implements Cloud {
 
     private checkGroup(groupName: string): void {
         if (groupName !== this.groupName) throw new CloudError("ValidationError", `AutoScalingGroup name not found - AutoScalingGroup ${groupName} not found`);
-    }
-
-    private checkTemplate(id: string): void {
-        if (id !== this.launchTemplateId) throw new CloudError("InvalidLaunchTemplateId.NotFound", `The specified launch template, with template ID ${id}, does not exist.`);
     }
 
     private checkTargetGroup(arn: string): void {
