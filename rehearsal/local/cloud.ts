@@ -38,7 +38,7 @@ import { Activities } from "./activities";
 import { CloudError, Ids } from "./aws-style";
 import { Fleet, FleetInstance, FleetOptions } from "./fleet";
 import { Haproxy } from "./haproxy";
-import { ImageStore } from "./images";
+import { IMAGE_METHODS, ImageMethods, ImageStore } from "./images";
 
 export interface LocalCloudOptions extends FleetOptions {
     /** Everything of the run lives here: images/, instances/, haproxy/. */
@@ -56,6 +56,9 @@ export interface LocalCloudOptions extends FleetOptions {
     /** Activity lines (launch, InService, drain, terminate). */
     log?: (line: string) => void;
 }
+
+/** The image and launch-template methods are the ImageStore's own, bound to it by the constructor. */
+export interface LocalCloud extends ImageMethods {}
 
 export class LocalCloud implements Cloud {
     readonly groupName: string;
@@ -82,6 +85,8 @@ export class LocalCloud implements Cloud {
         const activities = new Activities(this.log);
         this.images = new ImageStore({ workDir: this.workDir, launchTemplateId: this.launchTemplateId, managementInstances: opts.managementInstances }, activities, this.log);
         this.group = new Fleet(opts, { groupName: this.groupName, workDir: this.workDir, images: this.images, activities, log: this.log });
+        // Plain (writable, configurable) properties: a Proxy over the cloud may return them bound.
+        for (const m of IMAGE_METHODS) (this as Record<string, unknown>)[m] = this.images[m].bind(this.images);
     }
 
     /** Starts HAProxy and the group's supervisor. */
@@ -158,44 +163,6 @@ export class LocalCloud implements Cloud {
 
     async terminateInstance(instanceId: string, decrementDesiredCapacity: boolean): Promise<void> {
         this.group.terminate(instanceId, decrementDesiredCapacity);
-    }
-
-    // -- images and launch templates ------------------------------------------------------------
-
-    createImage(...a: Parameters<ImageStore["createImage"]>): ReturnType<ImageStore["createImage"]> {
-        return this.images.createImage(...a);
-    }
-
-    waitForImage(...a: Parameters<ImageStore["waitForImage"]>): ReturnType<ImageStore["waitForImage"]> {
-        return this.images.waitForImage(...a);
-    }
-
-    describeImages(...a: Parameters<ImageStore["describeImages"]>): ReturnType<ImageStore["describeImages"]> {
-        return this.images.describeImages(...a);
-    }
-
-    deleteImage(...a: Parameters<ImageStore["deleteImage"]>): ReturnType<ImageStore["deleteImage"]> {
-        return this.images.deleteImage(...a);
-    }
-
-    describeLaunchTemplate(...a: Parameters<ImageStore["describeLaunchTemplate"]>): ReturnType<ImageStore["describeLaunchTemplate"]> {
-        return this.images.describeLaunchTemplate(...a);
-    }
-
-    createLaunchTemplateVersion(...a: Parameters<ImageStore["createLaunchTemplateVersion"]>): ReturnType<ImageStore["createLaunchTemplateVersion"]> {
-        return this.images.createLaunchTemplateVersion(...a);
-    }
-
-    setDefaultLaunchTemplateVersion(...a: Parameters<ImageStore["setDefaultLaunchTemplateVersion"]>): ReturnType<ImageStore["setDefaultLaunchTemplateVersion"]> {
-        return this.images.setDefaultLaunchTemplateVersion(...a);
-    }
-
-    describeTemplateVersions(...a: Parameters<ImageStore["describeTemplateVersions"]>): ReturnType<ImageStore["describeTemplateVersions"]> {
-        return this.images.describeTemplateVersions(...a);
-    }
-
-    defaultTemplateImageId(...a: Parameters<ImageStore["defaultTemplateImageId"]>): ReturnType<ImageStore["defaultTemplateImageId"]> {
-        return this.images.defaultTemplateImageId(...a);
     }
 
     // -- the target group and the listener -----------------------------------------------------

@@ -34,21 +34,23 @@ interface TemplateVersion {
     description: string;
 }
 
-/** The Cloud methods of images and launch templates. */
-export type ImagePort = Pick<
-    Cloud,
-    | "createImage"
-    | "waitForImage"
-    | "describeImages"
-    | "deleteImage"
-    | "describeLaunchTemplate"
-    | "createLaunchTemplateVersion"
-    | "setDefaultLaunchTemplateVersion"
-    | "describeTemplateVersions"
-    | "defaultTemplateImageId"
->;
+/** The Cloud methods of images and launch templates: ImageStore implements them, LocalCloud answers with them. */
+export const IMAGE_METHODS = [
+    "createImage",
+    "waitForImage",
+    "describeImages",
+    "deleteImage",
+    "describeLaunchTemplate",
+    "createLaunchTemplateVersion",
+    "setDefaultLaunchTemplateVersion",
+    "describeTemplateVersions",
+    "defaultTemplateImageId",
+] as const;
 
-export class ImageStore implements ImagePort {
+/** Those methods as ImageStore types them (its clientToken is optional). */
+export type ImageMethods = Pick<ImageStore, (typeof IMAGE_METHODS)[number]>;
+
+export class ImageStore implements Pick<Cloud, (typeof IMAGE_METHODS)[number]> {
     private readonly images = new Map<string, LocalImage>();
     private readonly templates: TemplateVersion[] = [{ version: 1, imageId: null, description: "base: the bare image" }];
     private defaultVersion = 1;
