@@ -25,50 +25,22 @@
  *   add/remove/findMaintenanceRule(s) HAProxy answers 503 with the page for every request
  *   createInvalidation / wait         no CDN locally: recorded (`invalidations`), complete at once
  *
- * Instance lifecycle: Pending (copying the image, starting gunicorn) -> InService (registered
- * in the target group: `initial` until `rise` health checks pass) -> Terminating (deregistered
- * and drained for the deregistration delay, then SIGTERM: gunicorn finishes requests in flight)
- * -> gone from describeGroup. An instance whose app never starts (the bare base image, a
- * version that fails at start) still goes InService, as an EC2 instance would, and its target
- * turns unhealthy. With ELB health checks, an InService instance whose target is unhealthy
- * after the grace period is marked Unhealthy and replaced unless ReplaceUnhealthy is suspended.
- *
- * Errors quote AWS's own messages where the executor may rely on them (ValidationError ...).
+ * LocalCloud holds the names (group, target group, listener, launch template), the group's tags,
+ * the maintenance rule and the invalidations, and checks the names it is given. The group and
+ * the target group its instances register in are a Fleet (fleet.ts: the supervisor, ELB health
+ * checks, each instance's lifecycle, drains); images and the launch template an ImageStore
+ * (images.ts). Errors quote AWS's own messages where the executor may rely on them (aws-style.ts).
  */
-import { execFile } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { promisify } from "util";
-import {
-    Cloud,
-    GroupInstance,
-    GroupState,
-    ImageState,
-    LaunchTemplateState,
-    TargetGroupTimings,
-    TargetHealthState,
-    TemplateVersionInfo,
-} from "../../providers/release/ports";
-import { Haproxy, HealthCheckSettings } from "./haproxy";
-import { freePort } from "../../testkit/services";
-import { Spawned, portOpen, spawnGroup, stopGroup } from "./procs";
+import { Cloud, GroupState, TargetGroupTimings, TargetHealthState } from "../../providers/release/ports";
+import { Activities } from "./activities";
+import { CloudError, Ids } from "./aws-style";
+import { Fleet, FleetInstance, FleetOptions } from "./fleet";
+import { Haproxy } from "./haproxy";
+import { IMAGE_METHODS, ImageMethods, ImageStore } from "./images";
 
-const run = promisify(execFile);
-
-export interface LocalAppSpec {
-    /** gunicorn's WSGI target, e.g. "mysite.wsgi:application". */
-    wsgi: string;
-    /** Environment of every instance; also written to <app dir>/shared/env (KEY=VALUE lines). */
-    env: Record<string, string>;
-    /** gunicorn workers per instance. @default 2 */
-    workers?: number;
-    /** Seconds gunicorn gives requests in flight after SIGTERM. @default 10 */
-    gracefulTimeoutS?: number;
-    /** Python used when the release has no venv. @default "/usr/bin/python3" */
-    python?: string;
-}
-
-export interface LocalCloudOptions {
+export interface LocalCloudOptions extends FleetOptions {
     /** Everything of the run lives here: images/, instances/, haproxy/. */
     workDir: string;
     /** @default "rehearsal-asg" */
@@ -81,70 +53,12 @@ export interface LocalCloudOptions {
     launchTemplateId?: string;
     /** Management instances by id: the app directory holding `current` -> releases/<version>. */
     managementInstances: Record<string, string>;
-    /** The group's size at start. @default { minSize: 0, maxSize: 4, desiredCapacity: 0 } */
-    group?: { minSize: number; maxSize: number; desiredCapacity: number };
-    /** The load balancer's front-end port on 127.0.0.1 (0: a free one). */
-    port?: number;
-    /** Health check of the target group (scaled-down ALB settings). */
-    health?: Partial<HealthCheckSettings>;
-    /** The target group's deregistration delay, seconds. @default 2 */
-    deregistrationDelayS?: number;
-    /** ELB health-check grace period of the group, seconds. @default 30 */
-    healthCheckGracePeriodS?: number;
-    /** How long an instance may take to open its port before it counts as booted anyway. @default 20 */
-    bootTimeoutS?: number;
-    app: LocalAppSpec;
     /** Activity lines (launch, InService, drain, terminate). */
     log?: (line: string) => void;
 }
 
-export interface FleetInstance {
-    instanceId: string;
-    port: number;
-    release: string | null;
-    lifecycleState: string;
-    launchTemplateVersion: string;
-    /** The instance's own copy of the image's release directory. */
-    releaseDir: string | null;
-}
-
-interface LocalInstance {
-    id: string;
-    lifecycleState: string;
-    healthStatus: string;
-    launchTemplateVersion: string;
-    protectedFromScaleIn: boolean;
-    launchedAt: number;
-    inServiceAt: number | null;
-    port: number;
-    dir: string;
-    /** The release directory name the image holds (the version), null for the bare image. */
-    release: string | null;
-    proc: Spawned | null;
-    stopping: Promise<void> | null;
-}
-
-interface LocalImage {
-    state: ImageState;
-    dir: string;
-    release: string;
-}
-
-interface TemplateVersion {
-    version: number;
-    imageId: string | null;
-    description: string;
-}
-
-export class CloudError extends Error {
-    constructor(readonly code: string, message: string) {
-        super(`${code}: ${message}`);
-        this.name = code;
-    }
-}
-
-let counter = 0;
-const newId = (prefix: string, width = 17) => `${prefix}${(Date.now().toString(16) + (++counter).toString(16).padStart(4, "0")).slice(-width).padStart(width, "0")}`;
+/** The image and launch-template methods are the ImageStore's own, bound to it by the constructor. */
+export interface LocalCloud extends ImageMethods {}
 
 export class LocalCloud implements Cloud {
     readonly groupName: string;
@@ -154,44 +68,31 @@ export class LocalCloud implements Cloud {
     readonly invalidations: { id: string; distributionId: string; paths: string[] }[] = [];
 
     private readonly workDir: string;
-    private readonly opts: LocalCloudOptions;
-    private lb: Haproxy | null = null;
-    private timer: NodeJS.Timeout | null = null;
-    private reconciling = false;
-    private stopped = false;
-    private size: { minSize: number; maxSize: number; desiredCapacity: number };
-    private readonly instances: LocalInstance[] = [];
-    private readonly suspended = new Set<string>();
     private readonly tags: Record<string, string> = {};
-    private readonly images = new Map<string, LocalImage>();
-    private readonly templates: TemplateVersion[] = [{ version: 1, imageId: null, description: "base: the bare image" }];
-    private defaultVersion = 1;
-    private readonly drains = new Map<string, Promise<void>>();
-    private readonly pending = new Set<Promise<unknown>>();
+    private readonly images: ImageStore;
+    private readonly group: Fleet;
     private maintenanceRule: string | null = null;
-    private readonly templateTokens = new Map<string, number>();
-    private readonly scalingFailures: { t: number; message: string }[] = [];
     private readonly log: (line: string) => void;
+    private readonly ids = new Ids();
 
     constructor(opts: LocalCloudOptions) {
-        this.opts = opts;
         this.workDir = opts.workDir;
         this.groupName = opts.groupName ?? "rehearsal-asg";
         this.targetGroupArn = opts.targetGroupArn ?? "arn:local:elasticloadbalancing:targetgroup/rehearsal";
         this.listenerArn = opts.listenerArn ?? "arn:local:elasticloadbalancing:listener/rehearsal";
         this.launchTemplateId = opts.launchTemplateId ?? "lt-local";
-        this.size = { ...(opts.group ?? { minSize: 0, maxSize: 4, desiredCapacity: 0 }) };
-        validateSize(this.size);
         this.log = opts.log ?? (() => undefined);
+        const activities = new Activities(this.log);
+        this.images = new ImageStore({ workDir: this.workDir, launchTemplateId: this.launchTemplateId, managementInstances: opts.managementInstances }, activities, this.log);
+        this.group = new Fleet(opts, { groupName: this.groupName, workDir: this.workDir, images: this.images, activities, log: this.log });
+        // Plain (writable, configurable) properties: a Proxy over the cloud may return them bound.
+        for (const m of IMAGE_METHODS) (this as Record<string, unknown>)[m] = this.images[m].bind(this.images);
     }
 
     /** Starts HAProxy and the group's supervisor. */
     async start(): Promise<void> {
         for (const d of ["images", "instances"]) fs.mkdirSync(path.join(this.workDir, d), { recursive: true });
-        const port = this.opts.port || (await freePort());
-        this.lb = await Haproxy.start({ dir: path.join(this.workDir, "haproxy"), port, health: this.opts.health, slots: Math.max(16, this.size.maxSize * 2 + 4) });
-        this.timer = setInterval(() => void this.reconcile(), 200);
-        await this.reconcile();
+        await this.group.start();
     }
 
     /** The load balancer's URL: http://127.0.0.1:<port>. */
@@ -200,52 +101,26 @@ export class LocalCloud implements Cloud {
     }
 
     get balancer(): Haproxy {
-        if (!this.lb) throw new Error("LocalCloud: start() first");
-        return this.lb;
+        return this.group.balancer;
     }
 
     /** Stops the supervisor, every instance and HAProxy. Safe to call twice. */
-    async stop(): Promise<void> {
-        if (this.stopped) return;
-        this.stopped = true;
-        if (this.timer) clearInterval(this.timer);
-        // Instances first (a boot waiting for its port ends when its process does), then the
-        // activities in flight (drains), then HAProxy.
-        await Promise.allSettled(this.instances.map((i) => (i.proc ? stopGroup(i.proc, 3000) : Promise.resolve())));
-        await Promise.allSettled([...this.pending]);
-        await Promise.allSettled(this.instances.map((i) => (i.proc ? stopGroup(i.proc, 3000) : Promise.resolve()))); // started meanwhile
-        if (this.lb) await this.lb.stop();
+    stop(): Promise<void> {
+        return this.group.stop();
     }
 
     /** Live instances with their port and release, for checks and the report. */
     fleet(): FleetInstance[] {
-        return this.instances.map((i) => ({
-            instanceId: i.id,
-            port: i.port,
-            release: i.release,
-            lifecycleState: i.lifecycleState,
-            launchTemplateVersion: i.launchTemplateVersion,
-            releaseDir: i.release ? path.join(i.dir, "app", "releases", i.release) : null,
-        }));
+        return this.group.list();
     }
 
     // -- the auto-scaling group ---------------------------------------------------------------
 
     async describeGroup(groupName: string): Promise<GroupState> {
         this.checkGroup(groupName);
-        const instances: GroupInstance[] = this.instances.map((i) => ({
-            instanceId: i.id,
-            lifecycleState: i.lifecycleState,
-            healthStatus: i.healthStatus,
-            launchTemplateVersion: i.launchTemplateVersion,
-            protectedFromScaleIn: i.protectedFromScaleIn,
-            availabilityZone: "local-1a",
-        }));
         return {
             name: this.groupName,
-            ...this.size,
-            instances,
-            suspendedProcesses: [...this.suspended].sort(),
+            ...this.group.describe(),
             tags: { ...this.tags },
             launchTemplate: { id: this.launchTemplateId, version: "$Default" },
         };
@@ -268,155 +143,26 @@ export class LocalCloud implements Cloud {
 
     async lastScalingFailure(groupName: string, sinceMs: number): Promise<string | null> {
         this.checkGroup(groupName);
-        const f = this.scalingFailures.find((x) => x.t >= sinceMs);
-        return f ? f.message : null;
+        return this.group.lastScalingFailure(sinceMs);
     }
 
     async updateGroupSize(groupName: string, size: { minSize?: number; maxSize?: number; desiredCapacity?: number }): Promise<void> {
         this.checkGroup(groupName);
-        const next = { ...this.size, ...definedOnly(size) };
-        validateSize(next);
-        this.size = next;
-        this.log(`group ${this.groupName}: min ${next.minSize}, max ${next.maxSize}, desired ${next.desiredCapacity}`);
-        await this.reconcile();
+        await this.group.resize(size);
     }
 
     async suspendProcesses(groupName: string, processes: string[]): Promise<void> {
         this.checkGroup(groupName);
-        for (const p of processes) this.suspended.add(p);
+        this.group.suspend(processes);
     }
 
     async resumeProcesses(groupName: string, processes: string[]): Promise<void> {
         this.checkGroup(groupName);
-        for (const p of processes) this.suspended.delete(p);
+        this.group.resume(processes);
     }
 
     async terminateInstance(instanceId: string, decrementDesiredCapacity: boolean): Promise<void> {
-        const inst = this.instances.find((i) => i.id === instanceId);
-        if (!inst) throw new CloudError("ValidationError", `Instance Id not found - No managed instance found for instance ID: ${instanceId}`);
-        if (inst.lifecycleState.startsWith("Terminat")) return;
-        if (decrementDesiredCapacity) {
-            if (this.size.desiredCapacity - 1 < this.size.minSize) {
-                throw new CloudError(
-                    "ValidationError",
-                    `Currently, desiredSize equals minSize (${this.size.minSize}). Terminating instance without replacement will violate group's min size constraint. Either set shouldDecrementDesiredCapacity flag to false or lower group's min size.`,
-                );
-            }
-            this.size.desiredCapacity -= 1;
-        }
-        this.beginTermination(inst, `terminating${decrementDesiredCapacity ? ", desired decremented" : ""}`);
-    }
-
-    // -- images and launch templates ------------------------------------------------------------
-
-    async createImage(instanceId: string, name: string, tags: Record<string, string>): Promise<string> {
-        const appDir = this.opts.managementInstances[instanceId];
-        if (!appDir) throw new CloudError("InvalidInstanceID.NotFound", `The instance ID '${instanceId}' does not exist`);
-        let releaseDir: string;
-        try {
-            releaseDir = fs.realpathSync(path.join(appDir, "current"));
-        } catch {
-            throw new CloudError("IncorrectInstanceState", `instance ${instanceId} has no current release (${path.join(appDir, "current")} is missing)`);
-        }
-        if ([...this.images.values()].some((i) => i.state.name === name && i.state.state !== "deregistered")) {
-            throw new CloudError("InvalidAMIName.Duplicate", `AMI name ${name} is already in use`);
-        }
-        const imageId = newId("ami-");
-        const release = path.basename(releaseDir);
-        const dir = path.join(this.workDir, "images", imageId);
-        const image: LocalImage = {
-            state: { imageId, state: "pending", name, tags: { ...tags }, snapshotIds: [newId("snap-")], creationDate: new Date().toISOString() },
-            dir,
-            release,
-        };
-        this.images.set(imageId, image);
-        this.log(`image ${imageId}: snapshot of ${releaseDir}`);
-        this.track(
-            (async () => {
-                try {
-                    fs.mkdirSync(dir, { recursive: true });
-                    await run("cp", ["-a", releaseDir, path.join(dir, release)]);
-                    image.state.state = "available";
-                } catch (e) {
-                    image.state.state = "failed";
-                    this.log(`image ${imageId}: copy failed: ${(e as Error).message}`);
-                }
-            })(),
-        );
-        return imageId;
-    }
-
-    async waitForImage(imageId: string, timeoutS: number): Promise<void> {
-        const deadline = Date.now() + timeoutS * 1000;
-        for (;;) {
-            const image = this.images.get(imageId);
-            if (!image) throw new CloudError("InvalidAMIID.NotFound", `The image id '[${imageId}]' does not exist`);
-            if (image.state.state === "available") return;
-            if (image.state.state !== "pending") throw new Error(`image ${imageId} is ${image.state.state}`);
-            if (Date.now() > deadline) throw new Error(`image ${imageId} still pending after ${timeoutS} s`);
-            await sleep(100);
-        }
-    }
-
-    async describeImages(filter: { imageIds?: string[]; tags?: Record<string, string> }): Promise<ImageState[]> {
-        return [...this.images.values()]
-            .map((i) => i.state)
-            .filter((s) => s.state !== "deregistered")
-            .filter((s) => !filter.imageIds || filter.imageIds.includes(s.imageId))
-            .filter((s) => !filter.tags || Object.entries(filter.tags).every(([k, v]) => s.tags[k] === v))
-            .map((s) => ({ ...s, tags: { ...s.tags }, snapshotIds: [...s.snapshotIds] }));
-    }
-
-    async deleteImage(imageId: string): Promise<void> {
-        const image = this.images.get(imageId);
-        if (!image) throw new CloudError("InvalidAMIID.NotFound", `The image id '[${imageId}]' does not exist`);
-        image.state.state = "deregistered";
-        fs.rmSync(image.dir, { recursive: true, force: true });
-    }
-
-    async describeLaunchTemplate(launchTemplateId: string): Promise<LaunchTemplateState> {
-        this.checkTemplate(launchTemplateId);
-        return { id: this.launchTemplateId, defaultVersion: this.defaultVersion, latestVersion: this.templates[this.templates.length - 1].version };
-    }
-
-    async createLaunchTemplateVersion(launchTemplateId: string, baseVersion: number, imageId: string, description: string, clientToken?: string): Promise<number> {
-        this.checkTemplate(launchTemplateId);
-        const seen = clientToken === undefined ? undefined : this.templateTokens.get(clientToken);
-        if (seen !== undefined) return seen;
-        if (!this.templates.some((t) => t.version === baseVersion)) {
-            throw new CloudError("InvalidLaunchTemplateId.VersionNotFound", `Could not find launch template version ${baseVersion} of ${launchTemplateId}`);
-        }
-        if (!this.images.has(imageId)) throw new CloudError("InvalidAMIID.NotFound", `The image id '[${imageId}]' does not exist`);
-        const version = this.templates[this.templates.length - 1].version + 1;
-        this.templates.push({ version, imageId, description });
-        if (clientToken !== undefined) this.templateTokens.set(clientToken, version);
-        this.log(`launch template ${this.launchTemplateId} v${version}: ${imageId} (${this.images.get(imageId)!.release})`);
-        return version;
-    }
-
-    async setDefaultLaunchTemplateVersion(launchTemplateId: string, version: number): Promise<void> {
-        this.checkTemplate(launchTemplateId);
-        if (!this.templates.some((t) => t.version === version)) {
-            throw new CloudError("InvalidLaunchTemplateId.VersionNotFound", `Could not find launch template version ${version} of ${launchTemplateId}`);
-        }
-        this.defaultVersion = version;
-    }
-
-    async describeTemplateVersions(launchTemplateId: string, versions: string[]): Promise<TemplateVersionInfo[]> {
-        this.checkTemplate(launchTemplateId);
-        const latest = this.templates[this.templates.length - 1].version;
-        return versions.map((v) => {
-            const n = v === "$Default" ? this.defaultVersion : v === "$Latest" ? latest : Number(v);
-            const t = this.templates.find((x) => x.version === n);
-            if (!t) throw new CloudError("InvalidLaunchTemplateId.VersionNotFound", `Could not find launch template version ${v} of ${launchTemplateId}`);
-            // A local version's whole data is its image.
-            return { version: t.version, description: t.description, isDefault: t.version === this.defaultVersion, imageId: t.imageId, data: t.imageId ? { ImageId: t.imageId } : {} };
-        });
-    }
-
-    async defaultTemplateImageId(launchTemplateId: string): Promise<string | null> {
-        this.checkTemplate(launchTemplateId);
-        return this.templates.find((t) => t.version === this.defaultVersion)?.imageId ?? null;
+        this.group.terminate(instanceId, decrementDesiredCapacity);
     }
 
     // -- the target group and the listener -----------------------------------------------------
@@ -428,37 +174,30 @@ export class LocalCloud implements Cloud {
 
     async deregisterTargets(targetGroupArn: string, instanceIds: string[]): Promise<void> {
         this.checkTargetGroup(targetGroupArn);
-        for (const id of instanceIds) this.deregister(id);
+        for (const id of instanceIds) this.group.deregister(id);
     }
 
     /** Back into the load balancer (after its drain, if one is under way), as RegisterTargets does. */
     async registerTargets(targetGroupArn: string, instanceIds: string[]): Promise<void> {
         this.checkTargetGroup(targetGroupArn);
-        for (const id of instanceIds) {
-            const inst = this.instances.find((i) => i.id === id);
-            if (!inst || inst.lifecycleState !== "InService") throw new CloudError("InvalidTarget", `The following targets are not in a running state and cannot be registered: '${id}'`);
-            const drain = this.drains.get(id);
-            if (drain) await drain;
-            this.drains.delete(id);
-            await this.balancer.register(id, inst.port);
-        }
+        for (const id of instanceIds) await this.group.register(id);
     }
 
     async deregistrationDelayS(targetGroupArn: string): Promise<number> {
         this.checkTargetGroup(targetGroupArn);
-        return this.opts.deregistrationDelayS ?? 2;
+        return this.group.deregistrationDelayS;
     }
 
     async describeTargetGroup(targetGroupArn: string): Promise<TargetGroupTimings> {
         this.checkTargetGroup(targetGroupArn);
         const h = this.balancer.health;
-        return { deregistrationDelayS: this.opts.deregistrationDelayS ?? 2, healthCheckIntervalS: h.intervalS, healthyThreshold: h.healthyThreshold };
+        return { deregistrationDelayS: this.group.deregistrationDelayS, healthCheckIntervalS: h.intervalS, healthyThreshold: h.healthyThreshold };
     }
 
     async addMaintenanceRule(listenerArn: string, html: string): Promise<string> {
         if (listenerArn !== this.listenerArn) throw new CloudError("ListenerNotFound", `One or more listeners not found: ${listenerArn}`);
         await this.balancer.setMaintenance(html);
-        this.maintenanceRule = `${this.listenerArn}/rule/maintenance-${newId("", 8)}`;
+        this.maintenanceRule = `${this.listenerArn}/rule/maintenance-${this.ids.next("", 8)}`;
         this.log("listener: maintenance page on");
         return this.maintenanceRule;
     }
@@ -478,7 +217,7 @@ export class LocalCloud implements Cloud {
     // -- the CDN: none locally ------------------------------------------------------------------
 
     async createInvalidation(distributionId: string, paths: string[], _callerReference: string): Promise<string> {
-        const id = newId("I", 13).toUpperCase();
+        const id = this.ids.next("I", 13).toUpperCase();
         this.invalidations.push({ id, distributionId, paths: [...paths] });
         this.log(`cdn ${distributionId}: invalidation ${id} of ${paths.join(", ") || "(nothing)"} (no CDN locally: complete at once)`);
         return id;
@@ -488,192 +227,11 @@ export class LocalCloud implements Cloud {
         if (!this.invalidations.some((i) => i.id === invalidationId)) throw new CloudError("NoSuchInvalidation", `The specified invalidation does not exist: ${invalidationId}`);
     }
 
-    // -- the supervisor -------------------------------------------------------------------------
-
-    private async reconcile(): Promise<void> {
-        if (this.reconciling || this.stopped || !this.lb) return;
-        this.reconciling = true;
-        try {
-            await this.checkElbHealth();
-            const active = this.instances.filter((i) => !i.lifecycleState.startsWith("Terminat"));
-            if (active.length < this.size.desiredCapacity && !this.suspended.has("Launch")) {
-                for (let n = active.length; n < this.size.desiredCapacity; n++) await this.launch();
-            } else if (active.length > this.size.desiredCapacity && !this.suspended.has("Terminate")) {
-                const victims = active
-                    .filter((i) => !i.protectedFromScaleIn)
-                    .sort((a, b) => Number(a.launchTemplateVersion) - Number(b.launchTemplateVersion) || a.launchedAt - b.launchedAt)
-                    .slice(0, active.length - this.size.desiredCapacity);
-                for (const v of victims) this.beginTermination(v, "terminating (scale-in)");
-            }
-        } catch (e) {
-            this.log(`supervisor: ${(e as Error).message}`);
-        } finally {
-            this.reconciling = false;
-        }
-    }
-
-    /**
-     * ELB health checks: an InService instance whose target is unhealthy after the grace period
-     * becomes Unhealthy; Unhealthy instances are replaced (terminated without decrement, the
-     * group launches another) unless ReplaceUnhealthy is suspended.
-     */
-    private async checkElbHealth(): Promise<void> {
-        const grace = (this.opts.healthCheckGracePeriodS ?? 30) * 1000;
-        const candidates = this.instances.filter(
-            (i) => i.lifecycleState === "InService" && i.healthStatus === "Healthy" && i.inServiceAt !== null && Date.now() - i.inServiceAt > grace,
-        );
-        if (candidates.length > 0) {
-            const health = await this.balancer.targetHealth();
-            for (const i of candidates) {
-                if (health[i.id] !== "unhealthy") continue;
-                i.healthStatus = "Unhealthy";
-                this.log(`${i.id}: Unhealthy (target unhealthy after the ${grace / 1000} s grace period)`);
-            }
-        }
-        if (this.suspended.has("ReplaceUnhealthy")) return;
-        for (const i of this.instances) {
-            if (i.lifecycleState === "InService" && i.healthStatus === "Unhealthy") this.beginTermination(i, "terminating (replacing an unhealthy instance)");
-        }
-    }
-
-    private async launch(): Promise<void> {
-        const template = this.templates.find((t) => t.version === this.defaultVersion)!;
-        const image = template.imageId ? this.images.get(template.imageId) : undefined;
-        const id = newId("i-");
-        const inst: LocalInstance = {
-            id,
-            lifecycleState: "Pending",
-            healthStatus: "Healthy",
-            launchTemplateVersion: String(template.version),
-            protectedFromScaleIn: false,
-            launchedAt: Date.now(),
-            inServiceAt: null,
-            port: await freePort(),
-            dir: path.join(this.workDir, "instances", id),
-            release: image && image.state.state === "available" ? image.release : null,
-            proc: null,
-            stopping: null,
-        };
-        this.instances.push(inst);
-        this.log(`${id}: launching from template v${template.version} (${inst.release ?? "bare image"}) on 127.0.0.1:${inst.port}`);
-        this.track(this.boot(inst, image));
-    }
-
-    private async boot(inst: LocalInstance, image: LocalImage | undefined): Promise<void> {
-        try {
-            if (inst.release && image) {
-                const appDir = path.join(inst.dir, "app");
-                const releaseDir = path.join(appDir, "releases", inst.release);
-                fs.mkdirSync(path.join(appDir, "releases"), { recursive: true });
-                fs.mkdirSync(path.join(appDir, "shared"), { recursive: true });
-                // Hard links: instant, and the image stays intact (nothing rewrites a file in place;
-                // Python's bytecode cache writes new files).
-                await run("cp", ["-al", path.join(image.dir, image.release), releaseDir]);
-                fs.symlinkSync(path.join("releases", inst.release), path.join(appDir, "current"));
-                const env = this.opts.app.env;
-                fs.writeFileSync(path.join(appDir, "shared", "env"), Object.entries(env).map(([k, v]) => `${k}=${v}`).join("\n") + "\n");
-                if (inst.lifecycleState !== "Pending" || this.stopped) return;
-                inst.proc = this.startApp(inst, releaseDir);
-                const deadline = Date.now() + (this.opts.bootTimeoutS ?? 20) * 1000;
-                while (!inst.proc.done && Date.now() < deadline && !(await portOpen(inst.port))) await sleep(100);
-                if (inst.proc.done) {
-                    this.log(`${inst.id}: gunicorn exited at start (see ${path.join(inst.dir, "gunicorn.log")})`);
-                    this.scalingFailures.unshift({ t: Date.now(), message: `${inst.id}: the app exited at start (see ${path.join(inst.dir, "gunicorn.log")})` });
-                }
-            } else {
-                fs.mkdirSync(inst.dir, { recursive: true });
-            }
-        } catch (e) {
-            this.log(`${inst.id}: boot failed: ${(e as Error).message}`);
-            this.scalingFailures.unshift({ t: Date.now(), message: `${inst.id}: boot failed: ${(e as Error).message}` });
-        }
-        if (inst.lifecycleState !== "Pending" || this.stopped) return;
-        inst.lifecycleState = "InService";
-        inst.inServiceAt = Date.now();
-        await this.balancer.register(inst.id, inst.port);
-        this.log(`${inst.id}: InService, registered in the target group`);
-    }
-
-    private startApp(inst: LocalInstance, releaseDir: string): Spawned {
-        const app = this.opts.app;
-        const venvPython = path.join(releaseDir, "venv", "bin", "python");
-        const python = fs.existsSync(venvPython) ? venvPython : app.python ?? "/usr/bin/python3";
-        const args = [
-            "-m", "gunicorn",
-            "--bind", `127.0.0.1:${inst.port}`,
-            "--workers", String(app.workers ?? 2),
-            "--graceful-timeout", String(app.gracefulTimeoutS ?? 10),
-            "--chdir", releaseDir,
-            "--name", `rehearsal-${inst.id}`,
-            app.wsgi,
-        ];
-        const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? "/usr/bin:/bin", LANG: "C.UTF-8", ...app.env, INSTANCE_ID: inst.id };
-        return spawnGroup(python, args, { cwd: releaseDir, env, logFile: path.join(inst.dir, "gunicorn.log") });
-    }
-
-    private deregister(id: string): Promise<void> {
-        const existing = this.drains.get(id);
-        if (existing) return existing;
-        if (!this.balancer.isRegistered(id)) return Promise.resolve();
-        const delay = (this.opts.deregistrationDelayS ?? 2) * 1000;
-        const drained = (async () => {
-            await this.balancer.drain(id);
-            this.log(`${id}: draining (${delay / 1000} s)`);
-            await sleep(delay);
-            await this.balancer.remove(id);
-        })();
-        this.drains.set(id, drained);
-        this.track(drained);
-        return drained;
-    }
-
-    private beginTermination(inst: LocalInstance, why: string): void {
-        if (inst.stopping) return;
-        inst.lifecycleState = "Terminating";
-        this.log(`${inst.id}: ${why}`);
-        inst.stopping = (async () => {
-            await this.deregister(inst.id);
-            inst.lifecycleState = "Terminating:Proceed";
-            if (inst.proc) await stopGroup(inst.proc, ((this.opts.app.gracefulTimeoutS ?? 10) + 2) * 1000);
-            inst.lifecycleState = "Terminated";
-            const at = this.instances.indexOf(inst);
-            if (at >= 0) this.instances.splice(at, 1);
-            this.drains.delete(inst.id);
-            this.log(`${inst.id}: terminated (gunicorn stopped)`);
-        })();
-        this.track(inst.stopping);
-    }
-
-    private track<T>(p: Promise<T>): void {
-        this.pending.add(p);
-        p.catch((e) => this.log(`supervisor: ${(e as Error).message}`)).finally(() => this.pending.delete(p));
-    }
-
     private checkGroup(groupName: string): void {
         if (groupName !== this.groupName) throw new CloudError("ValidationError", `AutoScalingGroup name not found - AutoScalingGroup ${groupName} not found`);
-    }
-
-    private checkTemplate(id: string): void {
-        if (id !== this.launchTemplateId) throw new CloudError("InvalidLaunchTemplateId.NotFound", `The specified launch template, with template ID ${id}, does not exist.`);
     }
 
     private checkTargetGroup(arn: string): void {
         if (arn !== this.targetGroupArn) throw new CloudError("TargetGroupNotFound", `One or more target groups not found: ${arn}`);
     }
 }
-
-function validateSize(s: { minSize: number; maxSize: number; desiredCapacity: number }): void {
-    for (const [k, v] of Object.entries(s)) {
-        if (!Number.isInteger(v) || v < 0) throw new CloudError("ValidationError", `${k} (${v}) must be a non-negative integer`);
-    }
-    if (s.minSize > s.maxSize) throw new CloudError("ValidationError", `Max bound, ${s.maxSize}, must be greater than or equal to min bound, ${s.minSize}`);
-    if (s.desiredCapacity < s.minSize || s.desiredCapacity > s.maxSize) {
-        throw new CloudError("ValidationError", `Desired capacity:${s.desiredCapacity} must be between the specified min size:${s.minSize} and max size:${s.maxSize}`);
-    }
-}
-
-function definedOnly<T extends object>(o: T): Partial<T> {
-    return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
