@@ -49,7 +49,7 @@ import { ReleaseInputs, normalizeInputs } from "./inputs";
 import { Deployed, LiveView, RELEASE_VERSION_DESCRIPTION, liveInstances, ownTemplateVersions, plan, resolveBase } from "./planner";
 import { deadlineMs, deadlineProblem } from "./engine/deadline";
 import { ReleaseError, pruneImages, runRelease, LOCK_TAG, PROGRESS_TAG, parseLock } from "./executor";
-import { HistoryEntry, clean, deployedAfterFailure, ownVersions, redactRemote, stateOutputs, unfinishedRun } from "./state";
+import { HistoryEntry, clean, deployedAfterFailure, ownVersions, redactRemote, outputsWriter, unfinishedRun } from "./state";
 // Imported at module scope so the closure serializer captures the remote phase by value: a
 // relative `require("./remote")` inside a method would run in Pulumi's provider host, which
 // cannot resolve the program's relative (TypeScript) paths.
@@ -313,7 +313,7 @@ export class ReleaseProvider implements pulumi.dynamic.ResourceProvider {
             this.log(`release: base launch template v${inputs.baseLaunchTemplateVersion} is a version this Release created: the base stays v${rb.base}`);
             inputs = { ...inputs, baseLaunchTemplateVersion: rb.base };
         }
-        const base = stateOutputs(news, olds, own, red);
+        const outputs = outputsWriter(news, olds, own, red);
         try {
             const r = await runRelease({
                 cloud,
@@ -343,7 +343,7 @@ export class ReleaseProvider implements pulumi.dynamic.ResourceProvider {
                   ]
                 : history;
             const prev = kindChanged ? (r.progress.previousLaunchTemplateVersion ?? deployed?.launchTemplateVersion ?? null) : undefined;
-            return base({ state: "succeeded", reason: red.redact(r.reason) ?? null, at: now }, r.deployed, r.progress, h, prev);
+            return outputs({ state: "succeeded", reason: red.redact(r.reason) ?? null, at: now }, r.deployed, r.progress, h, prev);
         } catch (e: any) {
             if (e instanceof ReleaseError) e.message = red.redact(e.message);
             if (e instanceof ReleaseError && e.progress) {
@@ -365,7 +365,7 @@ export class ReleaseProvider implements pulumi.dynamic.ResourceProvider {
                 // fleet on the new release: record it as deployed so the next run does not redo it.
                 const onFleet = e.progress.done.some((s) => s === "ramp" || s === "scale-out");
                 const now_deployed = deployedAfterFailure(inputs, deployed, e.progress, onFleet);
-                const props = base({ state, reason: e.message, at: now }, now_deployed, e.progress, h, onFleet ? e.progress.previousLaunchTemplateVersion : undefined);
+                const props = outputs({ state, reason: e.message, at: now }, now_deployed, e.progress, h, onFleet ? e.progress.previousLaunchTemplateVersion : undefined);
                 throw new ReleaseFailed(e.message, id, { ...props, __provider: news.__provider });
             }
             if ((e as any)?.interrupted) throw e;

@@ -60,11 +60,11 @@ export function ownVersions(olds: any, news: any): number[] {
 }
 
 /**
- * The outputs a run stores, from its status, what the fleet runs, its progress, its history and
- * the launch template version it replaced: `news` with the remote settings redacted and the
- * secrets out of status, history and progress (`red`).
+ * The writer of the outputs a run stores: called with the run's status, what the fleet runs, its
+ * progress, its history and the launch template version it replaced, it returns `news` with the
+ * remote settings redacted and the secrets out of status, history and progress (`red`).
  */
-export function stateOutputs(news: any, olds: any | null, own: number[], red: Redactor) {
+export function outputsWriter(news: any, olds: any | null, own: number[], red: Redactor) {
     /** Every launch template version the Release created (bounded), so a refresh's latestVersion is recognised. */
     const created = (...more: (number | null | undefined)[]) => {
         const all = [...own, ...more.filter((v): v is number => Number.isInteger(v) && (v as number) > 0)];
