@@ -4,41 +4,35 @@
  *
  *   Cloud method                      here
  *   --------------------------------  -----------------------------------------------------
- *   createImage / waitForImage        `cp -a` of the management instance's current release
- *                                     directory (code, venv, staticfiles.json) into
- *                                     <workDir>/images/<ami-id>/<release>: immutable
- *   describeImages / deleteImage      the image table; delete removes the copy
- *   launch template versions          { imageId } records; the default version is what new
- *                                     instances start from
- *   describeGroup / updateGroupSize   a supervisor (reconcile loop every 200 ms) keeping
- *   suspend/resumeProcesses           `desiredCapacity` gunicorn instances, each from its own
- *   terminateInstance                 (hard-linked) copy of the image, on its own 127.0.0.1 port; honours
- *   set/deleteGroupTag(s)             Launch, Terminate, ReplaceUnhealthy suspension, min/max,
- *                                     scale-in protection, tags (the deploy lock)
- *   describeTargetHealth              HAProxy's server states in the ALB's terms
- *   deregisterTargets                 HAProxy drain, slot freed after the deregistration delay
- *   registerTargets                   back into HAProxy once its drain is over
- *   lastScalingFailure                the latest instance whose boot failed
- *   describeTemplateVersions /        the version records (description, default) and the
- *   defaultTemplateImageId            default version's image
- *   describeTargetGroup               the health-check interval/threshold and the delay above
- *   add/remove/findMaintenanceRule(s) HAProxy answers 503 with the page for every request
- *   createInvalidation / wait         no CDN locally: recorded (`invalidations`), complete at once
+ *   images and launch template        images.ts (ImageStore): copies of the management
+ *   versions                          instance's release directory, the version records
+ *   describeGroup / updateGroupSize   fleet.ts (Fleet): a supervisor (reconcile loop every
+ *   suspend/resumeProcesses           200 ms) keeping `desiredCapacity` gunicorn instances,
+ *   terminateInstance                 each from its own (hard-linked) copy of the image, on
+ *   lastScalingFailure                its own 127.0.0.1 port; honours Launch, Terminate,
+ *                                     ReplaceUnhealthy suspension, min/max, scale-in protection
+ *   describeTargetHealth              fleet.ts: HAProxy's server states in the ALB's terms
+ *   de/registerTargets                fleet.ts: HAProxy drain, slot freed after the delay
+ *   describeTargetGroup               the health-check interval/threshold and the delay
+ *   set/deleteGroupTag(s)             here: the group's tags (the deploy lock)
+ *   add/remove/findMaintenanceRule(s) here: HAProxy answers 503 with the page for every request
+ *   createInvalidation / wait         here: no CDN locally, recorded (`invalidations`), complete at once
  *
- * LocalCloud holds the names (group, target group, listener, launch template), the group's tags,
- * the maintenance rule and the invalidations, and checks the names it is given. The group and
+ * LocalCloud holds the names (group, target group, listener), the group's tags, the maintenance
+ * rule and the invalidations, checks the names it is given, and forwards the rest; ImageStore
+ * checks the launch template's id. The group and
  * the target group its instances register in are a Fleet (fleet.ts: the supervisor, ELB health
  * checks, each instance's lifecycle, drains); images and the launch template an ImageStore
  * (images.ts). Errors quote AWS's own messages where the executor may rely on them (aws-style.ts).
  */
 import * as fs from "fs";
 import * as path from "path";
-import { Cloud, GroupState, TargetGroupTimings, TargetHealthState } from "../../providers/release/ports";
+import { Cloud, GroupState, ImageState, LaunchTemplateState, TargetGroupTimings, TargetHealthState, TemplateVersionInfo } from "../../providers/release/ports";
 import { Activities } from "./activities";
 import { CloudError, Ids } from "./aws-style";
 import { Fleet, FleetInstance, FleetOptions } from "./fleet";
 import { Haproxy } from "./haproxy";
-import { IMAGE_METHODS, ImageMethods, ImageStore } from "./images";
+import { ImageStore } from "./images";
 
 export interface LocalCloudOptions extends FleetOptions {
     /** Everything of the run lives here: images/, instances/, haproxy/. */
@@ -57,9 +51,6 @@ export interface LocalCloudOptions extends FleetOptions {
     log?: (line: string) => void;
 }
 
-/** The image and launch-template methods are the ImageStore's own, bound to it by the constructor. */
-export interface LocalCloud extends ImageMethods {}
-
 export class LocalCloud implements Cloud {
     readonly groupName: string;
     readonly targetGroupArn: string;
@@ -70,7 +61,7 @@ export class LocalCloud implements Cloud {
     private readonly workDir: string;
     private readonly tags: Record<string, string> = {};
     private readonly images: ImageStore;
-    private readonly group: Fleet;
+    private readonly asg: Fleet;
     private maintenanceRule: string | null = null;
     private readonly log: (line: string) => void;
     private readonly ids = new Ids();
@@ -84,15 +75,13 @@ export class LocalCloud implements Cloud {
         this.log = opts.log ?? (() => undefined);
         const activities = new Activities(this.log);
         this.images = new ImageStore({ workDir: this.workDir, launchTemplateId: this.launchTemplateId, managementInstances: opts.managementInstances }, activities, this.log);
-        this.group = new Fleet(opts, { groupName: this.groupName, workDir: this.workDir, images: this.images, activities, log: this.log });
-        // Plain (writable, configurable) properties: a Proxy over the cloud may return them bound.
-        for (const m of IMAGE_METHODS) (this as Record<string, unknown>)[m] = this.images[m].bind(this.images);
+        this.asg = new Fleet(opts, { groupName: this.groupName, workDir: this.workDir, images: this.images, activities, log: this.log });
     }
 
     /** Starts HAProxy and the group's supervisor. */
     async start(): Promise<void> {
         for (const d of ["images", "instances"]) fs.mkdirSync(path.join(this.workDir, d), { recursive: true });
-        await this.group.start();
+        await this.asg.start();
     }
 
     /** The load balancer's URL: http://127.0.0.1:<port>. */
@@ -101,17 +90,17 @@ export class LocalCloud implements Cloud {
     }
 
     get balancer(): Haproxy {
-        return this.group.balancer;
+        return this.asg.balancer;
     }
 
     /** Stops the supervisor, every instance and HAProxy. Safe to call twice. */
     stop(): Promise<void> {
-        return this.group.stop();
+        return this.asg.stop();
     }
 
     /** Live instances with their port and release, for checks and the report. */
     fleet(): FleetInstance[] {
-        return this.group.list();
+        return this.asg.list();
     }
 
     // -- the auto-scaling group ---------------------------------------------------------------
@@ -120,7 +109,7 @@ export class LocalCloud implements Cloud {
         this.checkGroup(groupName);
         return {
             name: this.groupName,
-            ...this.group.describe(),
+            ...this.asg.describe(),
             tags: { ...this.tags },
             launchTemplate: { id: this.launchTemplateId, version: "$Default" },
         };
@@ -143,26 +132,56 @@ export class LocalCloud implements Cloud {
 
     async lastScalingFailure(groupName: string, sinceMs: number): Promise<string | null> {
         this.checkGroup(groupName);
-        return this.group.lastScalingFailure(sinceMs);
+        return this.asg.lastScalingFailure(sinceMs);
     }
 
     async updateGroupSize(groupName: string, size: { minSize?: number; maxSize?: number; desiredCapacity?: number }): Promise<void> {
         this.checkGroup(groupName);
-        await this.group.resize(size);
+        await this.asg.resize(size);
     }
 
     async suspendProcesses(groupName: string, processes: string[]): Promise<void> {
         this.checkGroup(groupName);
-        this.group.suspend(processes);
+        this.asg.suspend(processes);
     }
 
     async resumeProcesses(groupName: string, processes: string[]): Promise<void> {
         this.checkGroup(groupName);
-        this.group.resume(processes);
+        this.asg.resume(processes);
     }
 
     async terminateInstance(instanceId: string, decrementDesiredCapacity: boolean): Promise<void> {
-        this.group.terminate(instanceId, decrementDesiredCapacity);
+        this.asg.terminate(instanceId, decrementDesiredCapacity);
+    }
+
+    // -- images and the launch template: images.ts -------------------------------------------
+
+    createImage(instanceId: string, name: string, tags: Record<string, string>): Promise<string> {
+        return this.images.createImage(instanceId, name, tags);
+    }
+    waitForImage(imageId: string, timeoutS: number): Promise<void> {
+        return this.images.waitForImage(imageId, timeoutS);
+    }
+    describeImages(filter: { imageIds?: string[]; tags?: Record<string, string> }): Promise<ImageState[]> {
+        return this.images.describeImages(filter);
+    }
+    deleteImage(imageId: string): Promise<void> {
+        return this.images.deleteImage(imageId);
+    }
+    describeLaunchTemplate(launchTemplateId: string): Promise<LaunchTemplateState> {
+        return this.images.describeLaunchTemplate(launchTemplateId);
+    }
+    createLaunchTemplateVersion(launchTemplateId: string, baseVersion: number, imageId: string, description: string, clientToken?: string): Promise<number> {
+        return this.images.createLaunchTemplateVersion(launchTemplateId, baseVersion, imageId, description, clientToken);
+    }
+    setDefaultLaunchTemplateVersion(launchTemplateId: string, version: number): Promise<void> {
+        return this.images.setDefaultLaunchTemplateVersion(launchTemplateId, version);
+    }
+    describeTemplateVersions(launchTemplateId: string, versions: string[]): Promise<TemplateVersionInfo[]> {
+        return this.images.describeTemplateVersions(launchTemplateId, versions);
+    }
+    defaultTemplateImageId(launchTemplateId: string): Promise<string | null> {
+        return this.images.defaultTemplateImageId(launchTemplateId);
     }
 
     // -- the target group and the listener -----------------------------------------------------
@@ -174,24 +193,24 @@ export class LocalCloud implements Cloud {
 
     async deregisterTargets(targetGroupArn: string, instanceIds: string[]): Promise<void> {
         this.checkTargetGroup(targetGroupArn);
-        for (const id of instanceIds) this.group.deregister(id);
+        for (const id of instanceIds) this.asg.deregister(id);
     }
 
     /** Back into the load balancer (after its drain, if one is under way), as RegisterTargets does. */
     async registerTargets(targetGroupArn: string, instanceIds: string[]): Promise<void> {
         this.checkTargetGroup(targetGroupArn);
-        for (const id of instanceIds) await this.group.register(id);
+        for (const id of instanceIds) await this.asg.register(id);
     }
 
     async deregistrationDelayS(targetGroupArn: string): Promise<number> {
         this.checkTargetGroup(targetGroupArn);
-        return this.group.deregistrationDelayS;
+        return this.asg.deregistrationDelayS;
     }
 
     async describeTargetGroup(targetGroupArn: string): Promise<TargetGroupTimings> {
         this.checkTargetGroup(targetGroupArn);
         const h = this.balancer.health;
-        return { deregistrationDelayS: this.group.deregistrationDelayS, healthCheckIntervalS: h.intervalS, healthyThreshold: h.healthyThreshold };
+        return { deregistrationDelayS: this.asg.deregistrationDelayS, healthCheckIntervalS: h.intervalS, healthyThreshold: h.healthyThreshold };
     }
 
     async addMaintenanceRule(listenerArn: string, html: string): Promise<string> {

@@ -34,23 +34,10 @@ interface TemplateVersion {
     description: string;
 }
 
-/** The Cloud methods of images and launch templates: ImageStore implements them, LocalCloud answers with them. */
-export const IMAGE_METHODS = [
-    "createImage",
-    "waitForImage",
-    "describeImages",
-    "deleteImage",
-    "describeLaunchTemplate",
-    "createLaunchTemplateVersion",
-    "setDefaultLaunchTemplateVersion",
-    "describeTemplateVersions",
-    "defaultTemplateImageId",
-] as const;
+/** The Cloud methods of images and launch templates (LocalCloud forwards them here). */
+type ImageMethod = "createImage" | "waitForImage" | "describeImages" | "deleteImage" | "describeLaunchTemplate" | "createLaunchTemplateVersion" | "setDefaultLaunchTemplateVersion" | "describeTemplateVersions" | "defaultTemplateImageId";
 
-/** Those methods as ImageStore types them (its clientToken is optional). */
-export type ImageMethods = Pick<ImageStore, (typeof IMAGE_METHODS)[number]>;
-
-export class ImageStore implements Pick<Cloud, (typeof IMAGE_METHODS)[number]> {
+export class ImageStore implements Pick<Cloud, ImageMethod> {
     private readonly images = new Map<string, LocalImage>();
     private readonly templates: TemplateVersion[] = [{ version: 1, imageId: null, description: "base: the bare image" }];
     private defaultVersion = 1;

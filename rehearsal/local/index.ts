@@ -1,5 +1,5 @@
-export * from "./aws-style";
+export { CloudError } from "./aws-style";
 export * from "./cloud";
-export * from "./fleet";
+export type { FleetInstance, FleetOptions, LocalAppSpec } from "./fleet";
 export * from "./haproxy";
 export * from "./procs";
