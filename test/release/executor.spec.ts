@@ -4,18 +4,15 @@
  * fault-matrix.spec.ts's.
  */
 import * as assert from "node:assert/strict";
-import { installVirtualClock, VirtualClock } from "../../testkit/sim-aws/clock";
 import { LOCK_TAG, ReleaseError } from "../../providers/release/executor";
 import { BREAKING, FakeRemotePhase } from "../../testkit/fakes";
 import { expectKnownGood, runningFleet, World } from "../../testkit/world";
 import { SimAws } from "../../testkit/sim-aws";
-import { calls, releaseOn, ReleaseOptions } from "./release-run";
+import { calls, virtualClockReleases } from "./release-run";
 
 describe("release executor on the simulated AWS: normal paths", function () {
-    let vc: VirtualClock;
-    beforeEach(() => (vc = installVirtualClock()));
-    afterEach(() => vc.uninstall());
-    const release = (w: World, opts?: ReleaseOptions) => releaseOn(vc, w, opts);
+    const clock = virtualClockReleases();
+    const { release } = clock;
 
     it("replaces a fleet of 4 one at a time and restores the group exactly", async () => {
         const w = runningFleet(4);
@@ -45,7 +42,7 @@ describe("release executor on the simulated AWS: normal paths", function () {
         assert.ok(c.input.ClientToken.length <= 128);
         // A retry whose response was lost (same token, same request): no second version.
         const before = w.sim.templates.size;
-        const again = await vc.drive(w.sim.cloud().createLaunchTemplateVersion(w.sim.ltId, 1, p.amiId!, c.input.VersionDescription, c.input.ClientToken));
+        const again = await clock.vc.drive(w.sim.cloud().createLaunchTemplateVersion(w.sim.ltId, 1, p.amiId!, c.input.VersionDescription, c.input.ClientToken));
         assert.equal(again, p.launchTemplateVersion);
         assert.equal(w.sim.templates.size, before);
     });
@@ -58,7 +55,7 @@ describe("release executor on the simulated AWS: normal paths", function () {
         const old = [5, 4, 3, 2].map((d) => w.sim.addImage({ "release:group": w.sim.groupName }, {}, Date.now() - d * day));
         w.sim.addTemplateVersion(live, true);
         const { pruneImages } = await import("../../providers/release/executor");
-        const removed = await vc.drive(pruneImages(w.sim.cloud(), w.sim.groupName, 3, [], w.sim.ltId));
+        const removed = await clock.vc.drive(pruneImages(w.sim.cloud(), w.sim.groupName, 3, [], w.sim.ltId));
         assert.ok(!removed.includes(live), `the live default's AMI ${live} was pruned`);
         assert.equal(w.sim.images.get(live)!.deregistered, false);
         assert.ok(removed.includes(old[0]), "an older AMI that nothing uses is pruned");

@@ -3,18 +3,15 @@
  * Every case ends in a known good state, or says exactly where it stands.
  */
 import * as assert from "node:assert/strict";
-import { installVirtualClock, VirtualClock } from "../../testkit/sim-aws/clock";
 import { LOCK_TAG, PROGRESS_TAG, Progress, ReleaseError } from "../../providers/release/executor";
 import { BREAKING, FakeRemotePhase } from "../../testkit/fakes";
 import { diesDuringBake, expectKnownGood, runningFleet, World } from "../../testkit/world";
 import { SimAws } from "../../testkit/sim-aws";
-import { calls, releaseOn, ReleaseOptions } from "./release-run";
+import { calls, virtualClockReleases } from "./release-run";
 
 describe("release executor on the simulated AWS: fault matrix (each ends in a known good state)", function () {
-    let vc: VirtualClock;
-    beforeEach(() => (vc = installVirtualClock()));
-    afterEach(() => vc.uninstall());
-    const release = (w: World, opts?: ReleaseOptions) => releaseOn(vc, w, opts);
+    const clock = virtualClockReleases();
+    const { release } = clock;
 
     it("new instance never healthy: rolled back, error names the step, the instance and the cause", async () => {
         const w = runningFleet(4);
@@ -82,10 +79,10 @@ describe("release executor on the simulated AWS: fault matrix (each ends in a kn
         const early = await release(w, { progress: null });
         assert.equal(early.error?.outcome, "refused", String(early.error));
         // Default TTL 1800 s: half of it is not enough (a missed refresh is no proof of death).
-        await vc.advance(901_000);
+        await clock.vc.advance(901_000);
         const mid = await release(w, { progress: null });
         assert.equal(mid.error?.outcome, "refused", String(mid.error));
-        await vc.advance(900_000);
+        await clock.vc.advance(900_000);
         const second = await release(w, { progress: null });
         assert.equal(second.result?.outcome, "succeeded", second.error?.message);
         assert.ok(second.lines.some((l) => /taking over a stale lock of shop\/prod\/web-release/.test(l)));
@@ -103,7 +100,7 @@ describe("release executor on the simulated AWS: fault matrix (each ends in a kn
         assert.equal(first.error?.interrupted, true, String(first.error));
         assert.equal(calls(w.sim, "CreateImage").length, 1);
         assert.equal(w.sim.group.tags.has(PROGRESS_TAG), false, "no progress tag before the ramp");
-        await vc.advance(1801_000);
+        await clock.vc.advance(1801_000);
         const second = await release(w, { progress: null });
         assert.equal(second.result?.outcome, "succeeded", second.error?.message);
         assert.ok(second.lines.some((l) => /AMI ami-\w+ of the dead run \w+ is reused/.test(l)), second.lines.join("\n"));
@@ -121,7 +118,7 @@ describe("release executor on the simulated AWS: fault matrix (each ends in a kn
         assert.ok(dead.killed() && first.error, "killed during the bake");
         assert.equal(remote.current, "v1.1.0", "the dead run had switched the management instance");
         dead.bury();
-        await vc.advance(1801_000);
+        await clock.vc.advance(1801_000);
         const second = await release(w, { remote, progress: null, over: { rollout: { maxSurge: 1, healthyTimeoutS: 600 } } });
         assert.equal(second.error?.outcome, "rolled-back", String(second.error));
         // Its remote phase found v1.1.0 already current (the dead run's): back to the last release, not to v1.1.0.
@@ -137,7 +134,7 @@ describe("release executor on the simulated AWS: fault matrix (each ends in a kn
         assert.equal(first.error?.interrupted, true);
         assert.equal(w.sim.rules.size, 1, "the dead run left the page on");
         remote.migrations = { operations: [], verdict: "none" }; // applied by the dead run
-        await vc.advance(1801_000); // no saved state: the dead run's lock is taken over once it expired
+        await clock.vc.advance(1801_000); // no saved state: the dead run's lock is taken over once it expired
         const second = await release(w, { remote, over: { migrationPolicy: "maintenance" }, progress: null });
         assert.equal(second.result?.outcome, "succeeded", second.error?.message);
         assert.ok(second.lines.some((l) => /left on by the earlier run/.test(l)));
@@ -197,7 +194,7 @@ describe("release executor on the simulated AWS: fault matrix (each ends in a kn
         assert.match(r.error.message, /held by shop\/prod\/web-release \(run gone01\)/);
         assert.equal(w.sim.apiCalls((c) => !/^Describe/.test(c.command)).length, 0, "nothing written");
         assert.equal(r.remote.calls.filter((c) => c.startsWith("inspect")).length, 0, "no remote inspection without the lock");
-        await vc.advance(601_000);
+        await clock.vc.advance(601_000);
         const later = await release(w, { progress: null });
         assert.equal(later.result?.outcome, "succeeded", later.error?.message);
         assert.ok(later.lines.some((l) => /taking over a stale lock.*\(run gone01\)/.test(l)));

@@ -1,5 +1,5 @@
 /**
- * A release on the simulated AWS for the executor's specs (executor.spec.ts, fault-matrix.spec.ts):
+ * Releases on the simulated AWS for the executor's specs (executor.spec.ts, fault-matrix.spec.ts):
  * runs `runRelease` on the world's simulated AWS under the virtual clock, with a fake remote phase,
  * and returns what it ended with (a result or an error), its log lines, the remote phase and every
  * checkpoint; `interruptAfterReplaced` kills the run (as a dead process) once that many instances
@@ -9,7 +9,7 @@ import { ExecContext, ExecResult, Progress, runRelease } from "../../providers/r
 import { realClock } from "../../providers/release/ports";
 import { FakeRemotePhase, inputs } from "../../testkit/fakes";
 import type { SimAws } from "../../testkit/sim-aws";
-import type { VirtualClock } from "../../testkit/sim-aws/clock";
+import { installVirtualClock, VirtualClock } from "../../testkit/sim-aws/clock";
 import type { World } from "../../testkit/world";
 
 export interface Run {
@@ -48,6 +48,21 @@ export async function releaseOn(vc: VirtualClock, w: World, opts: ReleaseOptions
     } catch (error) {
         return { error, lines, remote, checkpoints };
     }
+}
+
+/**
+ * For a describe block: a fresh virtual clock around each of its tests (`vc`), and `release` on it.
+ */
+export function virtualClockReleases(): { readonly vc: VirtualClock; release: (w: World, opts?: ReleaseOptions) => Promise<Run> } {
+    let vc: VirtualClock;
+    beforeEach(() => (vc = installVirtualClock()));
+    afterEach(() => vc.uninstall());
+    return {
+        get vc() {
+            return vc;
+        },
+        release: (w, opts) => releaseOn(vc, w, opts),
+    };
 }
 
 /** The calls of one command that reached the simulated AWS (throttled ones left out). */
