@@ -4,7 +4,7 @@
  * its waiters all run on virtual time; `drive` advances it from timer to timer until a promise
  * settles. A release of hours of simulated time runs in milliseconds.
  */
-import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
+import { loadSharedConfigFiles } from "@smithy/core/config";
 import * as FakeTimers from "@sinonjs/fake-timers";
 
 /** The real setTimeout, captured before any fake clock is installed. */
@@ -14,17 +14,15 @@ let sharedFilesRead: Promise<unknown> | undefined;
 
 /**
  * The SDK reads its shared files (~/.aws/config and ~/.aws/credentials) once per process, with
- * real I/O, and answers from a cache afterwards (every client of the process shares it). `drive`
- * awaits this read before it runs any virtual time: while the read is pending, a timer that is
- * always due (a test's sampler) would move the clock a virtual second per turn of the event loop,
- * and the release would start that late (164 virtual seconds in test/release/pipeline.spec.ts on
- * a loaded machine). Two settings the SDK looks up there make it read both files.
+ * real I/O, and answers from a cache afterwards (every client of the process shares it: one
+ * @smithy/core, a devDependency so that it stays one copy). `drive` awaits this read before it
+ * runs any virtual time: while the read is pending, a timer that is always due (a test's sampler)
+ * would move the clock a virtual second per turn of the event loop, and the release would start
+ * that late (164 virtual seconds in test/release/pipeline.spec.ts on a loaded machine). The SDK's
+ * own loader, whatever the environment says: it reads both files into that cache.
  */
 function sdkSharedFilesRead(): Promise<unknown> {
-    if (!sharedFilesRead) {
-        const { config } = new AutoScalingClient({ region: "eu-west-1", credentials: { accessKeyId: "AKIDSIMULATED", secretAccessKey: "simulated" } });
-        sharedFilesRead = Promise.all([config.useFipsEndpoint(), config.useDualstackEndpoint()]).catch(() => undefined);
-    }
+    sharedFilesRead ??= loadSharedConfigFiles().catch(() => undefined);
     return sharedFilesRead;
 }
 
