@@ -65,6 +65,16 @@ describe("host tier: the Release provider in Pulumi's dynamic-provider host, ove
         if (process.env.FLEET_HOST_VERBOSE) console.log(`serialized provider: ${text.length} bytes`);
     });
 
+    it("what Pulumi serializes is TypeScript's output of hosted.ts, as under `pulumi up` (the specs' swc is not used for it)", function () {
+        const ts: typeof import("typescript") = require("typescript");
+        const parsed = ts.getParsedCommandLineOfConfigFile(path.join(ROOT, "tsconfig.json"), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined })!;
+        const emitted = ts.transpileModule(fs.readFileSync(path.join(ROOT, "providers/release/hosted.ts"), "utf8"), { compilerOptions: { ...parsed.options, noEmit: false } }).outputText;
+        // The six methods of the serialized object, each as TypeScript emits it (swc spreads their arrays over lines).
+        const methods = [...emitted.matchAll(/^\s+(check|diff|create|update|read|delete): (.+),$/gm)].map((m) => m[2]);
+        assert.equal(methods.length, 6, emitted);
+        for (const m of methods) assert.ok(inputs.__provider.includes(m), `the serialized provider does not hold ${m}`);
+    });
+
     it("GetPluginInfo: answers with the host's version (the time to first answer is reported)", async function () {
         const r = await host.getPluginInfo();
         assert.ok(r.ok, JSON.stringify(r));
