@@ -184,7 +184,7 @@ describe("host tier: releases through the real host against moto, remote phase o
         assert.equal(v1State.launchTemplateVersion, lt);
         // moto's image is ready at the first look (13.5 s: a quarter of bakeTimeoutS 54, the least
         // the settings take): the state records 80 % of that wait for the next release's first look.
-        assert.ok(v1State.deployed.bakeS >= 10 && v1State.deployed.bakeS <= 12, `bakeS ${v1State.deployed.bakeS}`);
+        assert.ok(v1State.deployed.bakeS >= 11 && v1State.deployed.bakeS <= 12, `bakeS ${v1State.deployed.bakeS}`);
         const img = await sdk.ec2.send(new DescribeImagesCommand({ ImageIds: [v1State.amiId] }));
         assert.equal(img.Images?.[0]?.State, "available");
         assert.ok(img.Images![0].Tags!.some((t) => t.Value === "v1"), JSON.stringify(img.Images![0].Tags));
@@ -226,7 +226,7 @@ describe("host tier: releases through the real host against moto, remote phase o
         assert.equal(v2State.launchTemplateVersion, lt);
         assert.equal(v2State.previousLaunchTemplateVersion, v1State.launchTemplateVersion);
         // The state the host kept from Create made this release look earlier (80 % of it), and it records less again.
-        assert.ok(v2State.deployed.bakeS >= 6 && v2State.deployed.bakeS < v1State.deployed.bakeS, `bakeS ${v1State.deployed.bakeS} then ${v2State.deployed.bakeS}`);
+        assert.ok(v2State.deployed.bakeS >= 7 && v2State.deployed.bakeS < v1State.deployed.bakeS, `bakeS ${v1State.deployed.bakeS} then ${v2State.deployed.bakeS}`);
         assert.deepEqual([...v2State.replacedInstanceIds].sort(), before.map((x) => x.id));
         const after = await fleet();
         assert.equal(after.length, 3);
