@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import type { TargetGroupTimings } from "../providers/release/ports";
 import { PROJECT_DEFAULTS } from "../settings/schema";
 
 export const TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
@@ -55,7 +56,7 @@ export class LoadBalancer extends pulumi.ComponentResource {
      * its own outputs: the Release's `targetGroupTimings` (a release then need not read them).
      * Undefined when the outputs do not say (the Release reads the target group).
      */
-    readonly targetGroupTimings: pulumi.Output<{ healthCheckIntervalS: number; healthyThreshold: number; deregistrationDelayS: number } | undefined>;
+    readonly targetGroupTimings: pulumi.Output<TargetGroupTimings | undefined>;
     readonly https: boolean;
 
     constructor(name: string, args: LoadBalancerArgs, opts?: pulumi.ComponentResourceOptions) {

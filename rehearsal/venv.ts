@@ -21,7 +21,8 @@ export function hasSystemPip(python: string = REHEARSAL_PYTHON): boolean {
 }
 
 /** `python -m venv` arguments for a release whose dependencies `installCommand` installs. */
-export function venvArgsFor(installCommand: string, systemPip: boolean = hasSystemPip()): string {
+export function venvArgsFor(installCommand: string, systemPip?: boolean): string {
     const needsOwnPip = /(^|[\s;&|(])venv\/bin\/pip\d*(\s|$)/.test(installCommand) || !/venv\/bin\/python\d* -m pip\b/.test(installCommand);
-    return systemPip && !needsOwnPip ? "--system-site-packages --without-pip" : "--system-site-packages";
+    // Debian's pip is looked for (a python process) only when the command could use it.
+    return !needsOwnPip && (systemPip ?? hasSystemPip()) ? "--system-site-packages --without-pip" : "--system-site-packages";
 }

@@ -26,7 +26,7 @@ const member = <K extends "healthCheckInterval" | "healthyThreshold" | "deregist
     max: PROJECT_SETTINGS[setting].max,
     unit,
 });
-export const TIMING_SETTINGS: Record<keyof TargetGroupTimings, { setting: string; min: number; max: number; unit: string }> = {
+const TIMING_SETTINGS: Record<keyof TargetGroupTimings, { setting: string; min: number; max: number; unit: string }> = {
     healthCheckIntervalS: member("healthCheckInterval", "seconds"),
     healthyThreshold: member("healthyThreshold", "checks"),
     deregistrationDelayS: member("deregistrationDelay", "seconds"),

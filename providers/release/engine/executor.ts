@@ -155,7 +155,7 @@ export class Executor {
      * Under the lock, before anything runs: the live default launch template version already is this
      * release's (its description) and the whole fleet runs it, so another run (one whose state
      * Pulumi lost, or a concurrent one that finished first) released it. Nothing to redo.
-     * The same read fetches the base version, whose data the template step copies (rs.baseTemplate).
+     * The same read fetches the base version, whose data the template step copies (rs.baseTemplateData).
      */
     private async alreadyReleased(): Promise<{ launchTemplateVersion: number; amiId: string; reason: string } | null> {
         const { rs } = this;
@@ -167,7 +167,7 @@ export class Executor {
         // DefaultVersion, never by position. A failure (say the base version is gone) must not
         // cost the check: the default alone is asked, as before.
         const versions = await cloud.describeTemplateVersions(lt, ["$Default", String(base)]).catch(() => cloud.describeTemplateVersions(lt, ["$Default"]));
-        rs.baseTemplate = versions.find((v) => v.version === base) ?? null;
+        rs.baseTemplateData = versions.find((v) => v.version === base)?.data ?? null;
         const d = versions.find((v) => v.isDefault);
         if (!d || d.description !== releaseVersionDescription(i.version, i.baseLaunchTemplateVersion) || d.version === rs.c.deployed?.launchTemplateVersion) return null;
         const g = await cloud.describeGroup(rs.group);

@@ -210,7 +210,7 @@ export class DeployLock {
             // Never refresh a lock another run holds now: check (on a new read), then write.
             await this.beat(() => this.rs.c.cloud.describeGroup(this.rs.group));
             if (this.held) this.schedule();
-        }, Math.max(0, this.nextBeatAt - this.rs.c.clock.now()));
+        }, every);
         (this.heartbeat as any)?.unref?.();
     }
 

@@ -4,7 +4,7 @@
  * first by the adapter; this covers what is left (e.g. a DeleteTags that failed 10 times).
  */
 import type { RunState } from "./run-state";
-import { errText } from "./types";
+import { errText, isDenied } from "./types";
 
 /** Attempts and the first delay: 1 s, 2 s, 4 s, 8 s between five attempts (15 s at most). */
 export const ENGINE_RETRY = { attempts: 5, firstDelayMs: 1000 };
@@ -15,7 +15,7 @@ export async function retrying<T>(rs: RunState, what: string, f: () => Promise<T
         try {
             return await f();
         } catch (e) {
-            if (k >= attempts || /AccessDenied|UnauthorizedOperation|not authorized/i.test(errText(e))) throw e;
+            if (k >= attempts || isDenied(e)) throw e;
             rs.log(`${what} failed (attempt ${k} of ${attempts}, again in ${delay / 1000} s): ${errText(e)}`);
             await rs.c.clock.sleep(delay);
             delay *= 2;

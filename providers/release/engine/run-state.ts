@@ -2,7 +2,7 @@
  * One run's state: its context, its progress (the only mutable record of the release, saved
  * after every step) and the remote phase, opened on first use.
  */
-import type { Cloud, GroupState, ImageState, RemotePhase, TemplateVersionInfo } from "../ports";
+import type { Cloud, GroupState, ImageState, LaunchTemplateData, RemotePhase } from "../ports";
 import type { ReleaseInputs } from "../inputs";
 import { ExecContext, Progress, StepError } from "./types";
 
@@ -23,11 +23,11 @@ export class RunState {
     readonly c: ExecContext;
     p!: Progress;
     /**
-     * The base launch template version as this run read it (with the live default, under the
+     * The base launch template version's data as this run read it (with the live default, under the
      * lock): the template step copies its data instead of reading it again. Versions are
      * immutable, so it stays exact; kept in memory only (a resumed run reads it anew).
      */
-    baseTemplate: TemplateVersionInfo | null = null;
+    baseTemplateData: LaunchTemplateData | null = null;
     private phase: RemotePhase | null = null;
     /**
      * The group's release images as the bake's last look listed them (its image available): the

@@ -138,6 +138,11 @@ export class StepError extends Error {
 
 export const sec = (ms: number) => Math.round(ms / 1000);
 
+/** Whether an error is a denied permission (fails at once: no retry or further look can help). */
+export function isDenied(e: unknown): boolean {
+    return /AccessDenied|UnauthorizedOperation|not authorized/i.test(errText(e));
+}
+
 export function errText(e: any): string {
     if (e instanceof RemotePhaseError) {
         // The last lines of stderr, but none the message already quotes (its cause is stderr's last line).

@@ -13,7 +13,7 @@
 import type { GroupState, TargetGroupTimings } from "../ports";
 import { ESTIMATES, liveInstances } from "../planner";
 import { FENCE_FRESH_MS, type RunState } from "./run-state";
-import { StepError, errText } from "./types";
+import { StepError, errText, isDenied } from "./types";
 
 /** ELB's default deregistration_delay.timeout_seconds. */
 export const ELB_DEFAULT_DEREGISTRATION_DELAY_S = 300;
@@ -40,7 +40,7 @@ export class Waits {
         try {
             return await f();
         } catch (e) {
-            if (/AccessDenied|UnauthorizedOperation|not authorized/i.test(errText(e)) || this.rs.c.clock.now() >= deadline) throw e;
+            if (isDenied(e) || this.rs.c.clock.now() >= deadline) throw e;
             this.rs.log(`${what} failed (looking again at the next poll): ${errText(e)}`);
             return null;
         }
@@ -247,7 +247,7 @@ export class Waits {
      * draining past the input's delay: the target group's own delay is read and the bound extended.
      */
     async drained(ids: string[], since?: number) {
-        const { cloud, clock } = this.rs.c;
+        const { clock } = this.rs.c;
         const i = this.rs.i;
         let delay = await this.deregistrationDelayS();
         const from = since ?? clock.now();

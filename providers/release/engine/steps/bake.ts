@@ -2,7 +2,7 @@
 import { BAKE_FIRST_LOOK, bakeWaitSplit } from "../../inputs";
 import { WAITER_POLL_S } from "../../ports";
 import type { RunState } from "../run-state";
-import { StepError, errText } from "../types";
+import { StepError, errText, isDenied } from "../types";
 
 export async function bake(rs: RunState) {
     const { cloud, clock } = rs.c;
@@ -103,7 +103,7 @@ async function lookAtImage(rs: RunState, amiId: string): Promise<boolean> {
     try {
         images = await rs.c.cloud.describeImages({ tags: { "release:group": rs.group } });
     } catch (e) {
-        if (/AccessDenied|UnauthorizedOperation|not authorized/i.test(errText(e))) throw e;
+        if (isDenied(e)) throw e;
         rs.log(`DescribeImages failed (looking again): ${errText(e)}`);
         return false;
     }

@@ -47,7 +47,7 @@ export async function template(rs: RunState, lock: DeployLock) {
             releaseVersionDescription(i.version, i.baseLaunchTemplateVersion),
             templateVersionToken(p.runId, i.baseLaunchTemplateVersion, ami),
             // The base version's data as this run read it under the lock (immutable); else the adapter reads it.
-            rs.baseTemplate?.data,
+            rs.baseTemplateData ?? undefined,
         );
         await rs.save();
     }
