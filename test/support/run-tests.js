@@ -60,10 +60,14 @@ const NICE = ["/usr/bin/nice", "/bin/nice"].find((p) => fs.existsSync(p));
 async function main() {
     const tmp = shmTmpDir();
     if (tmp) process.env.TMPDIR = tmp;
-    // Ctrl-C or a kill: the children get the signal (a terminal sends it to them too), and the
-    // temporary directory is removed once they have exited.
+    // Ctrl-C or a kill: the children get the signal (a terminal sends it to them too). An
+    // interrupted worker runs no after() hook, so once they have exited, what the specs started
+    // (PostgreSQL, sshd, gunicorn, HAProxy, moto: every process that names the temporary
+    // directory or has it as TMPDIR) is stopped, then the directory is removed.
     for (const sig of ["SIGINT", "SIGTERM"]) {
         process.on(sig, () => {
+            if (interrupted) return;
+            interrupted = sig;
             for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill(sig);
             process.exitCode = 128 + (sig === "SIGINT" ? 2 : 15);
         });
@@ -71,8 +75,35 @@ async function main() {
     try {
         await runAll();
     } finally {
+        if (tmp && interrupted) await stopProcessesUnder(tmp);
         if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
     }
+}
+
+/** The signal that interrupted the run, if one did. */
+let interrupted = null;
+
+/** Every process whose command line names `dir`, or that inherited it as TMPDIR: SIGTERM, then SIGKILL to those left after 5 s. */
+async function stopProcessesUnder(dir) {
+    const under = () =>
+        fs.readdirSync("/proc").filter((pid) => {
+            if (!/^\d+$/.test(pid) || Number(pid) === process.pid) return false;
+            try {
+                return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(dir) || fs.readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").includes(`TMPDIR=${dir}`);
+            } catch {
+                return false;
+            }
+        });
+    const signal = (pids, sig) => pids.forEach((pid) => {
+        try {
+            process.kill(Number(pid), sig);
+        } catch {
+            /* gone already */
+        }
+    });
+    signal(under(), "SIGTERM");
+    for (let i = 0; i < 50 && under().length; i++) await new Promise((r) => setTimeout(r, 100));
+    signal(under(), "SIGKILL");
 }
 
 async function runAll() {
@@ -85,6 +116,10 @@ async function runAll() {
     const mochaBin = require.resolve("mocha/bin/mocha.js");
     const mocha = run(process.execPath, [mochaBin, "--parallel", "--jobs", String(JOBS), ...ordered(ROOT), ...process.argv.slice(2)], { stdio: "inherit" });
     const [m, t] = await Promise.all([mocha.exited, tsc.exited]);
+    if (interrupted) {
+        process.stdout.write(`interrupted (${interrupted})\n`);
+        return;
+    }
     if (t.code !== 0) {
         process.stdout.write(Buffer.concat(tscOut).toString());
         process.stdout.write(`tsc --noEmit failed (exit ${t.code}${t.error ? `: ${t.error.message}` : ""})\n`);
