@@ -1,17 +1,18 @@
 // Every spec file (test/**/*.spec.ts) in the order `npm test` (package.json) hands them to
 // mocha --parallel, which gives each free worker the next file:
-//  - FIRST: the end-to-end files over 13 s when each runs alone on the 2-core machine, longest
+//  - FIRST: the end-to-end files over 20 s when each runs alone on the 2-core machine, longest
 //    first, with two measured exceptions: the moto host tier leads (it is the longest under load
 //    and ends the run when it starts behind the rehearsals), and the wait-bound moto adapter spec
 //    starts beside the rehearsals instead of a fourth CPU-bound one;
 //  - then every file neither list names, in path order: the in-process specs (under 3.5 s each),
 //    which use the CPU that the last of FIRST (SSH sessions, the dynamic-provider host, drains)
 //    leave idle;
-//  - LAST: the files of 3.5 s to 13 s alone, longest first, short enough to even out the
+//  - LAST: the files of 3.5 s to 20 s alone (14 s down to 4.5 s), short enough to even out the
 //    workers' ends.
-// Measured in alternating runs on that machine: 100-111 s against 106-115 s with the in-process
-// specs last (README's Tests section). A file a list names that no longer exists is reported on
-// stderr and skipped, so none is left out and none is run twice.
+// Measured in alternating runs on that machine (README's Tests section): 96-102 s, against
+// 104-105 s with no-return-e2e in FIRST and 106-115 s with the in-process specs last. A file a
+// list names that no longer exists is reported on stderr and skipped, so none is left out and
+// none is run twice.
 "use strict";
 const fs = require("fs");
 const path = require("path");
@@ -24,10 +25,10 @@ const FIRST = [
     "test/rehearsal/rehearsal-cli.spec.ts",
     "test/remote/e2e.spec.ts",
     "test/host/host.spec.ts",
-    "test/remote/no-return-e2e.spec.ts",
 ];
 
 const LAST = [
+    "test/remote/no-return-e2e.spec.ts",
     "test/rehearsal/local-cloud.spec.ts",
     "test/remote/least-privilege.spec.ts",
     "test/remote/transports.spec.ts",
