@@ -1,18 +1,18 @@
 // Every spec file (test/**/*.spec.ts) in the order `npm test` (package.json) hands them to
 // mocha --parallel, which gives each free worker the next file:
-//  - FIRST: the end-to-end files over 20 s when each runs alone on the 2-core machine, longest
-//    first, with two measured exceptions: the moto host tier leads (it is the longest under load
-//    and ends the run when it starts behind the rehearsals), and the wait-bound moto adapter spec
-//    starts beside the rehearsals instead of a fourth CPU-bound one;
-//  - then every file neither list names, in path order: the in-process specs (under 3.5 s each),
-//    which use the CPU that the last of FIRST (SSH sessions, the dynamic-provider host, drains)
-//    leave idle;
+//  - FIRST: the end-to-end files over 20 s when each runs alone on the 2-core machine (23 s to
+//    80 s this round), longest first, with two measured exceptions: the moto host tier leads (it
+//    is the longest under load and ends the run when it starts behind the rehearsals), and the
+//    wait-bound moto adapter spec starts beside the rehearsals instead of a fourth CPU-bound one;
+//  - then every file neither list names, in path order: those under 3.5 s alone, mostly
+//    in-process, which use the CPU that the last of FIRST (SSH sessions, the dynamic-provider
+//    host, drains) leaves idle;
 //  - LAST: the files of 3.5 s to 20 s alone (14 s down to 4.5 s), short enough to even out the
 //    workers' ends.
 // Measured in alternating runs on that machine (README's Tests section): 96-102 s, against
-// 104-105 s with no-return-e2e in FIRST and 106-115 s with the in-process specs last. A file a
-// list names that no longer exists is reported on stderr and skipped, so none is left out and
-// none is run twice.
+// 104-105 s with no-return-e2e in FIRST (and, an earlier pair, 100-110 s with the short files
+// after no-return-e2e against 106-115 s with them last). A file a list names that no longer
+// exists is reported on stderr and skipped, so none is left out and none is run twice.
 "use strict";
 const fs = require("fs");
 const path = require("path");
