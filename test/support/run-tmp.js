@@ -19,9 +19,9 @@ const SHM_MIN_FREE = 2 * 1024 ** 3;
 /** TMPFS_MAGIC, statfs(2). */
 const TMPFS_MAGIC = 0x01021994;
 
-/** Whether /proc/self/mountinfo shows `mountPoint` mounted noexec (fs.statfs does not give the flags). */
-function mountedNoexec(mountPoint) {
-    for (const line of fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
+/** Whether mountinfo (proc(5)) shows `mountPoint` mounted noexec (fs.statfs does not give the flags); unlisted counts as noexec. */
+function mountedNoexec(mountPoint, mountinfo = fs.readFileSync("/proc/self/mountinfo", "utf8")) {
+    for (const line of mountinfo.split("\n")) {
         const f = line.split(" ");
         if (f[4] === mountPoint) return f[5].split(",").includes("noexec");
     }
@@ -38,8 +38,8 @@ function alive(pid) {
 }
 
 /** A fresh directory on /dev/shm for this run (and the directories of killed runs removed), or null. */
-function runTmpDir() {
-    if (process.env.TMPDIR) return null;
+function runTmpDir(env = process.env) {
+    if (env.TMPDIR) return null;
     try {
         const st = fs.statfsSync(SHM);
         if (st.type !== TMPFS_MAGIC || st.bavail * st.bsize < SHM_MIN_FREE || mountedNoexec(SHM)) return null;
@@ -102,4 +102,4 @@ async function stopProcessesUnder(dir) {
     signal(under(), "SIGKILL");
 }
 
-module.exports = { runTmpDir, removeRunTmpDir, stopProcessesUnder };
+module.exports = { PREFIX, runTmpDir, removeRunTmpDir, stopProcessesUnder, mountedNoexec };
