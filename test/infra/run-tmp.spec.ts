@@ -7,8 +7,9 @@ import { spawn, spawnSync, ChildProcess } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 
-const { PREFIX, runTmpDir, removeRunTmpDir, stopProcessesUnder, mountedNoexec } = require("../support/run-tmp") as {
+const { PREFIX, TMPFS_MAGIC, runTmpDir, removeRunTmpDir, stopProcessesUnder, mountedNoexec } = require("../support/run-tmp") as {
     PREFIX: string;
+    TMPFS_MAGIC: number;
     runTmpDir: (env?: NodeJS.ProcessEnv) => string | null;
     removeRunTmpDir: (dir: string) => void;
     stopProcessesUnder: (dir: string) => Promise<void>;
@@ -18,7 +19,7 @@ const { PREFIX, runTmpDir, removeRunTmpDir, stopProcessesUnder, mountedNoexec } 
 const SHM = "/dev/shm";
 const shmUsable = (() => {
     try {
-        return fs.statfsSync(SHM).type === 0x01021994 && !mountedNoexec(SHM);
+        return fs.statfsSync(SHM).type === TMPFS_MAGIC && !mountedNoexec(SHM);
     } catch {
         return false;
     }
