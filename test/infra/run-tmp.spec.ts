@@ -7,7 +7,8 @@ import { spawn, spawnSync, ChildProcess } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 
-const { PREFIX, TMPFS_MAGIC, runTmpDir, removeRunTmpDir, stopProcessesUnder, mountedNoexec } = require("../support/run-tmp") as {
+const { SHM, PREFIX, TMPFS_MAGIC, runTmpDir, removeRunTmpDir, stopProcessesUnder, mountedNoexec } = require("../support/run-tmp") as {
+    SHM: string;
     PREFIX: string;
     TMPFS_MAGIC: number;
     runTmpDir: (env?: NodeJS.ProcessEnv) => string | null;
@@ -16,7 +17,6 @@ const { PREFIX, TMPFS_MAGIC, runTmpDir, removeRunTmpDir, stopProcessesUnder, mou
     mountedNoexec: (mountPoint: string, mountinfo?: string) => boolean;
 };
 
-const SHM = "/dev/shm";
 const shmUsable = (() => {
     try {
         return fs.statfsSync(SHM).type === TMPFS_MAGIC && !mountedNoexec(SHM);

@@ -102,4 +102,4 @@ async function stopProcessesUnder(dir) {
     signal(under(), "SIGKILL");
 }
 
-module.exports = { PREFIX, TMPFS_MAGIC, runTmpDir, removeRunTmpDir, stopProcessesUnder, mountedNoexec };
+module.exports = { SHM, PREFIX, TMPFS_MAGIC, runTmpDir, removeRunTmpDir, stopProcessesUnder, mountedNoexec };
